@@ -1,0 +1,344 @@
+"""Start and stop the real infrastructure on this machine: PostgreSQL and an Apache Kafka broker.
+
+No Docker engine exists on the machines this project runs on, so the stack is two local
+processes whose data lives under `.run/<profile>/`, which survives restarts:
+
+    python -m infra.stack up   [--profile dev|test]   start (or reuse) both, print their addresses
+    python -m infra.stack down [--profile dev|test]   stop what `up` started
+    python -m infra.stack status
+
+A PostgreSQL server given by DATABASE_URL is used as it is instead of starting one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+REPO = Path(__file__).resolve().parent.parent
+KAFKA_DIR = REPO / "infra" / "kafka"
+KAFKA_LIB = KAFKA_DIR / "lib"
+KAFKA_CLUSTER_ID = "bW90Y3VhLWthZmthLTAwMQ"  # any 22-char base64 UUID; fixed so re-formatting is never needed
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    pg_port: int
+    kafka_port: int
+    kafka_controller_port: int
+
+    @property
+    def root(self) -> Path:
+        return REPO / ".run" / self.name
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("DATABASE_URL") or f"postgresql+asyncpg://motcua@127.0.0.1:{self.pg_port}/motcua"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+
+
+PROFILES = {
+    "dev": Profile("dev", pg_port=54320, kafka_port=29092, kafka_controller_port=29093),
+    "test": Profile("test", pg_port=55432, kafka_port=39092, kafka_controller_port=39093),
+}
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+class Postgres:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.data = profile.root / "postgres"
+        self.logfile = profile.root / "postgres.log"
+
+    @staticmethod
+    def bindir() -> Path:
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not candidates:
+            raise RuntimeError("PostgreSQL server binaries not found: run `make install` (apt-get install postgresql)")
+        return candidates[-1]
+
+    def _as_owner(self, args: list[str]) -> list[str]:
+        # PostgreSQL refuses to run as root; Debian's package creates the `postgres` user.
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *args]
+        return args
+
+    @property
+    def external(self) -> bool:
+        return "DATABASE_URL" in os.environ
+
+    def running(self) -> bool:
+        return port_open(self.profile.pg_port)
+
+    def up(self) -> bool:
+        """Start the server if needed; returns True when this call started it."""
+        if self.external:
+            log("using PostgreSQL from DATABASE_URL")
+            return False
+        started = False
+        if not self.running():
+            self._init()
+            bindir = self.bindir()
+            self.profile.root.mkdir(parents=True, exist_ok=True)
+            self.logfile.touch()
+            if os.geteuid() == 0:
+                shutil.chown(self.logfile, "postgres")
+            opts = (
+                f"-p {self.profile.pg_port} -k {self.data} -c listen_addresses=127.0.0.1 "
+                "-c max_connections=300 -c fsync=off -c full_page_writes=off -c shared_buffers=256MB"
+            )
+            log(f"starting PostgreSQL on 127.0.0.1:{self.profile.pg_port}")
+            subprocess.run(
+                self._as_owner([str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", opts, "-w", "-t", "60", "start"]),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            started = True
+        wait_until(self.running, 60, "PostgreSQL")
+        self._ensure_database("motcua")
+        return started
+
+    def _init(self) -> None:
+        if (self.data / "PG_VERSION").exists():
+            return
+        self.data.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        os.chmod(self.data, 0o700)
+        log(f"initialising a PostgreSQL cluster in {self.data}")
+        subprocess.run(
+            self._as_owner([str(self.bindir() / "initdb"), "-D", str(self.data), "-U", "motcua", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        out = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.profile.pg_port), "-U", "motcua", "-d", database, "-tAc", sql],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip()
+
+    def _ensure_database(self, name: str) -> None:
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+            self.psql(f'CREATE DATABASE "{name}"')
+
+    def down(self) -> None:
+        if self.external or not (self.data / "postmaster.pid").exists():
+            return
+        log("stopping PostgreSQL")
+        subprocess.run(
+            self._as_owner([str(self.bindir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster, as a crash would (used by fault tests)."""
+        pidfile = self.data / "postmaster.pid"
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- Kafka
+
+
+class Kafka:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.dir = profile.root / "kafka"
+        self.data = self.dir / "data"
+        self.pidfile = self.dir / "kafka.pid"
+        self.logfile = self.dir / "kafka.log"
+        self.config = self.dir / "server.properties"
+
+    def pid(self) -> int | None:
+        if not self.pidfile.exists():
+            return None
+        pid = int(self.pidfile.read_text())
+        return pid if _pid_alive(pid) else None
+
+    def running(self) -> bool:
+        return port_open(self.profile.kafka_port)
+
+    def _java(self) -> list[str]:
+        if not KAFKA_LIB.exists() or not any(KAFKA_LIB.glob("kafka_2.13-*.jar")):
+            raise RuntimeError("Kafka jars missing: run `make install` (mvn -f infra/kafka/pom.xml dependency:copy-dependencies)")
+        return [
+            shutil.which("java") or "java",
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{KAFKA_DIR / 'log4j.properties'}",
+            "-cp",
+            f"{KAFKA_LIB}/*",
+        ]
+
+    def _configure(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        template = Template((KAFKA_DIR / "server.properties.in").read_text())
+        self.config.write_text(
+            template.substitute(
+                port=self.profile.kafka_port,
+                controller_port=self.profile.kafka_controller_port,
+                data_dir=self.data,
+            )
+        )
+        if not (self.data / "meta.properties").exists():
+            log(f"formatting Kafka storage in {self.data}")
+            subprocess.run(
+                [*self._java(), "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(self.config), "--ignore-formatted"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
+    def up(self) -> bool:
+        if self.running():
+            return False
+        self._configure()
+        log(f"starting Kafka on 127.0.0.1:{self.profile.kafka_port}")
+        with open(self.logfile, "ab") as out:
+            proc = subprocess.Popen(
+                [*self._java(), "kafka.Kafka", str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pidfile.write_text(str(proc.pid))
+        wait_until(lambda: self.running() or proc.poll() is not None, 90, "Kafka to listen")
+        if proc.poll() is not None:
+            raise RuntimeError(f"Kafka exited with {proc.returncode}; see {self.logfile}")
+        wait_until(self._metadata_ok, 60, "Kafka to answer metadata requests")
+        return True
+
+    def _metadata_ok(self) -> bool:
+        import asyncio
+
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        async def probe() -> None:
+            client = AIOKafkaAdminClient(bootstrap_servers=self.profile.kafka_bootstrap, request_timeout_ms=3000)
+            await client.start()
+            try:
+                await client.list_topics()
+            finally:
+                await client.close()
+
+        try:
+            asyncio.run(probe())
+        except Exception:
+            return False
+        return True
+
+    def down(self, timeout: float = 30) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        log("stopping Kafka")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pidfile.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                time.sleep(0.05)
+
+
+class Stack:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.postgres = Postgres(profile)
+        self.kafka = Kafka(profile)
+        self.started: list[str] = []
+
+    def up(self) -> "Stack":
+        if self.postgres.up():
+            self.started.append("postgres")
+        if self.kafka.up():
+            self.started.append("kafka")
+        return self
+
+    def down(self, only_started: bool = False) -> None:
+        if not only_started or "kafka" in self.started:
+            self.kafka.down()
+        if not only_started or "postgres" in self.started:
+            self.postgres.down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.stack")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="dev")
+    args = parser.parse_args(argv)
+    stack = Stack(PROFILES[args.profile])
+    if args.command == "up":
+        stack.up()
+        for key, value in stack.profile.env().items():
+            print(f"{key}={value}")
+    elif args.command == "down":
+        stack.down()
+    else:
+        print(f"postgres: {'up' if stack.postgres.running() else 'down'} (127.0.0.1:{stack.profile.pg_port})")
+        print(f"kafka:    {'up' if stack.kafka.running() else 'down'} ({stack.profile.kafka_bootstrap})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine: Java and Maven (for the Kafka broker's jars),
+# PostgreSQL's server, the pinned Kafka jars from Maven Central, and a Python virtualenv.
+# Idempotent: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[install] apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! ls infra/kafka/lib/kafka_2.13-*.jar >/dev/null 2>&1 || [ infra/kafka/pom.xml -nt infra/kafka/lib ]; then
+  echo "[install] Kafka jars from Maven Central (infra/kafka/pom.xml)"
+  rm -rf infra/kafka/lib
+  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "[install] Python 3.11 or newer is required ($PYTHON is $("$PYTHON" --version))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "[install] Python virtualenv in .venv"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -f .venv/.requirements ] || ! cmp -s requirements.txt .venv/.requirements; then
+  echo "[install] Python packages (requirements.txt)"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  cp requirements.txt .venv/.requirements
+fi
