@@ -1,0 +1,192 @@
+"""The idempotent consumer: applies each event at most once, however often Kafka delivers it.
+
+For each batch of one partition, a single database transaction records every event id in the
+inbox together with the handler's effects (and any events the handler emits to the outbox);
+the Kafka offset is committed only after that transaction commits. A redelivered event finds
+its id in the inbox and is skipped. A handler that keeps failing is retried with backoff, then
+the message goes to the dead-letter topic with its error and the partition moves on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.events import Envelope
+from services.events.topics import stage_topic
+from services.kafka import create_consumer
+from services.logging import fields
+from services.messaging.outbox import Outbox
+from services.messaging.relay import wait_for
+from services.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from services.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one consumer of a service listens to: the producing services and a handler per event type."""
+
+    name: str
+    sources: tuple[str, ...]
+    handlers: Mapping[str, Handler]
+
+
+def is_infrastructure_failure(exc: BaseException) -> bool:
+    """A lost database is not the message's fault: stop and retry the batch instead of dead-lettering."""
+    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        subscription: Subscription,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.outbox = outbox
+        self.subscription = subscription
+        self.name = subscription.name
+        self.group_id = f"{settings.topic_prefix}.{settings.service_name}.{subscription.name}"
+        self.topics = [stage_topic(settings.topic_prefix, s) for s in subscription.sources]
+        self.inbox = outbox.tables.inbox
+        self.assigned = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            consumer = create_consumer(self.settings, self.group_id, self.topics)
+            try:
+                await consumer.start()
+                while not stop.is_set():
+                    batches = await consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_max_batch)
+                    if consumer.assignment():
+                        self.assigned.set()
+                    for tp, records in batches.items():
+                        await self.apply(records)
+                        try:
+                            await consumer.commit({tp: records[-1].offset + 1})
+                        except (CommitFailedError, IllegalStateError) as exc:
+                            # Rebalanced away mid-batch: the new owner re-reads, and the inbox drops repeats.
+                            log.info("offset commit skipped after rebalance: %s", exc)
+                    backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s interrupted (%s); restarting in %.1fs", self.group_id, exc, backoff)
+                await wait_for(stop, backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                try:
+                    await consumer.stop()
+                except Exception:  # pragma: no cover - best effort on a broken client
+                    log.debug("consumer stop failed", exc_info=True)
+
+    async def apply(self, records: list[ConsumerRecord]) -> None:
+        """Apply one partition's batch in one transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            for record in records:
+                await self._apply_one(session, record)
+
+    async def _apply_one(self, session: AsyncSession, record: ConsumerRecord) -> None:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(session, record, None, f"unreadable envelope: {exc}", attempts=1)
+            return
+        handler = self.subscription.handlers.get(envelope.type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
+            return
+        first_time = (
+            await session.execute(
+                insert(self.inbox)
+                .values(consumer=self.name, event_id=envelope.event_id)
+                .on_conflict_do_nothing()
+                .returning(self.inbox.c.event_id)
+            )
+        ).first()
+        if first_time is None:
+            EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with session.begin_nested():
+                    await handler(session, envelope)
+                EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
+                return
+            except Exception as exc:
+                if is_infrastructure_failure(exc):
+                    raise
+                if attempt >= self.settings.consumer_max_attempts:
+                    await self._dead_letter(session, record, envelope, f"{type(exc).__name__}: {exc}", attempt)
+                    return
+                delay = self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
+                log.warning(
+                    "handler failed, retrying",
+                    extra=fields(consumer=self.name, event_id=str(envelope.event_id), type=envelope.type, attempt=attempt, error=str(exc)),
+                )
+                await asyncio.sleep(delay * (0.5 + random.random()))
+
+    async def _dead_letter(
+        self, session: AsyncSession, record: ConsumerRecord, envelope: Envelope | None, error: str, attempts: int
+    ) -> None:
+        tables = self.outbox.tables
+        raw = record.value.decode("utf-8", errors="replace") if record.value is not None else ""
+        if envelope is not None:
+            await session.execute(
+                update(self.inbox)
+                .where(self.inbox.c.consumer == self.name, self.inbox.c.event_id == envelope.event_id)
+                .values(outcome="dead_letter")
+            )
+        await session.execute(
+            insert(tables.dead_letters).values(
+                consumer=self.name,
+                event_id=envelope.event_id if envelope else None,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                raw=raw,
+                error=error,
+                attempts=attempts,
+            )
+        )
+        await self.outbox.append(
+            session,
+            topic=self.outbox.dead_letter_topic,
+            key=envelope.dossier_id if envelope else f"{record.topic}:{record.partition}",
+            message={
+                "consumer": self.group_id,
+                "error": error,
+                "attempts": attempts,
+                "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+                "event_id": str(envelope.event_id) if envelope else None,
+                "raw": raw,
+            },
+            headers={"consumer": self.group_id, "error": error[:200]},
+        )
+        DEAD_LETTERS.labels(self.name).inc()
+        log.error(
+            "message dead-lettered",
+            extra=fields(consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset, error=error),
+        )

@@ -1,0 +1,55 @@
+"""Writing events to the outbox, in the caller's transaction (transactional outbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.events import Envelope, Event
+from services.events.topics import dead_letter_topic, stage_topic
+from services.messaging.tables import MessagingTables
+
+
+class Outbox:
+    """A service's outbox. `emit` adds an event to the session's transaction: it is published
+    if, and only if, the state change it announces commits."""
+
+    def __init__(self, tables: MessagingTables, *, service: str, topic_prefix: str) -> None:
+        self.tables = tables
+        self.service = service
+        self.topic = stage_topic(topic_prefix, service)
+        self.dead_letter_topic = dead_letter_topic(topic_prefix)
+
+    async def emit(
+        self,
+        session: AsyncSession,
+        event: Event,
+        *,
+        dossier_id: str,
+        causation: Envelope | None = None,
+        correlation_id: UUID | None = None,
+    ) -> Envelope:
+        envelope = event.envelope(
+            dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
+        )
+        await self.append(session, topic=self.topic, key=dossier_id, message=envelope.model_dump(mode="json"), event_id=envelope.event_id)
+        return envelope
+
+    async def append(
+        self,
+        session: AsyncSession,
+        *,
+        topic: str,
+        key: str,
+        message: dict[str, Any],
+        event_id: UUID | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await session.execute(
+            insert(self.tables.outbox).values(
+                event_id=event_id or uuid4(), topic=topic, key=key, message=message, headers=headers or {}
+            )
+        )

@@ -1,0 +1,18 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Histogram(
+    "motcua_http_request_seconds",
+    "HTTP request latency by route and status.",
+    ["method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_PUBLISHED = Counter("motcua_outbox_published_total", "Outbox rows published to Kafka.", ["topic"])
+RELAY_LEADER = Gauge("motcua_outbox_relay_leader", "1 while this process is the outbox relay leader.")
+EVENTS_CONSUMED = Counter(
+    "motcua_events_consumed_total", "Events seen by a consumer, by outcome.", ["consumer", "type", "outcome"]
+)
+DEAD_LETTERS = Counter("motcua_dead_letters_total", "Messages sent to the dead-letter topic.", ["consumer"])

@@ -1,0 +1,27 @@
+"""Settings read from the environment, one class per service extending `ServiceSettings`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = "motcua"
+    database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:54320/motcua", validation_alias="DATABASE_URL")
+    db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    topic_prefix: str = Field("motcua", validation_alias="TOPIC_PREFIX")
+    topic_partitions: int = Field(6, validation_alias="TOPIC_PARTITIONS")
+    http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
+    http_port: int = Field(8000, validation_alias="HTTP_PORT")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # Delivery settings of the event backbone, named in one place.
+    consumer_max_attempts: int = Field(5, validation_alias="CONSUMER_MAX_ATTEMPTS")
+    consumer_retry_backoff_ms: int = Field(100, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
+    consumer_max_batch: int = Field(200, validation_alias="CONSUMER_MAX_BATCH")
+    relay_batch_size: int = Field(500, validation_alias="RELAY_BATCH_SIZE")
+    relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
+    admin_token: str | None = Field(None, validation_alias="ADMIN_TOKEN")
