@@ -1,0 +1,74 @@
+"""RFC 9457 problem details: every error a client sees, as application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://motcua.example/problems/"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document; extra keyword arguments become members."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, *, type: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type
+        self.extensions = extensions
+
+
+def problem_response(
+    status: int, title: str, detail: str | None = None, *, type: str | None = None, instance: str | None = None, headers: dict[str, str] | None = None, **extensions: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + type if type else "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """`("body", "applicant", "phone")` → `applicant.phone`; query/path/header keep their place."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, type=exc.type, instance=request.url.path, **exc.extensions)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid"), "code": e.get("type", "invalid")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(422, "Invalid request", detail, type="validation", instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(exc.status_code, title, detail, instance=request.url.path, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)

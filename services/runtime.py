@@ -1,0 +1,168 @@
+"""What runs inside one service process: the web API, the outbox relay, the consumers and any
+background workers, started and stopped together. `main(definition)` is each service's entry point:
+
+    python -m intake              migrate, then serve (API + relay + consumers)
+    python -m intake migrate      apply the service's migrations only
+    python -m intake dead-letters [--replay ID]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from services.db import create_engine, create_sessionmaker
+from services.kafka import ensure_topics
+from services.logging import configure_logging
+from services.messaging import IdempotentConsumer, MessagingTables, Outbox, OutboxRelay, Subscription
+from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
+from services.migrations import upgrade
+from services.settings import ServiceSettings
+from services.web import create_app
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[["Runtime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    tables: MessagingTables
+    migrations: Path
+    settings_class: type[ServiceSettings] = ServiceSettings
+    subscriptions: Callable[["Runtime"], Sequence[Subscription]] = lambda runtime: ()
+    routers: Sequence[APIRouter] = ()
+    workers: Sequence[Worker] = field(default_factory=tuple)
+
+
+class Runtime:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings | None = None) -> None:
+        self.definition = definition
+        self.settings = settings or definition.settings_class(service_name=definition.name)
+        self.tables = definition.tables
+        self.engine = create_engine(self.settings)
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.outbox = Outbox(self.tables, service=definition.name, topic_prefix=self.settings.topic_prefix)
+        self.relay = OutboxRelay(self.settings, self.engine, self.tables)
+        self.consumers = {
+            s.name: IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, s) for s in definition.subscriptions(self)
+        }
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._background(), name=f"{self.definition.name}-background")]
+
+    async def _background(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():  # the API serves from the outbox even while the broker is away
+            try:
+                await ensure_topics(self.settings)
+                break
+            except Exception as exc:
+                log.warning("cannot create topics yet (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+        workers = [self.relay.run(self._stop)]
+        workers += [c.run(self._stop) for c in self.consumers.values()]
+        workers += [w(self, self._stop) for w in self.definition.workers]
+        await asyncio.gather(*workers)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            except Exception:
+                log.exception("background task failed during shutdown")
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=2000)
+                await asyncio.wait_for(self._admin.start(), 3)
+            await asyncio.wait_for(self._admin.describe_cluster(), 3)
+            checks["kafka"] = "ok"
+        except Exception as exc:
+            checks["kafka"] = f"error: {type(exc).__name__}"
+            if self._admin is not None:
+                await self._admin.close()
+                self._admin = None
+        return checks
+
+
+def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    runtime = Runtime(definition, settings)
+    return create_app(runtime, title=definition.title, description=definition.description, routers=definition.routers)
+
+
+def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {definition.name}", description=definition.title)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="apply migrations, then serve the API, relay and consumers (default)")
+    sub.add_parser("migrate", help="apply migrations and exit")
+    dl = sub.add_parser("dead-letters", help="list dead letters, or replay one")
+    dl.add_argument("--replay", type=int, metavar="ID")
+    sub.add_parser("openapi", help="print the OpenAPI document")
+    args = parser.parse_args(argv)
+    settings = definition.settings_class(service_name=definition.name)
+    configure_logging(definition.name, settings.log_level)
+
+    if args.command == "openapi":
+        print(json.dumps(build_app(definition, settings).openapi(), indent=2, ensure_ascii=False))
+        return 0
+    if args.command in (None, "serve", "migrate"):
+        upgrade(definition.migrations, settings.database_url)
+        if args.command == "migrate":
+            return 0
+        app = build_app(definition, settings)
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+        uvicorn.Server(config).run()
+        return 0
+    return asyncio.run(_dead_letters_cli(definition, settings, args.replay))
+
+
+async def _dead_letters_cli(definition: ServiceDefinition, settings: ServiceSettings, replay: int | None) -> int:
+    runtime = Runtime(definition, settings)
+    try:
+        if replay is None:
+            for letter in await list_dead_letters(runtime.sessionmaker, runtime.tables):
+                print(letter.model_dump_json())
+            return 0
+        try:
+            print(json.dumps(await replay_dead_letter(runtime.sessionmaker, runtime.tables, runtime.consumers, replay)))
+            return 0
+        except ReplayError as exc:
+            print(f"replay refused: {exc.detail}", file=sys.stderr)
+            return 1
+    finally:
+        await runtime.engine.dispose()
