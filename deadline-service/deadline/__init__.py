@@ -1,0 +1,1 @@
+"""Deadline (thời hạn giải quyết): working-time due times of dossiers and steps."""

@@ -1,0 +1,44 @@
+"""Dossier codes and citizen-facing statuses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+
+from services.calendar import VN_TZ
+
+
+class PortalStatus(IntEnum):
+    """National public-service portal (DVCQG) status codes (TrangThaiHoSo)."""
+
+    SUBMITTED_ONLINE = 1
+    ACCEPTED = 2
+    REFUSED = 3
+    IN_PROGRESS = 4
+    SUPPLEMENT_REQUESTED = 5
+    AWAITING_PAYMENT = 6
+    WITHDRAWN = 7
+    STOPPED = 8
+    RESULT_READY = 9
+    DELIVERED = 10
+
+
+STATUS_LABELS_VI = {
+    PortalStatus.SUBMITTED_ONLINE: "Mới nộp trực tuyến",
+    PortalStatus.ACCEPTED: "Đã tiếp nhận",
+    PortalStatus.REFUSED: "Từ chối tiếp nhận",
+    PortalStatus.IN_PROGRESS: "Đang giải quyết",
+    PortalStatus.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung hồ sơ",
+    PortalStatus.AWAITING_PAYMENT: "Chờ thực hiện nghĩa vụ tài chính",
+    PortalStatus.WITHDRAWN: "Công dân rút hồ sơ",
+    PortalStatus.STOPPED: "Dừng xử lý",
+    PortalStatus.RESULT_READY: "Đã có kết quả",
+    PortalStatus.DELIVERED: "Đã trả kết quả",
+}
+
+
+def dossier_code(unit_code: str, received_at: datetime, sequence: int, pattern: str = "{unit}-{date:%y%m%d}-{seq:04d}") -> str:
+    """Mã số hồ sơ per Circular 01/2018 Art. 19: `<unit code>-YYMMDD-XXXX`, the date in Vietnam time."""
+    if not 1 <= sequence <= 9999:
+        raise ValueError(f"sequence {sequence} out of range for a 4-digit dossier code")
+    return pattern.format(unit=unit_code, date=received_at.astimezone(VN_TZ), seq=sequence)

@@ -1,0 +1,1 @@
+"""Notify (thông báo): tells citizens and staff what happened to a dossier, once per notice."""

@@ -1,0 +1,19 @@
+import json
+from pathlib import Path
+
+from notify.adapters.console_sink import ConsoleSink
+from notify.domain.notices import mask
+
+
+def test_recipients_are_masked() -> None:
+    assert mask("0912345678") == "091****678"
+    assert mask("binh.tran@example.vn") == "b***@example.vn"
+
+
+async def test_console_sink_delivers_a_notice_id_once_even_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "notices.jsonl"
+    args = {"notice_id": "n-1", "dossier_id": "d-1", "channel": "console", "recipient_masked": "091****678", "body": "Hồ sơ"}
+    assert await ConsoleSink(path, echo=False).send(**args) is True
+    assert await ConsoleSink(path, echo=False).send(**args) is False  # a new process, as after a crash
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["notice_id"] for line in lines] == ["n-1"]

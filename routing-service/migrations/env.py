@@ -1,0 +1,4 @@
+from routing.adapters.tables import metadata
+from services.migrations import run_env
+
+run_env(metadata)
