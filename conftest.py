@@ -1,0 +1,86 @@
+"""Fixtures shared by every test folder: the real infrastructure, started once per session.
+
+PostgreSQL and Kafka of the `test` profile are started if they are not already running (and
+stopped at the end if this session started them, unless MOTCUA_KEEP_STACK=1). Each session gets
+a fresh database and its own topic prefix, so runs never see each other's data."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.stack import PROFILES, Stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    stack = Stack(PROFILES["test"]).up()
+    yield stack
+    if os.environ.get("MOTCUA_KEEP_STACK") != "1":
+        stack.down(only_started=True)
+
+
+@pytest.fixture(scope="session")
+def session_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def database_url(stack: Stack, session_id: str) -> Iterator[str]:
+    if stack.postgres.external:
+        yield stack.profile.database_url
+        return
+    name = f"motcua_t_{session_id}"
+    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
+    try:
+        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="session")
+def service_env(stack: Stack, database_url: str, session_id: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for running a service against this session's database and topics."""
+    return {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        "TOPIC_PREFIX": f"t{session_id}",
+        "NOTIFY_SINK_PATH": str(tmp_path_factory.mktemp("sink") / "notices.jsonl"),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="session")
+def apply_env(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The same environment in this process, for in-process runtimes and settings."""
+    saved = {k: os.environ.get(k) for k in service_env}
+    os.environ.update(service_env)
+    yield service_env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def migrated(apply_env: dict[str, str]) -> dict[str, str]:
+    """Every service's migrations applied to this session's database."""
+    from services.migrations import upgrade
+
+    root = Path(__file__).resolve().parent
+    for name in ("intake", "routing", "deadline", "notify"):
+        upgrade(root / f"{name}-service" / "migrations", apply_env["DATABASE_URL"])
+    return apply_env

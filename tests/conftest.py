@@ -1,0 +1,79 @@
+"""The four services as real processes over the session's real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from conftest import free_port
+from infra.processes import SERVICES, ServiceProcess
+
+T = TypeVar("T")
+
+
+class System:
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.processes: dict[str, list[ServiceProcess]] = {name: [] for name in SERVICES}
+
+    def start(self, name: str, replica: int | None = None) -> ServiceProcess:
+        replica = len(self.processes[name]) if replica is None else replica
+        process = ServiceProcess(name, free_port(), self.env, self.logs / f"{name}-{replica}.log", replica=replica).start()
+        if replica < len(self.processes[name]):
+            self.processes[name][replica] = process
+        else:
+            self.processes[name].append(process)
+        process.wait_ready()
+        return process
+
+    def url(self, name: str) -> str:
+        return next(p for p in self.processes[name] if p.alive()).url
+
+    def get(self, name: str, path: str) -> Any:
+        response = httpx.get(f"{self.url(name)}{path}", timeout=10)
+        return response.json() if response.status_code == 200 else None
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(f"{self.url('intake')}/dossiers", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def stop_all(self) -> None:
+        for processes in self.processes.values():
+            for process in processes:
+                process.stop()
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 60, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    system = System(migrated, tmp_path_factory.mktemp("logs"))
+    try:
+        for name in SERVICES:
+            system.start(name)
+        yield system
+    finally:
+        system.stop_all()
+
+
+BIRTH_GROUP = {
+    "procedure_code": "1.001193",
+    "channel": 1,
+    "applicant": {"name": "Nguyễn Thị Lan", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
+}
