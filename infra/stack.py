@@ -53,9 +53,17 @@ class Profile:
         return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
 
 
+# MOTCUA_PORT_OFFSET moves the test profile's ports (and data folder), so that several checkouts
+# on one machine can each run their own test infrastructure.
+_OFFSET = int(os.environ.get("MOTCUA_PORT_OFFSET", "0"))
 PROFILES = {
     "dev": Profile("dev", pg_port=54320, kafka_port=29092, kafka_controller_port=29093),
-    "test": Profile("test", pg_port=55432, kafka_port=39092, kafka_controller_port=39093),
+    "test": Profile(
+        "test" if _OFFSET == 0 else f"test-{_OFFSET}",
+        pg_port=55432 + _OFFSET,
+        kafka_port=39092 + _OFFSET,
+        kafka_controller_port=39093 + _OFFSET,
+    ),
 }
 
 
