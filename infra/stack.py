@@ -87,13 +87,23 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie counts as gone (and is reaped when it is our child)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 # ---------------------------------------------------------------- PostgreSQL
