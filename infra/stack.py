@@ -261,8 +261,12 @@ class Kafka:
             )
 
     def up(self) -> bool:
-        if self.running():
+        if self.running() and self._metadata_ok():
             return False
+        if (stale := self.pid()) is not None:  # ours, but not answering: start afresh
+            log(f"Kafka (pid {stale}) does not answer; restarting it")
+            self.kill()
+        wait_until(lambda: not self.running(), 30, "the old Kafka to release its port")
         self._configure()
         log(f"starting Kafka on 127.0.0.1:{self.profile.kafka_port}")
         with open(self.logfile, "ab") as out:

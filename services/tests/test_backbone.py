@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,8 +129,14 @@ def step(step_id: str) -> StepAssigned:
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[tuple[str, Envelope | dict[str, object]]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
+    for attempt in range(20):
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+        try:
+            await consumer.start()
+            break
+        except KafkaConnectionError:
+            await consumer.stop()
+            await asyncio.sleep(1)
     out: list[tuple[str, Envelope | dict[str, object]]] = []
 
     def decode(value: bytes) -> Envelope | dict[str, object]:
@@ -258,6 +265,7 @@ async def test_relay_survives_a_broker_restart_without_loss_or_reordering(kit: K
     for i in range(20, 40):  # accepted while the broker is down: kept in the outbox
         await kit.emit(f"dossier-{i % 4}", f"{i:03d}")
     await asyncio.to_thread(stack.kafka.up)
+    assert stack.kafka.running(), "the broker came back"
     for i in range(40, 60):
         await kit.emit(f"dossier-{i % 4}", f"{i:03d}")
     messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=60, timeout=90)
