@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/intake-service:$(CURDIR)/routing-service:$(CURDIR)/deadline-service:$(CURDIR)/notify-service
 
-.PHONY: install run test stack-up stack-down event-docs
+.PHONY: install run test bench stack-up stack-down event-docs
 
 install:
 	@bash scripts/install.sh
@@ -21,3 +21,6 @@ stack-down:
 
 event-docs:
 	@$(PY) -m services.events
+
+bench: install
+	@$(PY) -m bench

@@ -64,6 +64,7 @@ PROFILES = {
         kafka_port=39092 + _OFFSET,
         kafka_controller_port=39093 + _OFFSET,
     ),
+    "bench": Profile("bench", pg_port=56432, kafka_port=49092, kafka_controller_port=49093),
 }
 
 

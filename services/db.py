@@ -13,6 +13,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        pool_timeout=5,  # past this, a request answers 503 instead of queueing on
         pool_pre_ping=True,
         pool_recycle=1800,
     )

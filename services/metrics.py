@@ -16,3 +16,4 @@ EVENTS_CONSUMED = Counter(
     "motcua_events_consumed_total", "Events seen by a consumer, by outcome.", ["consumer", "type", "outcome"]
 )
 DEAD_LETTERS = Counter("motcua_dead_letters_total", "Messages sent to the dead-letter topic.", ["consumer"])
+HTTP_SHED = Counter("motcua_http_shed_total", "Requests refused with 503 because too many were in flight.")

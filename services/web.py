@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.logging import request_id_var
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.metrics import HTTP_REQUESTS
+from services.overload import LoadShedder
 from services.problems import Problem, install_problem_handlers, problem_response
 
 if TYPE_CHECKING:
@@ -120,4 +121,5 @@ def create_app(
     app.include_router(operations_router())
     for router in routers:
         app.include_router(router)
+    app.add_middleware(LoadShedder, max_in_flight=runtime.settings.max_in_flight)
     return app

@@ -1,0 +1,103 @@
+"""`make bench`: one run on this machine, everything on the same cores, written to BENCHMARKS.md.
+
+    python -m bench                 the full run (about 10 minutes)
+    python -m bench --quick         shorter runs, to check the harness
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.e2e import run_rate
+from bench.raw_limits import kafka_producer_throughput, pgbench_insert_tps
+from infra.processes import start_services
+from infra.stack import PROFILES, REPO, Stack
+
+COMMAND = "make bench"
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_script(path: Path, *args: str) -> dict[str, Any] | None:
+    """Run another benchmark script that prints its figures as JSON (calendar, deadline tick)."""
+    if not path.exists():
+        return None
+    out = subprocess.run([sys.executable, str(path), *args], cwd=REPO, capture_output=True, text=True, env={**os.environ})
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rates", default="50,200,500")
+    parser.add_argument("--sustain-rate", type=float, default=1000)
+    args = parser.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")]
+    step_seconds, sustain_seconds = (5, 10) if args.quick else (30, 60)
+
+    results: dict[str, Any] = {"machine": machine(), "command": COMMAND + (" (--quick)" if args.quick else "")}
+    stack = Stack(PROFILES["bench"])
+    services = {}
+    try:
+        stack.up()
+        print("measuring the machine's raw limits (pgbench, kafka ProducerPerformance)", file=sys.stderr)
+        results["postgres_insert"] = pgbench_insert_tps(stack, runs=1 if args.quick else 3, seconds=5 if args.quick else 10)
+        results["kafka_producer"] = kafka_producer_throughput(stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000)
+
+        env = {
+            **stack.profile.env(),
+            "TOPIC_PREFIX": f"bench{int(time.time())}",
+            "NOTIFY_SINK_PATH": str(Path(tempfile.mkdtemp()) / "notices.jsonl"),
+            "LOG_LEVEL": "WARNING",
+        }
+        services = start_services(env, stack.profile.root / "logs", 18001)
+        intake = services["intake"].url
+        database_url = stack.profile.database_url
+        asyncio.run(run_rate(intake, database_url, 20, 3))  # warm-up: connections, caches, consumer groups
+        results["fixed_rates"] = []
+        for rate in rates:
+            print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
+            results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds)))
+        print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
+        results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds))
+    finally:
+        for process in services.values():
+            process.stop()
+        stack.down()
+
+    results["calendar"] = run_script(REPO / "bench" / "calendar_bench.py", *(["--quick"] if args.quick else []))
+    results["deadline_tick"] = run_script(REPO / "bench" / "deadline_tick_bench.py", *(["--quick"] if args.quick else []))
+    (REPO / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    from bench.report import write_report
+
+    write_report(results, REPO / "BENCHMARKS.md")
+    print(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""BENCHMARKS.md from one run's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _ratio(ours: float | None, limit: float | None) -> str:
+    if not ours or not limit:
+        return "–"
+    return f"{ours / limit:.3f}"
+
+
+def _lat(figures: dict[str, Any]) -> str:
+    return " / ".join("–" if figures.get(p) is None else f"{figures[p]:.0f}" for p in ("p50", "p95", "p99"))
+
+
+def write_report(results: dict[str, Any], path: Path) -> None:
+    m = results["machine"]
+    pg = results.get("postgres_insert", {}).get("tps_median")
+    kafka = results.get("kafka_producer", {}).get("records_per_s_median")
+    sustained = results.get("sustained", {})
+    e2e = sustained.get("intake_to_notice", {}).get("end_to_end_per_s")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{results['command']}` on {m['date']}; figures also in `bench/results.json`.",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}.",
+        "Everything ran on the same cores at once: PostgreSQL, the Kafka broker, the four services",
+        "(one process each) and the load generator. The machine is shared and noisy: medians of",
+        "repeated runs for the raw limits; one run per offered rate for the end-to-end figures.",
+        "",
+        "## The machine's raw limits (same run)",
+        "",
+        "| what | median | runs |",
+        "| --- | --- | --- |",
+        f"| PostgreSQL single-row INSERT, own transaction each (pgbench, {results['postgres_insert']['clients']} clients) | {pg:,.0f} tps | {', '.join(f'{r:,.0f}' for r in results['postgres_insert']['runs'])} |"
+        if pg
+        else "| PostgreSQL | – | – |",
+        f"| Kafka producer, acks=all, idempotent, {results['kafka_producer']['record_size']} B records (ProducerPerformance) | {kafka:,.0f} records/s | {', '.join(f'{r:,.0f}' for r in results['kafka_producer']['runs'])} |"
+        if kafka
+        else "| Kafka | – | – |",
+        "",
+        "## End to end: intake POST → notice handed to its channel",
+        "",
+        "Open loop at fixed offered rates. Intake latency counts from the scheduled send time.",
+        "",
+        "| offered /s | seconds | accepted | refused | intake /s | intake p50 / p95 / p99 ms | intake→notice p50 / p95 / p99 ms | noticed |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for run in results.get("fixed_rates", []) + ([sustained] if sustained else []):
+        notice = run["intake_to_notice"]
+        lines.append(
+            f"| {run['offered_per_s']:.0f} | {run['seconds']} | {run['accepted']} | {sum(run['refused'].values()) + run['errors']} | "
+            f"{run['achieved_intake_per_s']} | {_lat(run['intake_latency_ms'])} | {_lat(notice['latency_ms'])} | {notice['noticed']}/{notice['of']} |"
+        )
+    lines += [
+        "",
+        f"Sustained end-to-end throughput (last row, first receipt to last notice): **{e2e} dossiers/s**.",
+        "",
+        "| ratio | value |",
+        "| --- | --- |",
+        f"| end-to-end dossiers/s ÷ PostgreSQL single-row insert tps | {_ratio(e2e, pg)} |",
+        f"| end-to-end dossiers/s ÷ Kafka producer records/s | {_ratio(e2e, kafka)} |",
+        "",
+        "Each dossier costs about a dozen transactions across the four services (intake's insert,",
+        "routing's route, deadline's two due times, notify's notice claim and send, intake's timeline",
+        "entries, the outbox marks) and about six Kafka records, which bounds the first ratio.",
+        "",
+    ]
+    if results.get("calendar"):
+        lines += ["## Calendar arithmetic", "", "```json", _json(results["calendar"]), "```", ""]
+    if results.get("deadline_tick"):
+        lines += ["## Deadline tick with open timers", "", "```json", _json(results["deadline_tick"]), "```", ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False)
