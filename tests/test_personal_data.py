@@ -1,0 +1,61 @@
+"""Citizen id numbers, phone numbers and e-mail addresses never appear in the services' logs, and
+in events only where a consumer needs them (notify needs the contact given at intake)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaConsumer
+
+from services.events import Envelope
+from services.events.topics import all_topics
+from tests.conftest import System, eventually
+
+CITIZEN_ID = "079188123456"
+PHONE = "0977123456"
+EMAIL = "tran.thi.mai@example.vn"
+NEEDS_CONTACT = {"dossier.received"}
+
+
+async def all_messages(bootstrap: str, prefix: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(
+        *all_topics(prefix), bootstrap_servers=bootstrap, group_id=f"audit-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=1000)
+            idle = 0 if batch else idle + 1
+            values.extend(r.value for records in batch.values() for r in records)
+    finally:
+        await consumer.stop()
+    return values
+
+
+def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(system: System) -> None:
+    body = {
+        "procedure_code": "1.004227",
+        "channel": 2,
+        "applicant": {"name": "Trần Thị Mai", "citizen_id": CITIZEN_ID, "phone": PHONE, "email": EMAIL, "notify_channels": ["sms", "email"]},
+    }
+    dossier = system.submit(body)
+    eventually(
+        lambda: (n := system.get("notify", f"/dossiers/{dossier['id']}/notices")) and all(x["status"] == "sent" for x in n) and n,
+        what="the notices",
+    )
+
+    for log in system.logs.glob("*.log"):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        for secret in (CITIZEN_ID, PHONE, EMAIL):
+            assert secret not in text, f"{secret} leaked into {log.name}"
+
+    messages = asyncio.run(all_messages(system.env["KAFKA_BOOTSTRAP_SERVERS"], system.env["TOPIC_PREFIX"]))
+    assert messages
+    for raw in messages:
+        text = raw.decode("utf-8", errors="replace")
+        assert CITIZEN_ID not in text, "the citizen id number is needed by no consumer"
+        if PHONE in text or EMAIL in text:
+            assert Envelope.from_bytes(raw).type in NEEDS_CONTACT, text[:200]
