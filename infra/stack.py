@@ -53,18 +53,21 @@ class Profile:
         return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
 
 
+# Every port sits below Linux's ephemeral range (32768–60999): a client that keeps reconnecting
+# to a stopped broker on an ephemeral port can end up connected to itself on that very port, and
+# the restarted broker then cannot bind it.
 # MOTCUA_PORT_OFFSET moves the test profile's ports (and data folder), so that several checkouts
 # on one machine can each run their own test infrastructure.
 _OFFSET = int(os.environ.get("MOTCUA_PORT_OFFSET", "0"))
 PROFILES = {
-    "dev": Profile("dev", pg_port=54320, kafka_port=29092, kafka_controller_port=29093),
+    "dev": Profile("dev", pg_port=25432, kafka_port=29092, kafka_controller_port=29093),
     "test": Profile(
         "test" if _OFFSET == 0 else f"test-{_OFFSET}",
-        pg_port=55432 + _OFFSET,
-        kafka_port=39092 + _OFFSET,
-        kafka_controller_port=39093 + _OFFSET,
+        pg_port=26432 + _OFFSET,
+        kafka_port=21092 + _OFFSET,
+        kafka_controller_port=21093 + _OFFSET,
     ),
-    "bench": Profile("bench", pg_port=56432, kafka_port=49092, kafka_controller_port=49093),
+    "bench": Profile("bench", pg_port=27432, kafka_port=23092, kafka_controller_port=23093),
 }
 
 

@@ -10,7 +10,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "motcua"
-    database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:54320/motcua", validation_alias="DATABASE_URL")
+    database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:25432/motcua", validation_alias="DATABASE_URL")
     db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE")
     kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     topic_prefix: str = Field("motcua", validation_alias="TOPIC_PREFIX")
