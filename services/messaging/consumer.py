@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 
+class _HandlerFailed(Exception):
+    """A handler failed in a batch applied without savepoints: redo the batch one event at a time."""
+
+
 @dataclass(frozen=True)
 class Subscription:
     """What one consumer of a service listens to: the producing services and a handler per event type."""
@@ -101,15 +105,27 @@ class IdempotentConsumer:
                     log.debug("consumer stop failed", exc_info=True)
 
     async def apply(self, records: list[ConsumerRecord]) -> None:
-        """Apply one partition's batch in one transaction."""
+        """Apply one partition's batch in one transaction. Handlers run without savepoints first
+        (two round trips fewer per event); if one fails, the batch is rolled back and applied
+        again event by event, each in a savepoint, so a poison message can be retried and
+        dead-lettered without undoing its neighbours."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                for record in records:
+                    await self._apply_one(session, record, isolate=False)
+            return
+        except _HandlerFailed:
+            pass
         async with self.sessionmaker() as session, session.begin():
             for record in records:
-                await self._apply_one(session, record)
+                await self._apply_one(session, record, isolate=True)
 
-    async def _apply_one(self, session: AsyncSession, record: ConsumerRecord) -> None:
+    async def _apply_one(self, session: AsyncSession, record: ConsumerRecord, *, isolate: bool) -> None:
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, ValueError) as exc:
+            if not isolate:
+                raise _HandlerFailed from exc
             await self._dead_letter(session, record, None, f"unreadable envelope: {exc}", attempts=1)
             return
         handler = self.subscription.handlers.get(envelope.type)
@@ -126,6 +142,15 @@ class IdempotentConsumer:
         ).first()
         if first_time is None:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()
+            return
+        if not isolate:
+            try:
+                await handler(session, envelope)
+            except Exception as exc:
+                if is_infrastructure_failure(exc):
+                    raise
+                raise _HandlerFailed from exc
+            EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
             return
         attempt = 0
         while True:
