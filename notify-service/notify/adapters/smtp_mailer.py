@@ -25,7 +25,7 @@ def build_message(notice: Outgoing, sender: str) -> EmailMessage:
     if notice.html:
         message.add_alternative(notice.html, subtype="html")
     if notice.attachment and notice.attachment_name:
-        message.add_attachment(notice.attachment.encode("utf-8"), maintype="text", subtype="html", filename=notice.attachment_name)
+        message.add_attachment(notice.attachment, subtype="html", charset="utf-8", filename=notice.attachment_name)
     return message
 
 
