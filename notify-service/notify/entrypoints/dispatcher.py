@@ -82,10 +82,15 @@ class Dispatcher:
         for channel in {id(c): c for c in self.channels.values()}.values():
             await channel.close()
 
+    def claim_limit(self) -> int:
+        """No bigger a batch than the rate limit lets out within half the lease, so no lease runs out in the queue."""
+        s = self.settings
+        return max(1, min(s.dispatch_batch, int(min(s.sms_rate_per_second, s.smtp_rate_per_second) * s.sending_lease_seconds / 2)))
+
     async def dispatch_once(self) -> int:
         async with self.runtime.sessionmaker() as session, session.begin():
             claimed = (
-                await session.execute(CLAIM, {"lease": self.settings.sending_lease_seconds, "limit": self.settings.dispatch_batch})
+                await session.execute(CLAIM, {"lease": self.settings.sending_lease_seconds, "limit": self.claim_limit()})
             ).mappings().all()
         if claimed:
             await asyncio.gather(*(self._deliver(dict(n)) for n in claimed))
