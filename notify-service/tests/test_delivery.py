@@ -209,6 +209,9 @@ def test_transient_failures_are_retried_permanent_ones_recorded_and_a_failed_not
     failures = {e.payload["notice_id"]: e.payload for e in eventually(failure_events, what="failure events")}
     assert failures[rejected["id"]]["permanent"] is True and failures[down["id"]]["permanent"] is False
 
+    metrics = httpx.get(f"{notify.url}/metrics").text
+    assert 'motcua_notify_sends_total{channel="sms",outcome="transient"}' in metrics
+
     refused = httpx.post(f"{notify.url}/admin/notices/{flaky['id']}/resend")
     assert refused.status_code == 409 and refused.json()["current_status"] == "sent"
     assert httpx.post(f"{notify.url}/admin/notices/{uuid.uuid4()}/resend").status_code == 404

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import text, update
 
 from notify.adapters.channels import Channel, Outcome, Outgoing
@@ -31,6 +32,8 @@ from services.messaging.relay import wait_for
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+SEND_OUTCOMES = Counter("motcua_notify_sends_total", "Send attempts by channel and outcome (accepted, rejected, transient, held).", ["channel", "outcome"])
 
 CLAIM = text(
     """
@@ -119,6 +122,7 @@ class Dispatcher:
             except Exception as exc:  # an adapter bug or an unexpected library error: treat as transient
                 log.exception("channel %s raised", notice["channel"])
                 outcome = Outcome("transient", f"{type(exc).__name__}: {exc}", code="error")
+            SEND_OUTCOMES.labels(notice["channel"], outcome.status).inc()
             await self._record(notice, outgoing, outcome)
 
     async def _hold_if_quiet(self, notice: dict[str, Any]) -> bool:
@@ -132,6 +136,7 @@ class Dispatcher:
                 .where(notices.c.id == notice["id"], notices.c.status == "sending")
                 .values(status="held", held_until=release, next_attempt_at=release, attempts=notices.c.attempts - 1)
             )
+        SEND_OUTCOMES.labels("sms", "held").inc()
         return True
 
     async def _record(self, notice: dict[str, Any], outgoing: Outgoing, outcome: Outcome) -> None:
