@@ -276,7 +276,7 @@ def test_sms_in_quiet_hours_wait_for_the_morning_while_email_goes_at_once(
     box, _ = mailbox
     notify.stop()
     now = datetime.now(VN_TZ)
-    end = now + timedelta(seconds=20)
+    end = now + timedelta(seconds=25)
     notify.start(NOTIFY_QUIET_HOURS=f"{now - timedelta(hours=1):%H:%M:%S}-{end:%H:%M:%S}")
     dossier_id, code = new_dossier(300)
     phone = "0915000000"

@@ -42,7 +42,7 @@ class NoticePublic(BaseModel):
     failed_at: datetime | None
 
 
-class FailedNotice(NoticePublic):
+class NoticeEntry(NoticePublic):
     dossier_id: UUID
 
 
@@ -119,21 +119,21 @@ async def delivery_receipt(
 admin = APIRouter(prefix="/admin/notices", tags=["operations"], dependencies=[Depends(require_operator)])
 
 
-@admin.get("", response_model=list[FailedNotice], summary="Notices by status: the failed ones are the dead letters")
+@admin.get("", response_model=list[NoticeEntry], summary="Notices by status: the failed ones are the dead letters")
 async def list_notices(
     runtime: RuntimeDep,
     status: Literal["failed", "held", "pending", "sending", "sent", "delivered", "skipped"] = "failed",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[FailedNotice]:
+) -> list[NoticeEntry]:
     async with runtime.sessionmaker() as session:
         rows = (
             await session.execute(select(notices).where(notices.c.status == status).order_by(notices.c.created_at.desc()).limit(limit))
         ).mappings().all()
-    return [FailedNotice.model_validate(dict(r)) for r in rows]
+    return [NoticeEntry.model_validate(dict(r)) for r in rows]
 
 
-@admin.post("/{notice_id}/resend", response_model=FailedNotice, summary="Send a failed notice again")
-async def resend(notice_id: UUID, runtime: RuntimeDep) -> FailedNotice:
+@admin.post("/{notice_id}/resend", response_model=NoticeEntry, summary="Send a failed notice again")
+async def resend(notice_id: UUID, runtime: RuntimeDep) -> NoticeEntry:
     """Only a failed notice can be re-sent; it goes out under a new idempotency id (`<id>.rN`)."""
     async with runtime.sessionmaker() as session, session.begin():
         current = (await session.execute(select(notices.c.status).where(notices.c.id == notice_id).with_for_update())).first()
@@ -150,7 +150,7 @@ async def resend(notice_id: UUID, runtime: RuntimeDep) -> FailedNotice:
                 .returning(*notices.c)
             )
         ).mappings().one()
-    return FailedNotice.model_validate(dict(row))
+    return NoticeEntry.model_validate(dict(row))
 
 
 router.include_router(admin)
