@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from notify.adapters.channels import Outcome, Outgoing
+
 
 class ConsoleSink:
     def __init__(self, path: Path, echo: bool = True) -> None:
@@ -27,7 +29,8 @@ class ConsoleSink:
                         continue  # a line cut short by a crash
         return self._seen
 
-    async def send(self, *, notice_id: str, dossier_id: str, channel: str, recipient_masked: str, body: str) -> bool:
+    async def send(self, *, notice_id: str, dossier_id: str, channel: str, recipient_masked: str, body: str,
+                   subject: str | None = None, attachment_name: str | None = None) -> bool:
         """Deliver once; returns False when this notice id was already delivered."""
         seen = self._load()
         if notice_id in seen:
@@ -39,11 +42,36 @@ class ConsoleSink:
             "at": datetime.now(UTC).isoformat(),
             "channel": channel,
             "to": recipient_masked,
+            "subject": subject,
             "body": body,
+            "attachment": attachment_name,
         }
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
         seen.add(notice_id)
         if self.echo:
-            print(f"[notice → {recipient_masked} via {channel}] {body}", file=sys.stdout, flush=True)
+            shown = subject if subject else body
+            print(f"[notice → {recipient_masked} via {channel}] {shown}", file=sys.stdout, flush=True)
         return True
+
+
+class ConsoleChannel:
+    """The sink behind the channel interface, for whichever channel has no real transport configured."""
+
+    def __init__(self, sink: ConsoleSink) -> None:
+        self.sink = sink
+
+    async def send(self, notice: Outgoing) -> Outcome:
+        await self.sink.send(
+            notice_id=notice.idempotency_id,
+            dossier_id=notice.dossier_id,
+            channel=notice.channel,
+            recipient_masked=notice.recipient_masked,
+            body=notice.body,
+            subject=notice.subject,
+            attachment_name=notice.attachment_name,
+        )
+        return Outcome.accepted()
+
+    async def close(self) -> None:
+        return None

@@ -1,27 +1,39 @@
-"""The dispatcher: claims pending notices, hands each to its channel, records the outcome.
+"""The dispatcher: claims due notices, hands each to its channel, records the outcome.
 
 A notice is claimed (status `sending`, with a lease) and committed before it is sent; after a
-crash the lease runs out and it is sent again under the same notice id, which the channel
-accepts only once. Several replicas claim disjoint batches (SKIP LOCKED)."""
+crash the lease runs out and it is sent again under the same idempotency id, which the SMS
+gateway (and the console sink) accept only once. Several replicas claim disjoint batches
+(SKIP LOCKED). Within a batch, sends run concurrently (NOTIFY_SEND_CONCURRENCY) and each channel
+keeps to its rate limit (messages per second); each outcome is recorded as soon as it is known,
+before the slot is given to the next notice. SMS through the gateway wait out the quiet hours."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import text, update
 
-from notify.adapters.console_sink import ConsoleSink
+from notify.adapters.channels import Channel, Outcome, Outgoing
+from notify.adapters.console_sink import ConsoleChannel, ConsoleSink
+from notify.adapters.sms_gateway import HttpSmsGateway
+from notify.adapters.smtp_mailer import SmtpMailer
 from notify.adapters.tables import notices
+from notify.domain.policy import Spacing, retry_delay
 from notify.settings import NotifySettings
-from services.events.schemas import NoticeSent
+from services.calendar import VN_TZ
+from services.events.schemas import NoticeFailed, NoticeSent
 from services.messaging.relay import wait_for
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+SEND_OUTCOMES = Counter("motcua_notify_sends_total", "Send attempts by channel and outcome (accepted, rejected, transient, held).", ["channel", "outcome"])
 
 CLAIM = text(
     """
@@ -29,76 +41,164 @@ CLAIM = text(
            next_attempt_at = now() + make_interval(secs => :lease)
     WHERE id IN (
         SELECT id FROM notify.notices
-        WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()
-        ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING id, dossier_id, trigger, channel, recipient_masked, body, attempts
+        WHERE status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING id, dossier_id, trigger, channel, recipient, recipient_masked, body, subject, html_body,
+              attachment_name, attachment, attempts, resends
     """
 )
 
 
-async def dispatch_once(runtime: Runtime, sink: ConsoleSink) -> int:
-    settings: NotifySettings = runtime.settings  # type: ignore[assignment]
-    async with runtime.sessionmaker() as session, session.begin():
-        claimed = (
-            await session.execute(CLAIM, {"lease": settings.sending_lease_seconds, "limit": settings.dispatch_batch})
-        ).mappings().all()
-    for notice in claimed:
-        try:
-            await sink.send(
+class RateLimiter:
+    """Evenly spaced send slots for one channel, shared by every concurrent send of this process."""
+
+    def __init__(self, per_second: float) -> None:
+        self.spacing = Spacing(per_second)
+
+    async def wait(self) -> None:
+        at = self.spacing.slot(time.monotonic())
+        delay = at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings: NotifySettings = runtime.settings  # type: ignore[assignment]
+        s = self.settings
+        console = ConsoleChannel(ConsoleSink(s.sink_path))
+        self.gateway_configured = s.sms_gateway_url is not None
+        self.channels: dict[str, Channel] = {
+            "sms": HttpSmsGateway(s) if s.sms_gateway_url else console,
+            "email": SmtpMailer(s) if s.smtp_host else console,
+            "console": console,
+        }
+        self.limits: Mapping[str, RateLimiter] = {
+            "sms": RateLimiter(s.sms_rate_per_second),
+            "email": RateLimiter(s.smtp_rate_per_second),
+            "console": RateLimiter(1000),
+        }
+        self.slots = asyncio.Semaphore(s.send_concurrency)
+
+    async def close(self) -> None:
+        for channel in {id(c): c for c in self.channels.values()}.values():
+            await channel.close()
+
+    def claim_limit(self) -> int:
+        """No bigger a batch than the rate limit lets out within half the lease, so no lease runs out in the queue."""
+        s = self.settings
+        return max(1, min(s.dispatch_batch, int(min(s.sms_rate_per_second, s.smtp_rate_per_second) * s.sending_lease_seconds / 2)))
+
+    async def dispatch_once(self) -> int:
+        async with self.runtime.sessionmaker() as session, session.begin():
+            claimed = (
+                await session.execute(CLAIM, {"lease": self.settings.sending_lease_seconds, "limit": self.claim_limit()})
+            ).mappings().all()
+        if claimed:
+            await asyncio.gather(*(self._deliver(dict(n)) for n in claimed))
+        return len(claimed)
+
+    async def _deliver(self, notice: dict[str, Any]) -> None:
+        if notice["channel"] == "sms" and self.gateway_configured and await self._hold_if_quiet(notice):
+            return
+        async with self.slots:
+            await self.limits[notice["channel"]].wait()
+            outgoing = Outgoing(
                 notice_id=str(notice["id"]),
+                idempotency_id=str(notice["id"]) + (f".r{notice['resends']}" if notice["resends"] else ""),
                 dossier_id=str(notice["dossier_id"]),
                 channel=notice["channel"],
+                recipient=notice["recipient"],
                 recipient_masked=notice["recipient_masked"],
                 body=notice["body"],
+                subject=notice["subject"],
+                html=notice["html_body"],
+                attachment_name=notice["attachment_name"],
+                attachment=notice["attachment"],
             )
-        except Exception as exc:
-            failed = notice["attempts"] >= MAX_ATTEMPTS
-            log.warning("notice %s not sent (attempt %s): %s", notice["id"], notice["attempts"], exc)
-            async with runtime.sessionmaker() as session, session.begin():
-                await session.execute(
-                    update(notices)
-                    .where(notices.c.id == notice["id"])
-                    .values(
-                        status="failed" if failed else "pending",
-                        last_error=str(exc)[:500],
-                        next_attempt_at=text(f"now() + interval '{min(2 ** notice['attempts'], 300)} seconds'"),
+            try:
+                outcome = await self.channels[notice["channel"]].send(outgoing)
+            except Exception as exc:  # an adapter bug or an unexpected library error: treat as transient
+                log.exception("channel %s raised", notice["channel"])
+                outcome = Outcome("transient", f"{type(exc).__name__}: {exc}", code="error")
+            SEND_OUTCOMES.labels(notice["channel"], outcome.status).inc()
+            await self._record(notice, outgoing, outcome)
+
+    async def _hold_if_quiet(self, notice: dict[str, Any]) -> bool:
+        quiet = self.settings.quiet
+        release = quiet.release_at(datetime.now(UTC), VN_TZ) if quiet else None
+        if release is None:
+            return False
+        async with self.runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(notices)
+                .where(notices.c.id == notice["id"], notices.c.status == "sending")
+                .values(status="held", held_until=release, next_attempt_at=release, attempts=notices.c.attempts - 1)
+            )
+        SEND_OUTCOMES.labels("sms", "held").inc()
+        return True
+
+    async def _record(self, notice: dict[str, Any], outgoing: Outgoing, outcome: Outcome) -> None:
+        now = datetime.now(UTC)
+        where = (notices.c.id == notice["id"], notices.c.status == "sending")
+        async with self.runtime.sessionmaker() as session, session.begin():
+            if outcome.status == "accepted":
+                marked = (
+                    await session.execute(
+                        update(notices).where(*where)
+                        .values(status="sent", sent_at=now, gateway_id=outgoing.idempotency_id,
+                                provider_message_id=outcome.provider_message_id, last_error=None)
+                        .returning(notices.c.id)
                     )
+                ).first()
+                if marked is not None:
+                    await self.runtime.outbox.emit(
+                        session,
+                        NoticeSent(notice_id=outgoing.notice_id, trigger=notice["trigger"], channel=notice["channel"],
+                                   recipient=notice["recipient_masked"], sent_at=now),
+                        dossier_id=outgoing.dossier_id,
+                    )
+                return
+            error = f"{outcome.code}: {outcome.detail}" if outcome.code else outcome.detail
+            permanent = outcome.status == "rejected"
+            if not permanent and notice["attempts"] < self.settings.max_attempts:
+                delay = retry_delay(notice["attempts"], self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
+                log.warning("notice %s not sent (attempt %s), retrying in %.1fs: %s", notice["id"], notice["attempts"], delay, error)
+                await session.execute(
+                    update(notices).where(*where)
+                    .values(status="pending", last_error=error[:500], next_attempt_at=now + timedelta(seconds=delay))
                 )
-            continue
-        sent_at = datetime.now(UTC)
-        async with runtime.sessionmaker() as session, session.begin():
+                return
+            log.error("notice %s failed for good after %s attempts: %s", notice["id"], notice["attempts"], error)
             marked = (
                 await session.execute(
-                    update(notices)
-                    .where(notices.c.id == notice["id"], notices.c.status == "sending")
-                    .values(status="sent", sent_at=sent_at)
+                    update(notices).where(*where)
+                    .values(status="failed", last_error=error[:500], permanent=permanent, failed_at=now, gateway_id=outgoing.idempotency_id)
                     .returning(notices.c.id)
                 )
             ).first()
             if marked is not None:
-                await runtime.outbox.emit(
+                await self.runtime.outbox.emit(
                     session,
-                    NoticeSent(
-                        notice_id=str(notice["id"]),
-                        trigger=notice["trigger"],
-                        channel=notice["channel"],
-                        recipient=notice["recipient_masked"],
-                        sent_at=sent_at,
-                    ),
-                    dossier_id=str(notice["dossier_id"]),
+                    NoticeFailed(notice_id=outgoing.notice_id, trigger=notice["trigger"], channel=notice["channel"],
+                                 recipient=notice["recipient_masked"], error=error[:500], permanent=permanent, failed_at=now),
+                    dossier_id=outgoing.dossier_id,
                 )
-    return len(claimed)
 
 
 async def run_dispatcher(runtime: Runtime, stop: asyncio.Event) -> None:
     settings: NotifySettings = runtime.settings  # type: ignore[assignment]
-    sink = ConsoleSink(settings.sink_path)
-    while not stop.is_set():
-        try:
-            if await dispatch_once(runtime, sink) == 0:
-                await wait_for(stop, settings.dispatch_poll_ms / 1000)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # database away: try again shortly
-            log.warning("dispatcher interrupted: %s", exc)
-            await wait_for(stop, 1.0)
+    dispatcher = Dispatcher(runtime)
+    try:
+        while not stop.is_set():
+            try:
+                if await dispatcher.dispatch_once() == 0:
+                    await wait_for(stop, settings.dispatch_poll_ms / 1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database away: try again shortly
+                log.warning("dispatcher interrupted: %s", exc)
+                await wait_for(stop, 1.0)
+    finally:
+        await dispatcher.close()

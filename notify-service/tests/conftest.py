@@ -1,0 +1,302 @@
+"""Notify over the real stack: its own database and topic prefix, a real SMTP server (aiosmtpd,
+STARTTLS and AUTH) and a real HTTP server playing the SMS-brandname gateway, both on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+import json
+import ssl
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from conftest import free_port
+from infra.processes import ServiceProcess
+from infra.stack import Stack
+from services.events import Envelope
+from services.events.registry import Event
+from services.events.topics import stage_topic
+
+GATEWAY_USER, GATEWAY_PASSWORD = "motcua", "gw-secret"
+SMTP_USER, SMTP_PASSWORD = "notify", "smtp-secret"
+REJECTED_PHONE = "0900000400"  # the gateway refuses it with code 401
+FLAKY_PHONE = "0900000503"  # two HTTP 503, then accepted
+DOWN_PHONE = "0900000599"  # always HTTP 503
+
+
+class LoopbackGateway:
+    """An SMS-brandname gateway: honours the idempotency id (a repeated id is answered, not sent
+    again), counts what would reach handsets, and can be slow, failing or frozen."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.handset: Counter[str] = Counter()  # request id -> messages that reached the phone
+        self.accept_anyway: set[str] = set()
+        self.delay = 0.0
+        self.in_flight = 0
+        self.freeze_at: int | None = None  # stop answering once this many requests are in flight
+        self.frozen = threading.Event()
+        self.thaw = threading.Event()
+        self.thaw.set()
+        self._flaky: Counter[str] = Counter()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, answer = gateway.handle(body, dict(self.headers))
+                try:
+                    data = json.dumps(answer).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the caller died while we were slow
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/send"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        expected = "Basic " + base64.b64encode(f"{GATEWAY_USER}:{GATEWAY_PASSWORD}".encode()).decode()
+        request_id, phone = body.get("request_id"), body.get("to")
+        with self.lock:
+            self.requests.append({"at": time.monotonic(), "body": body, "headers": headers})
+            if headers.get("Authorization") != expected:
+                return 401, {"code": "AUTH", "message": "bad credentials"}
+            if phone == DOWN_PHONE or (phone == FLAKY_PHONE and self._flaky[request_id] < 2):
+                self._flaky[request_id] += 1
+                return 503, {"code": "BUSY"}
+            if phone == REJECTED_PHONE and phone not in self.accept_anyway:
+                return 200, {"code": "401", "message": "Invalid phone number"}
+            if self.handset[request_id] == 0:  # a repeated id is acknowledged, not sent again
+                self.handset[request_id] += 1
+            self.in_flight += 1
+            if self.freeze_at is not None and self.in_flight >= self.freeze_at:
+                self.thaw.clear()
+                self.frozen.set()
+        try:
+            time.sleep(self.delay)
+            self.thaw.wait(60)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+        return 200, {"code": "0", "message_id": f"gw-{request_id}"}
+
+    def sent_to(self, phone: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["body"].get("to") == phone]
+
+    def close(self) -> None:
+        self.thaw.set()
+        self.server.shutdown()
+
+
+class Mailbox:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address.endswith("@bounce.example.vn"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+    return AuthResult(success=ok)
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[LoopbackGateway]:
+    gw = LoopbackGateway()
+    yield gw
+    gw.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def mailbox(tls_files: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    controller = Controller(
+        box, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
+        authenticator=_authenticate, auth_required=True,
+    )
+    controller.start()
+    yield box, controller.port
+    controller.stop()
+
+
+class Notify:
+    """One notify process with its own database and topics, plus a way to publish other services' events."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.process: ServiceProcess | None = None
+        self.starts = 0
+
+    def start(self, **extra: str) -> ServiceProcess:
+        self.starts += 1
+        self.process = ServiceProcess("notify", free_port(), {**self.env, **extra}, self.logs / f"notify-{self.starts}.log").start()
+        self.process.wait_ready()
+        return self.process
+
+    @property
+    def url(self) -> str:
+        assert self.process is not None
+        return self.process.url
+
+    def notices(self, dossier_id: str) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/dossiers/{dossier_id}/notices", timeout=10).json()
+
+    def publish(self, *events: tuple[str, Event, str]) -> list[Envelope]:
+        """(producing service, payload, dossier id) → on that service's topic, in order."""
+        envelopes = [event.envelope(dossier_id=dossier_id, producer=source) for source, event, dossier_id in events]
+
+        async def send() -> None:
+            from aiokafka import AIOKafkaProducer
+
+            producer = AIOKafkaProducer(bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all", enable_idempotence=True)
+            await producer.start()
+            try:
+                for (source, _, dossier_id), envelope in zip(events, envelopes):
+                    topic = stage_topic(self.env["TOPIC_PREFIX"], source)
+                    await producer.send_and_wait(topic, envelope.to_bytes(), key=dossier_id.encode())
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+        return envelopes
+
+    def events(self) -> list[Envelope]:
+        """Everything notify has published so far."""
+
+        async def read() -> list[Envelope]:
+            from aiokafka import AIOKafkaConsumer, TopicPartition
+
+            topic = stage_topic(self.env["TOPIC_PREFIX"], "notify")
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
+            await consumer.start()
+            try:
+                partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+                if not partitions:
+                    await consumer._client.force_metadata_update()  # noqa: SLF001 - a fresh client has no metadata yet
+                    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+                consumer.assign(partitions)
+                await consumer.seek_to_beginning(*partitions)
+                ends = await consumer.end_offsets(partitions)
+                out: list[Envelope] = []
+                remaining = {tp for tp in partitions if ends[tp] > 0}
+                while remaining:
+                    batches = await consumer.getmany(timeout_ms=1000)
+                    for records in batches.values():
+                        out += [Envelope.from_bytes(r.value) for r in records]
+                    remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+                return out
+            finally:
+                await consumer.stop()
+
+        return asyncio.run(read())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@pytest.fixture(scope="module")
+def notify(
+    stack: Stack, session_id: str, gateway: LoopbackGateway, mailbox: tuple[Mailbox, int], tls_files: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Notify]:
+    suffix = uuid.uuid4().hex[:6]
+    database = f"motcua_n_{session_id}_{suffix}"
+    stack.postgres.psql(f'CREATE DATABASE "{database}"')
+    folder = tmp_path_factory.mktemp("notify")
+    staff = folder / "agency_staff.json"
+    staff.write_text(json.dumps({"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]}))
+    env = {
+        "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
+        "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        "TOPIC_PREFIX": f"n{session_id}{suffix}",
+        "NOTIFY_SINK_PATH": str(folder / "sink.jsonl"),
+        "NOTIFY_AGENCY_STAFF_FILE": str(staff),
+        "NOTIFY_QUIET_HOURS": "",
+        "NOTIFY_LOOKUP_URL": "https://dvc.example.vn/tra-cuu?ma={code}",
+        "NOTIFY_SMS_GATEWAY_URL": gateway.url,
+        "NOTIFY_SMS_USERNAME": GATEWAY_USER,
+        "NOTIFY_SMS_PASSWORD": GATEWAY_PASSWORD,
+        "NOTIFY_SMS_BRANDNAME": "UBND TINH",
+        "NOTIFY_SMS_RATE_PER_SECOND": "5",
+        "NOTIFY_SMTP_HOST": "127.0.0.1",
+        "NOTIFY_SMTP_PORT": str(mailbox[1]),
+        "NOTIFY_SMTP_SECURITY": "starttls",
+        "NOTIFY_SMTP_CA_FILE": str(tls_files[0]),
+        "NOTIFY_SMTP_USERNAME": SMTP_USER,
+        "NOTIFY_SMTP_PASSWORD": SMTP_PASSWORD,
+        "NOTIFY_SEND_CONCURRENCY": "4",
+        "NOTIFY_SENDING_LEASE_SECONDS": "4",
+        "NOTIFY_MAX_ATTEMPTS": "4",
+        "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+        "NOTIFY_RETRY_CAP_SECONDS": "2",
+        "NOTIFY_DISPATCH_POLL_MS": "100",
+        "LOG_LEVEL": "INFO",
+    }
+    service = Notify(env, folder)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        try:
+            stack.postgres.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        except Exception:
+            pass
