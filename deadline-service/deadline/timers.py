@@ -13,17 +13,19 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadline.adapters.tables import apologies, deadlines, dossiers, timers
 from deadline.domain.clock import OVERDUE, apology_appointment
 from deadline.tracking import Tracker
+from services.events import Event
 from services.events.schemas import ApologyIssued, DeadlineOverdue, DeadlineWarning
 from services.messaging.relay import wait_for
 
@@ -50,68 +52,92 @@ async def tick(runtime: "Runtime", tracker: Tracker, now: datetime, batch: int, 
         async with runtime.sessionmaker() as session, session.begin():
             claimed = (
                 await session.execute(
-                    select(timers)
+                    select(
+                        timers.c.id, timers.c.dossier_id, timers.c.scope, timers.c.step_id, timers.c.kind, timers.c.due_at,
+                        deadlines.c.state, deadlines.c.due_at.label("current_due_at"), deadlines.c.agency_code, deadlines.c.agency_name,
+                    )
+                    .join(
+                        deadlines,
+                        and_(deadlines.c.dossier_id == timers.c.dossier_id, deadlines.c.scope == timers.c.scope, deadlines.c.step_id == timers.c.step_id),
+                    )
                     .where(timers.c.fire_at.is_not(None), timers.c.fire_at <= now)
                     .order_by(timers.c.fire_at)
                     .limit(batch)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(of=timers, skip_locked=True)
                 )
             ).mappings().all()
             if not claimed:
                 return result
-            for timer in claimed:
-                await _fire(session, runtime, tracker, timer, now, min_extension_hours, result)
+            await _fire(session, runtime, tracker, claimed, now, min_extension_hours, result)
             await session.execute(update(timers).where(timers.c.id.in_([t["id"] for t in claimed])).values(fire_at=None, fired_at=now))
         if len(claimed) < batch:
             return result
 
 
-async def _fire(session: AsyncSession, runtime: "Runtime", tracker: Tracker, timer: Any, now: datetime, min_extension_hours: float, result: TickResult) -> None:
-    dossier_id: UUID = timer["dossier_id"]
-    row = (
+async def _fire(
+    session: AsyncSession, runtime: "Runtime", tracker: Tracker, claimed: Sequence[Any], now: datetime, min_extension_hours: float, result: TickResult
+) -> None:
+    events: list[tuple[UUID, Event]] = []
+    overdue_keys: list[dict[str, Any]] = []
+    apologise: list[Any] = []
+    for timer in claimed:
+        if timer["state"] != "open" or timer["current_due_at"] != timer["due_at"]:
+            result.stale += 1  # the work was done, paused or moved since the timer was armed
+            continue
+        result.fired += 1
+        scope, step_id = timer["scope"], timer["step_id"] or None
+        if timer["kind"] != OVERDUE:
+            events.append((timer["dossier_id"], DeadlineWarning(
+                scope=scope, step_id=step_id, agency_code=timer["agency_code"], threshold=timer["kind"].removeprefix("warning:"),
+                due_at=timer["due_at"], warned_at=now,
+            )))
+            result.warnings += 1
+            TIMERS_FIRED.labels("warning").inc()
+            continue
+        overdue_keys.append({"d": timer["dossier_id"], "s": timer["scope"], "st": timer["step_id"]})
+        result.overdue += 1
+        TIMERS_FIRED.labels("overdue").inc()
+        if scope == "dossier":
+            apologise.append(timer)  # the whole dossier is late: its overdue names the agency, then the apology
+            continue
+        events.append((timer["dossier_id"], DeadlineOverdue(
+            scope=scope, step_id=step_id, agency_code=timer["agency_code"], agency_name=timer["agency_name"], due_at=timer["due_at"], detected_at=now,
+        )))
+    if overdue_keys:
         await session.execute(
-            select(deadlines)
-            .where(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == timer["scope"], deadlines.c.step_id == timer["step_id"])
-            .with_for_update()
+            update(deadlines)
+            .where(deadlines.c.dossier_id == bindparam("d"), deadlines.c.scope == bindparam("s"), deadlines.c.step_id == bindparam("st"))
+            .values(overdue_at=now),
+            overdue_keys,
         )
-    ).mappings().first()
-    if row is None or row["state"] != "open" or row["due_at"] != timer["due_at"]:
-        result.stale += 1  # the work was done, paused or moved since the timer was armed
-        return
-    scope, step_id = row["scope"], row["step_id"] or None
-    result.fired += 1
-    if timer["kind"] != OVERDUE:
-        await runtime.outbox.emit(
-            session,
-            DeadlineWarning(
-                scope=scope, step_id=step_id, agency_code=row["agency_code"], threshold=timer["kind"].removeprefix("warning:"),
-                due_at=row["due_at"], warned_at=now,
-            ),
-            dossier_id=str(dossier_id),
-        )
-        result.warnings += 1
-        TIMERS_FIRED.labels("warning").inc()
-        return
-    await session.execute(
-        update(deadlines)
-        .where(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == row["scope"], deadlines.c.step_id == row["step_id"])
-        .values(overdue_at=now)
-    )
-    agency_code, agency_name = row["agency_code"], row["agency_name"]
-    dossier = None
-    if scope == "dossier":
+    await _emit_all(session, runtime, events)
+    for timer in apologise:
+        dossier_id = timer["dossier_id"]
         dossier = (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id).with_for_update())).mappings().first()
         agency_code, agency_name = await _responsible_agency(session, dossier_id, dossier)
-    await runtime.outbox.emit(
-        session,
-        DeadlineOverdue(scope=scope, step_id=step_id, agency_code=agency_code, agency_name=agency_name, due_at=row["due_at"], detected_at=now),
-        dossier_id=str(dossier_id),
-    )
-    result.overdue += 1
-    TIMERS_FIRED.labels("overdue").inc()
-    if dossier is not None:
-        await _apologise(session, runtime, tracker, dossier, agency_code, agency_name, now, min_extension_hours)
-        result.apologies += 1
+        await runtime.outbox.emit(
+            session,
+            DeadlineOverdue(scope="dossier", agency_code=agency_code, agency_name=agency_name, due_at=timer["due_at"], detected_at=now),
+            dossier_id=str(dossier_id),
+        )
+        if dossier is not None:
+            await _apologise(session, runtime, tracker, dossier, agency_code, agency_name, now, min_extension_hours)
+            result.apologies += 1
+
+
+async def _emit_all(session: AsyncSession, runtime: "Runtime", events: list[tuple[UUID, Event]]) -> None:
+    """The outbox rows of many events in one statement (what `Outbox.emit` writes, one by one)."""
+    if not events:
+        return
+    outbox = runtime.outbox
+    rows = []
+    for dossier_id, event in events:
+        envelope = event.envelope(dossier_id=str(dossier_id), producer=outbox.service)
+        rows.append({
+            "event_id": envelope.event_id, "topic": outbox.topic, "key": str(dossier_id),
+            "message": envelope.model_dump(mode="json"), "headers": {},
+        })
+    await session.execute(insert(outbox.tables.outbox), rows)
 
 
 async def _responsible_agency(session: AsyncSession, dossier_id: UUID, dossier: Any) -> tuple[str | None, str | None]:

@@ -244,7 +244,7 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     await deadline.publish("routing", ids[5], RouteCompleted(completed_at=vn(2027, 6, 7, 15, 30)))
     deadline.clock(ids[5], lambda c: c["state"] == "resolved")
 
-    # 80% used = 12.8 h: Tuesday 8/6 16:18 ; 1 working day before = Tuesday 8/6 08:00
+    # 80% used = 12.8 h: Tuesday 8/6 14:18; one working day before: Tuesday 8/6 08:00
     warn_at = vn(2027, 6, 8, 16, 30)
     both = await asyncio.gather(asyncio.to_thread(deadline.tick, warn_at, 0), asyncio.to_thread(deadline.tick, warn_at, 1))
     assert sum(r["warnings"] for r in both) >= 20  # 5 dossiers × (dossier, step) × 2 thresholds, plus other tests' timers
