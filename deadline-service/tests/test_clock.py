@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from deadline.domain.clock import (
+    OVERDUE,
+    apology_appointment,
+    classify,
+    parse_thresholds,
+    remaining_hours,
+    resumed_due,
+    timer_plan,
+)
 
-from deadline.domain.clock import OVERDUE, apology_appointment, classify, parse_thresholds, remaining_hours, resumed_due, timer_plan
 from services.calendar import VN_TZ, WorkingCalendar
 
 calendar = WorkingCalendar()
