@@ -1,72 +1,108 @@
-"""Deadline starts tracking the dossier's appointment and each assigned step's due time."""
+"""Deadline follows each dossier's life from intake's and routing's events: it starts the due
+times, pauses and resumes them, closes them (early / on time / late) and ends tracking on a
+refusal or withdrawal."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from uuid import UUID
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadline.adapters.tables import deadlines
-from services.calendar import WorkingCalendar
+from deadline.domain.clock import parse_thresholds
+from deadline.tracking import Tracker
+from services.calendar import working_calendar
 from services.events import Envelope, parse
-from services.events.schemas import DeadlineTracked, DossierReceived, StepAssigned
+from services.events.schemas import (
+    DossierReceived,
+    DossierRefused,
+    DossierWithdrawn,
+    FeePaid,
+    FeeRequested,
+    HandlingResumed,
+    HandlingStopped,
+    RouteCompleted,
+    StepAssigned,
+    StepCompleted,
+    StepTransferred,
+    SupplementReceived,
+    SupplementRequested,
+)
 from services.messaging import Subscription
 from services.runtime import Runtime
 
-calendar = WorkingCalendar()
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+def tracker_of(runtime: Runtime) -> Tracker:
+    return Tracker(working_calendar(), parse_thresholds(runtime.settings.warning_thresholds), runtime.outbox)  # type: ignore[attr-defined]
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
-    async def track(
-        session: AsyncSession, cause: Envelope, *, scope: str, step_id: str | None, agency_code: str | None, started_at: datetime, due_at: datetime, budget_hours: float
-    ) -> None:
-        inserted = (
-            await session.execute(
-                insert(deadlines)
-                .values(
-                    dossier_id=UUID(cause.dossier_id),
-                    scope=scope,
-                    step_id=step_id or "",
-                    agency_code=agency_code,
-                    started_at=started_at,
-                    due_at=due_at,
-                    budget_hours=budget_hours,
-                    state="open",
-                )
-                .on_conflict_do_nothing()
-                .returning(deadlines.c.dossier_id)
-            )
-        ).first()
-        if inserted is None:
-            return
-        await runtime.outbox.emit(
-            session,
-            DeadlineTracked(scope=scope, step_id=step_id, agency_code=agency_code, started_at=started_at, due_at=due_at, budget_hours=budget_hours),  # type: ignore[arg-type]
-            dossier_id=cause.dossier_id,
-            causation=cause,
-        )
+    tracker = tracker_of(runtime)
+    calendar = tracker.calendar
 
     async def on_dossier_received(session: AsyncSession, envelope: Envelope) -> None:
-        event = parse(envelope, DossierReceived)
-        await track(
-            session, envelope, scope="dossier", step_id=None, agency_code=None,
-            started_at=event.clock_starts_at, due_at=event.appointment_at, budget_hours=event.budget_hours,
-        )
+        await tracker.track_dossier(session, envelope, parse(envelope, DossierReceived))
 
     async def on_step_assigned(session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, StepAssigned)
         started = calendar.clock_start(event.assigned_at)
-        await track(
-            session, envelope, scope="step", step_id=event.step_id, agency_code=event.agency_code,
+        await tracker.track(
+            session, envelope, scope="step", step_id=event.step_id, agency_code=event.agency_code, agency_name=event.agency_name,
             started_at=started, due_at=calendar.add_working_hours(started, event.budget_hours), budget_hours=event.budget_hours,
         )
 
-    return [
-        Subscription(
-            name="tracker",
-            sources=("intake", "routing"),
-            handlers={DossierReceived.event_type: on_dossier_received, StepAssigned.event_type: on_step_assigned},
-        )
-    ]
+    async def on_step_completed(session: AsyncSession, envelope: Envelope) -> None:
+        event = parse(envelope, StepCompleted)
+        await tracker.close_step(session, envelope, event.step_id, event.completed_at)
+
+    async def on_step_transferred(session: AsyncSession, envelope: Envelope) -> None:
+        event = parse(envelope, StepTransferred)
+        await tracker.transfer_step(session, envelope, event.step_id, event.to_agency_code, event.to_agency_name)
+
+    async def on_route_completed(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.close_dossier(session, envelope, parse(envelope, RouteCompleted).completed_at)
+
+    async def on_supplement_requested(session: AsyncSession, envelope: Envelope) -> None:
+        event = parse(envelope, SupplementRequested)
+        await tracker.pause(session, envelope, 5, event.requested_at, event.requested_by, event.step_id)
+
+    async def on_fee_requested(session: AsyncSession, envelope: Envelope) -> None:
+        event = parse(envelope, FeeRequested)
+        await tracker.pause(session, envelope, 6, event.requested_at, event.agency_code, event.step_id)
+
+    async def on_handling_stopped(session: AsyncSession, envelope: Envelope) -> None:
+        event = parse(envelope, HandlingStopped)
+        await tracker.pause(session, envelope, 8, event.stopped_at, event.agency_code, event.step_id)
+
+    async def on_supplement_received(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.resume(session, envelope, parse(envelope, SupplementReceived).received_at)
+
+    async def on_fee_paid(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.resume(session, envelope, parse(envelope, FeePaid).paid_at)
+
+    async def on_handling_resumed(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.resume(session, envelope, parse(envelope, HandlingResumed).resumed_at)
+
+    async def on_refused(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.end(session, envelope, "refused", parse(envelope, DossierRefused).refused_at)
+
+    async def on_withdrawn(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.end(session, envelope, "withdrawn", parse(envelope, DossierWithdrawn).withdrawn_at)
+
+    handlers: dict[str, Handler] = {
+        DossierReceived.event_type: on_dossier_received,
+        StepAssigned.event_type: on_step_assigned,
+        StepCompleted.event_type: on_step_completed,
+        StepTransferred.event_type: on_step_transferred,
+        RouteCompleted.event_type: on_route_completed,
+        SupplementRequested.event_type: on_supplement_requested,
+        FeeRequested.event_type: on_fee_requested,
+        HandlingStopped.event_type: on_handling_stopped,
+        SupplementReceived.event_type: on_supplement_received,
+        FeePaid.event_type: on_fee_paid,
+        HandlingResumed.event_type: on_handling_resumed,
+        DossierRefused.event_type: on_refused,
+        DossierWithdrawn.event_type: on_withdrawn,
+    }
+    return [Subscription(name="tracker", sources=("intake", "routing"), handlers=handlers)]

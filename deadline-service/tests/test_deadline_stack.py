@@ -1,0 +1,392 @@
+"""The deadline service as real processes (two replicas) over the real Kafka broker and a real
+PostgreSQL: intake's and routing's events are published to their topics, deadline's own events
+are read back from its topic. Timers are driven by `POST /admin/tick` at chosen instants (the
+worker's own tick) and, for the restart, by the worker's clock itself."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from infra.stack import Stack
+from services.calendar import VN_TZ
+from services.events import Event
+from services.events.schemas import (
+    ApplicantContact,
+    DossierReceived,
+    DossierRefused,
+    DossierWithdrawn,
+    FeePaid,
+    FeeRequested,
+    RouteCompleted,
+    RouteStep,
+    StepAssigned,
+    StepCompleted,
+    StepTransferred,
+    SupplementReceived,
+    SupplementRequested,
+)
+from services.events.topics import stage_topic
+from services.migrations import upgrade
+from tests.conftest import System, eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vn(*args: int) -> datetime:
+    return datetime(*args, tzinfo=VN_TZ)
+
+
+class Deadline:
+    """Two deadline replicas, and what intake and routing would publish."""
+
+    def __init__(self, system: System, prefix: str, bootstrap: str) -> None:
+        self.system = system
+        self.prefix = prefix
+        self.bootstrap = bootstrap
+        self.producer: AIOKafkaProducer | None = None
+
+    def url(self, replica: int = 0) -> str:
+        return self.system.processes["deadline"][replica].url
+
+    async def publish(self, source: str, dossier_id: str, event: Event) -> None:
+        assert self.producer is not None
+        envelope = event.envelope(dossier_id=dossier_id, producer=source)
+        await self.producer.send_and_wait(stage_topic(self.prefix, source), envelope.to_bytes(), key=dossier_id.encode())
+
+    async def receive(self, dossier_id: str, at: datetime, *, budget: float = 24, rule: str = "keep_elapsed", procedure: str = "1.001193",
+                      field: str = "HT", channel: int = 1, online: bool = False, unit: str = "H30.1", route: list[RouteStep] | None = None,
+                      starts: datetime | None = None) -> datetime:
+        """A dossier.received whose appointment is `budget` working hours after `starts` (or `at`)."""
+        from services.calendar import WorkingCalendar
+
+        calendar = WorkingCalendar()
+        begin = starts or calendar.clock_start(at)
+        appointment = calendar.add_working_hours(begin, budget)
+        await self.publish("intake", dossier_id, DossierReceived(
+            dossier_code=f"{unit}-{at:%y%m%d}-{dossier_id[:4]}", procedure_code=procedure, procedure_name="Thủ tục thử",
+            field_code=field, catalogue_version="1", receiving_unit=unit, channel=channel, fully_online=online,  # type: ignore[arg-type]
+            received_at=at, clock_starts_at=begin, appointment_at=appointment, budget_hours=budget, resume_rule=rule,  # type: ignore[arg-type]
+            route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
+            applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
+        ))
+        return appointment
+
+    def deadlines(self, dossier_id: str, n: int) -> list[dict[str, Any]]:
+        return eventually(
+            lambda: (d := self.system.get("deadline", f"/dossiers/{dossier_id}/deadlines")) and len(d) >= n and d, what=f"{n} deadlines"
+        )
+
+    def clock(self, dossier_id: str, predicate: Any = bool) -> dict[str, Any]:
+        return eventually(
+            lambda: (c := self.system.get("deadline", f"/dossiers/{dossier_id}/clock")) and predicate(c) and c, what="the clock"
+        )
+
+    def tick(self, at: datetime, replica: int = 0) -> dict[str, Any]:
+        response = httpx.post(f"{self.url(replica)}/admin/tick", json={"at": at.isoformat()}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def events(self, dossier_ids: set[str], settle: float = 3.0) -> list[dict[str, Any]]:
+        """Every event deadline published about these dossiers, read from the start of its topic
+        until nothing new has come for `settle` seconds."""
+        consumer = AIOKafkaConsumer(
+            stage_topic(self.prefix, "deadline"), bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        seen: list[dict[str, Any]] = []
+        try:
+            quiet_since = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - quiet_since < settle:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        message = json.loads(record.value)
+                        if message["dossier_id"] in dossier_ids:
+                            seen.append(message)
+                        quiet_since = asyncio.get_running_loop().time()
+        finally:
+            await consumer.stop()
+        return seen
+
+
+@pytest.fixture(scope="module")
+def deadline_env(stack: Stack, session_id: str, service_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Its own database and topic prefix, so the timers these tests fire touch nothing else."""
+    name = f"motcua_t_{session_id}_dl"
+    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
+    upgrade(ROOT / "deadline-service" / "migrations", url)
+    yield {**service_env, "DATABASE_URL": url, "TOPIC_PREFIX": f"t{session_id}dl", "DEADLINE_TICK_INTERVAL_MS": "1000"}
+    try:
+        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="module")
+async def deadline(deadline_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deadline]:
+    system = System(deadline_env, tmp_path_factory.mktemp("deadline-logs"))
+    kit = Deadline(system, deadline_env["TOPIC_PREFIX"], deadline_env["KAFKA_BOOTSTRAP_SERVERS"])
+    try:
+        await asyncio.to_thread(system.start, "deadline")
+        await asyncio.to_thread(system.start, "deadline")  # a second replica, same consumer group
+        kit.producer = AIOKafkaProducer(bootstrap_servers=kit.bootstrap, acks="all", enable_idempotence=True)
+        await kit.producer.start()
+        yield kit
+    finally:
+        if kit.producer is not None:
+            await kit.producer.stop()
+        system.stop_all()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# ---------------------------------------------------------------- due times around the holidays
+
+
+async def test_step_due_times_skip_tet_30_4_2_9_24_11_and_count_a_make_up_saturday(deadline: Deadline) -> None:
+    cases = {
+        # assigned at → due after 8 working hours
+        "tet-2027": (vn(2027, 2, 3, 14, 0), vn(2027, 2, 11, 14, 0)),  # 4–10/2/2027 off
+        "30-4-2027": (vn(2027, 4, 29, 10, 0), vn(2027, 5, 4, 10, 0)),  # 30/4 Fri, 1/5 Sat → Mon 3/5 off
+        "2-9-2027": (vn(2027, 9, 1, 9, 0), vn(2027, 9, 6, 9, 0)),  # 2/9 Thu and 3/9 Fri off
+        "24-11-2027": (vn(2027, 11, 23, 16, 0), vn(2027, 11, 25, 16, 0)),  # Vietnam Cultural Day, Wednesday
+        "make-up-saturday-2026": (vn(2026, 8, 21, 16, 0), vn(2026, 8, 22, 16, 0)),  # Saturday 22/8/2026 is worked
+        "after-hours": (vn(2027, 3, 1, 18, 30), vn(2027, 3, 2, 17, 0)),  # counts from 07:30 next day
+    }
+    ids = {name: new_id() for name in cases}
+    for name, (assigned, _) in cases.items():
+        await deadline.receive(ids[name], assigned, budget=16)
+        await deadline.publish("routing", ids[name], StepAssigned(
+            step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=8, assigned_at=assigned,
+        ))
+    for name, (_, due) in cases.items():
+        step = next(d for d in deadline.deadlines(ids[name], 2) if d["scope"] == "step")
+        assert datetime.fromisoformat(step["due_at"]) == due, name
+
+
+# ---------------------------------------------------------------- pause and resume
+
+
+async def test_a_supplement_pauses_the_clock_and_moves_the_appointment(deadline: Deadline) -> None:
+    keep, restart = new_id(), new_id()
+    # Monday 1/3/2027 09:00, 3 working days: due Thursday 4/3 09:00
+    appointment = await deadline.receive(keep, vn(2027, 3, 1, 9, 0), budget=24, rule="keep_elapsed")
+    assert appointment == vn(2027, 3, 4, 9, 0)
+    await deadline.receive(restart, vn(2027, 3, 1, 9, 0), budget=24, rule="restart")
+    deadline.deadlines(keep, 1)
+    deadline.deadlines(restart, 1)
+
+    # the counter asks for a supplement after one working day (status 5); handed in a week later
+    await deadline.publish("intake", keep, SupplementRequested(requested_by="counter", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0)))
+    paused = deadline.clock(keep, lambda c: c["state"] == "paused")
+    assert paused["paused_status"] == 5
+    await deadline.publish("intake", keep, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    resumed = deadline.clock(keep, lambda c: c["state"] == "running" and c["pauses"] and c["pauses"][0]["resumed_at"])
+    # 16 working hours were left: Tuesday 9/3 09:00 + 2 days
+    assert datetime.fromisoformat(resumed["appointment_at"]) == vn(2027, 3, 11, 9, 0)
+    pause = resumed["pauses"][0]
+    assert datetime.fromisoformat(pause["old_appointment_at"]) == vn(2027, 3, 4, 9, 0)
+    assert datetime.fromisoformat(pause["new_appointment_at"]) == vn(2027, 3, 11, 9, 0)
+
+    # an agency awaits fees (status 6); with the restart rule the whole budget starts again on payment
+    await deadline.publish("routing", restart, FeeRequested(step_id="s1", agency_code="UBX", amount_vnd=50000, description="Lệ phí", requested_at=vn(2027, 3, 2, 9, 0)))
+    deadline.clock(restart, lambda c: c["state"] == "paused" and c["paused_status"] == 6)
+    await deadline.publish("routing", restart, FeePaid(step_id="s1", agency_code="UBX", amount_vnd=50000, paid_at=vn(2027, 3, 3, 14, 0)))
+    again = deadline.clock(restart, lambda c: c["state"] == "running" and c["pauses"])
+    assert datetime.fromisoformat(again["appointment_at"]) == vn(2027, 3, 8, 14, 0)
+
+    events = await deadline.events({keep, restart})
+    kinds = Counter((e["dossier_id"], e["type"]) for e in events)
+    assert kinds[(keep, "deadline.clock_paused")] == 1 and kinds[(keep, "deadline.clock_resumed")] == 1
+    resumed_event = next(e for e in events if e["dossier_id"] == keep and e["type"] == "deadline.clock_resumed")["payload"]
+    assert datetime.fromisoformat(resumed_event["old_appointment_at"]) == vn(2027, 3, 4, 9, 0)
+    assert datetime.fromisoformat(resumed_event["new_appointment_at"]) == vn(2027, 3, 11, 9, 0)
+    assert resumed_event["rule"] == "keep_elapsed"
+
+
+# ---------------------------------------------------------------- timers: exactly once, replicas, restart
+
+
+async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_restart(deadline: Deadline) -> None:
+    ids = [new_id() for _ in range(6)]
+    route = [RouteStep(step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16)]
+    for dossier_id in ids:
+        # Monday 7/6/2027 08:00, 2 working days, one step at the police: due Wednesday 9/6 08:00
+        await deadline.receive(dossier_id, vn(2027, 6, 7, 8, 0), budget=16, route=route)
+        await deadline.publish("routing", dossier_id, StepAssigned(step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2027, 6, 7, 8, 0)))
+    for dossier_id in ids:
+        deadline.deadlines(dossier_id, 2)
+    # one step is transferred to the competent agency: the late step is theirs
+    await deadline.publish("routing", ids[0], StepTransferred(
+        step_id="s1", from_agency_code="CA", to_agency_code="CAH", to_agency_name="Công an huyện", officer="o", reason="thẩm quyền",
+        transferred_at=vn(2027, 6, 7, 9, 0),
+    ))
+    eventually(lambda: next(d for d in deadline.system.get("deadline", f"/dossiers/{ids[0]}/deadlines") if d["scope"] == "step")["agency_code"] == "CAH", what="the transfer")
+    # one is done in time: its timers never fire
+    await deadline.publish("routing", ids[5], StepCompleted(step_id="s1", agency_code="CA", officer="o", completed_at=vn(2027, 6, 7, 15, 0)))
+    await deadline.publish("routing", ids[5], RouteCompleted(completed_at=vn(2027, 6, 7, 15, 30)))
+    deadline.clock(ids[5], lambda c: c["state"] == "resolved")
+
+    # 80% used = 12.8 h: Tuesday 8/6 14:18; one working day before: Tuesday 8/6 08:00
+    warn_at = vn(2027, 6, 8, 16, 30)
+    both = await asyncio.gather(asyncio.to_thread(deadline.tick, warn_at, 0), asyncio.to_thread(deadline.tick, warn_at, 1))
+    assert sum(r["warnings"] for r in both) >= 20  # 5 dossiers × (dossier, step) × 2 thresholds, plus other tests' timers
+
+    deadline.system.processes["deadline"][0].kill()  # SIGKILL one replica
+    overdue_at = vn(2027, 6, 9, 10, 0)
+    deadline.tick(overdue_at, 1)
+    await asyncio.to_thread(deadline.system.start, "deadline", 0)
+    again = await asyncio.gather(*(asyncio.to_thread(deadline.tick, t, r) for t in (warn_at, overdue_at, overdue_at + timedelta(days=3)) for r in (0, 1)))
+    assert all(r["fired"] == 0 for r in again[:4]), again
+
+    events = await deadline.events(set(ids))
+    fired = Counter(
+        (e["dossier_id"], e["type"], e["payload"].get("scope"), e["payload"].get("threshold"))
+        for e in events if e["type"] in ("deadline.warning", "deadline.overdue", "deadline.apology_issued")
+    )
+    for dossier_id in ids[:5]:
+        for scope in ("dossier", "step"):
+            assert fired[(dossier_id, "deadline.warning", scope, "1-working-day")] == 1
+            assert fired[(dossier_id, "deadline.warning", scope, "80-percent")] == 1
+            assert fired[(dossier_id, "deadline.overdue", scope, None)] == 1
+        assert fired[(dossier_id, "deadline.apology_issued", None, None)] == 1
+    assert not any(key[0] == ids[5] for key in fired), "a dossier done in time gets no warning"
+    assert set(fired.values()) == {1}
+
+    apology = next(e["payload"] for e in events if e["dossier_id"] == ids[0] and e["type"] == "deadline.apology_issued")
+    assert apology["responsible_agency_code"] == "CAH" and "Công an huyện" in apology["reason"]
+    assert datetime.fromisoformat(apology["old_appointment_at"]) == vn(2027, 6, 9, 8, 0)
+    assert datetime.fromisoformat(apology["new_appointment_at"]) > overdue_at
+    overdue = next(e["payload"] for e in events if e["dossier_id"] == ids[1] and e["type"] == "deadline.overdue" and e["payload"]["scope"] == "step")
+    assert overdue["agency_code"] == "CA" and overdue["agency_name"] == "Công an xã"
+    clock = deadline.clock(ids[0])
+    assert clock["apologies"][0]["responsible_agency_code"] == "CAH"
+    assert datetime.fromisoformat(clock["appointment_at"]) == datetime.fromisoformat(apology["new_appointment_at"])
+
+    naive = httpx.post(f"{deadline.url(0)}/admin/tick", json={"at": "2027-06-09T10:00:00"})
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"
+
+
+async def test_a_restart_fires_what_fell_due_while_the_service_was_down(deadline: Deadline) -> None:
+    for process in deadline.system.processes["deadline"]:
+        process.kill()
+    late = new_id()
+    # received and due while no replica runs (due in October 2026, before the machine's clock)
+    await deadline.receive(late, vn(2026, 10, 5, 9, 0), budget=8)
+    await asyncio.to_thread(deadline.system.start, "deadline", 0)
+    await asyncio.to_thread(deadline.system.start, "deadline", 1)
+
+    # no operator tick: the worker's own clock finds it
+    def overdue_seen() -> list[dict[str, Any]] | None:
+        events = asyncio.run(deadline.events({late}, settle=1.0))
+        return [e for e in events if e["type"] == "deadline.overdue"] or None
+
+    found = await asyncio.to_thread(eventually, overdue_seen, 60, "the overdue event")
+    assert len(found) == 1
+    await asyncio.sleep(2.5)  # a couple more worker ticks on both replicas
+    events = await deadline.events({late}, settle=1.0)
+    assert Counter(e["type"] for e in events)["deadline.overdue"] == 1
+    assert Counter(e["type"] for e in events)["deadline.apology_issued"] == 1
+
+
+# ---------------------------------------------------------------- the report
+
+
+async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline) -> None:
+    """January–March 2028, unit H99.1 (procedures P1, P2; fields F1, F2; channels 1, 2)."""
+    unit = "H99." + uuid.uuid4().hex[:4]
+    made: dict[str, list[str]] = {}
+
+    async def dossier(kind: str, at: datetime, **kw: Any) -> str:
+        dossier_id = new_id()
+        made.setdefault(kind, []).append(dossier_id)
+        await deadline.receive(dossier_id, at, unit=unit, route=[RouteStep(step_id="s1", agency_code=kw.pop("agency", "A1"), agency_name="A", budget_hours=16)], **kw)
+        return dossier_id
+
+    jan = vn(2028, 1, 10, 9, 0)  # Monday
+    plan = []
+    for i, kind in enumerate(["early", "early", "on_time", "late", "late", "late"]):
+        plan.append((await dossier(kind, jan + timedelta(days=i % 3), budget=16, procedure="P1", field="F1", channel=1 + i % 2, online=i % 2 == 1), kind))
+    carried = await dossier("carried_on_time", vn(2027, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True)
+    refused = await dossier("refused", jan, procedure="P2", field="F2")
+    withdrawn = await dossier("withdrawn", jan, procedure="P2", field="F2")
+    paused = await dossier("paused", jan, procedure="P2", field="F2", agency="A2")
+    overdue = await dossier("overdue", vn(2028, 2, 1, 9, 0), budget=16, procedure="P1", field="F1", agency="A2")
+    await dossier("not_due", vn(2028, 3, 30, 9, 0), budget=80, procedure="P1", field="F2", agency="A2")
+    before = await dossier("finished_before_period", vn(2027, 12, 1, 9, 0), budget=16, procedure="P2", field="F2")
+    all_ids = {i for ids in made.values() for i in ids}
+    for dossier_id in all_ids:
+        deadline.deadlines(dossier_id, 1)
+
+    for dossier_id, kind in plan:
+        clock = deadline.clock(dossier_id)
+        due = datetime.fromisoformat(clock["due_at"])
+        done = {"early": due - timedelta(days=1), "on_time": due - timedelta(minutes=30), "late": due + timedelta(days=1)}[kind]
+        await deadline.publish("routing", dossier_id, RouteCompleted(completed_at=done))
+    carried_due = datetime.fromisoformat(deadline.clock(carried)["due_at"])
+    await deadline.publish("routing", carried, RouteCompleted(completed_at=carried_due))  # on time, in the period
+    await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2027, 12, 2, 9, 0)))
+    await deadline.publish("routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2028, 1, 12, 9, 0)))
+    await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2028, 1, 13, 9, 0)))
+    await deadline.publish("routing", paused, SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2028, 1, 11, 9, 0)))
+    await deadline.publish("routing", paused, StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 1, 10, 9, 0)))
+    await deadline.publish("routing", overdue, StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 2, 1, 9, 0)))
+
+    def settled() -> bool:
+        states = {i: deadline.system.get("deadline", f"/dossiers/{i}/clock")["state"] for i in all_ids}
+        return (
+            all(states[i] == "resolved" for i, _ in plan) and states[carried] == states[before] == "resolved"
+            and states[refused] == "refused" and states[withdrawn] == "withdrawn" and states[paused] == "paused"
+            and len(deadline.system.get("deadline", f"/dossiers/{overdue}/deadlines")) == 2
+        )
+
+    eventually(settled, what="every dossier in its final state")
+    base = f"{deadline.url(0)}/reports/on-time?from=2028-01-01&to=2028-03-31"
+    by_unit = httpx.get(f"{base}&by=unit").json()
+    row = next(r for r in by_unit["rows"] if r["key"] == unit)
+    assert {k: row[k] for k in ("received_new", "carried_over", "early", "on_time", "late", "in_progress_not_due",
+                                "in_progress_overdue", "paused", "withdrawn", "refused", "fully_online")} == {
+        "received_new": 11, "carried_over": 1, "early": 2, "on_time": 2, "late": 3, "in_progress_not_due": 1,
+        "in_progress_overdue": 1, "paused": 1, "withdrawn": 1, "refused": 1, "fully_online": 4,
+    }
+    assert row["received"] == 12 and row["resolved"] == 7 and row["on_time_rate"] == round(4 / 7, 4)
+
+    parts = ("early", "on_time", "late", "in_progress_not_due", "in_progress_overdue", "paused", "withdrawn", "refused")
+    for by in ("unit", "procedure", "field", "channel", "agency"):
+        report = httpx.get(f"{base}&by={by}").json()
+        for r in report["rows"] + [report["total"]]:
+            assert r["received_new"] + r["carried_over"] == sum(r[p] for p in parts) == r["received"], (by, r)
+        for column in ("received", *parts, "fully_online"):
+            assert sum(r[column] for r in report["rows"]) == report["total"][column], (by, column)
+
+    mine = httpx.get(f"{base}&by=procedure").json()
+    assert {r["key"] for r in mine["rows"]} >= {"P1", "P2"}
+    as_csv = list(csv.DictReader(io.StringIO(httpx.get(f"{base}&by=unit&format=csv").text)))
+    assert as_csv[-1]["key"] == "total" and int(as_csv[-1]["received"]) == by_unit["total"]["received"]
+    assert int(next(r for r in as_csv if r["key"] == unit)["late"]) == 3
+
+    dashboard = httpx.get(f"{deadline.url(1)}/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month")
+    assert dashboard.status_code == 200 and dashboard.headers["content-type"].startswith("text/html")
+    assert dashboard.text.count("<svg") == 2 and "Tỷ lệ đúng hạn" in dashboard.text and "http" not in dashboard.text.split("<body>")[1]
+    series = httpx.get(f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
+    assert sum(p["resolved"] for p in series) == by_unit["total"]["resolved"]
+
+    bad = httpx.get(f"{deadline.url(0)}/reports/on-time?from=2028-03-01&to=2028-01-01")
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json" and bad.json()["errors"][0]["field"] == "to"
