@@ -5,9 +5,9 @@ one due time a minute from 1/1/2030), then runs the service's own `tick` at inst
 `--due` timers fall due each time, and ticks where nothing is due (the idle cost, which must not
 grow with N: the tick reads the index on the next firing time, it never scans open dossiers).
 
-    MOTCUA_PORT_OFFSET=<n> PYTHONPATH=.:deadline-service .venv/bin/python bench/deadline_tick_bench.py [--timers 1000000]
+    PYTHONPATH=.:deadline-service .venv/bin/python bench/deadline_tick_bench.py [--timers 1000000] [--profile bench|test]
 
-Uses the test profile's PostgreSQL (started if needed); Kafka is not needed (events go to the outbox).
+Uses the bench profile's PostgreSQL (started if needed, and stopped again); Kafka is not needed (events go to the outbox).
 """
 
 from __future__ import annotations
@@ -99,9 +99,10 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=2_000, help="timers falling due per tick")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", default="bench", choices=sorted(PROFILES))
     args = parser.parse_args()
-    stack = Stack(PROFILES["test"])
-    stack.postgres.up()
+    stack = Stack(PROFILES[args.profile])
+    we_started = stack.postgres.up()
     name = f"motcua_bench_{os.getpid()}"
     stack.postgres.psql(f'CREATE DATABASE "{name}"')
     url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
@@ -110,6 +111,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(run(args, url))))
     finally:
         stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if we_started:
+            stack.postgres.down()
 
 
 if __name__ == "__main__":
