@@ -94,9 +94,13 @@ def upgrade() -> None:
         CREATE FUNCTION {SCHEMA}.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             RAISE EXCEPTION 'routing.audit_log is append-only';
-        END $$;
+        END $$
+        """
+    )
+    op.execute(
+        f"""
         CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {SCHEMA}.audit_log
-            FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.audit_log_append_only();
+            FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.audit_log_append_only()
         """
     )
 
