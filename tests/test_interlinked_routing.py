@@ -208,8 +208,13 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
     dossier_id = received(routed)
     ubnd, bhxh = Agency(routed, "ubnd-xa"), Agency(routed, "bhxh")
 
-    inbox = ubnd.get("/agency/steps").json()
-    mine = next(i for i in inbox["items"] if i["dossier_id"] == dossier_id)
+    code = route(routed, dossier_id)["dossier_code"]
+    inbox = ubnd.get("/agency/steps", dossier_code=code).json()
+    assert inbox["total"] == 1
+    mine = inbox["items"][0]
+    assert mine["dossier_id"] == dossier_id
+    paged = ubnd.get("/agency/steps", page_size=1, page=1).json()
+    assert len(paged["items"]) == 1 and paged["total"] >= 1
     assert mine["step_id"] == "civil-status" and mine["due_at"] is not None and mine["dossier_code"].startswith("000.00.00.H30-")
 
     assert ubnd.act(dossier_id, "civil-status", "accept", officer="Nguyễn Văn Tư").json()["state"] == "accepted"
@@ -246,7 +251,6 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
     assert ("residence", "complete") in actions and any(h["actor"] == "Đại úy Phạm Minh" for h in final["handovers"])
 
     # The national portal followed: accepted, being handled, result ready.
-    code = mine["dossier_code"]
     eventually(lambda: loopback.statuses_of(code)[-1:] == [9], timeout=20, what="the portal at status 9")
     assert loopback.statuses_of(code) == [2, 4, 9]
 
@@ -258,7 +262,9 @@ def test_an_agency_sees_and_acts_on_its_own_steps_only(routed: System) -> None:
     refused = bhxh.act(dossier_id, "civil-status", "complete")
     assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
     assert bhxh.act(dossier_id, "no-such-step", "accept").status_code == 404
-    assert all(i["dossier_id"] != dossier_id for i in bhxh.get("/agency/steps").json()["items"])
+    code = route(routed, dossier_id)["dossier_code"]
+    assert bhxh.get("/agency/steps", dossier_code=code).json()["total"] == 0
+    assert Agency(routed, "ubnd-xa").get("/agency/steps", dossier_code=code).json()["total"] == 1
     assert states(routed, dossier_id)["civil-status"] == "assigned"  # nothing changed
 
     base = routed.url("routing")

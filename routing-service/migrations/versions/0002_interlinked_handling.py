@@ -75,7 +75,7 @@ def upgrade() -> None:
         "inbound_nonces",
         sa.Column("client_id", sa.String(64), primary_key=True),
         sa.Column("nonce", sa.String(128), primary_key=True),
-        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), index=True),
         schema=SCHEMA,
     )
     op.create_table(

@@ -103,7 +103,7 @@ inbound_nonces = Table(
     metadata,
     Column("client_id", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),
-    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
 
 audit_log = Table(

@@ -52,7 +52,30 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-@router.post("/oauth/token", response_model=TokenResponse, tags=["auth"], summary="OAuth2 client credentials: a short-lived token for an agency")
+_TOKEN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {"type": "string", "description": "Or HTTP Basic authentication."},
+                        "client_secret": {"type": "string"},
+                    },
+                },
+                "example": {"grant_type": "client_credentials", "client_id": "ubnd-xa", "client_secret": "…"},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oauth/token", response_model=TokenResponse, tags=["auth"], summary="OAuth2 client credentials: a short-lived token for an agency", openapi_extra=_TOKEN_FORM
+)
 async def token(request: Request, runtime: RuntimeDep) -> TokenResponse:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
     client_id, client_secret = form.get("client_id"), form.get("client_secret")
@@ -121,6 +144,7 @@ async def inbox(
     agency: AgencyDep,
     state: Annotated[list[str] | None, Query(description="Step states; default every open state.")] = None,
     procedure_code: str | None = None,
+    dossier_code: str | None = None,
     due_before: datetime | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -136,6 +160,8 @@ async def inbox(
     items = [_public(dict(r), info[r["dossier_id"]]) for r in rows if r["dossier_id"] in info]
     if procedure_code:
         items = [i for i in items if i.procedure_code == procedure_code]
+    if dossier_code:
+        items = [i for i in items if i.dossier_code == dossier_code]
     if due_before:
         items = [i for i in items if i.due_at is not None and i.due_at <= due_before]
     items.sort(key=lambda i: (i.due_at is None, i.due_at.timestamp() if i.due_at else 0.0))

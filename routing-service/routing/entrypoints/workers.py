@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, exists, select, update
+from prometheus_client import Counter, Gauge
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import aliased
 
 from routing.adapters import audit
 from routing.adapters.exchange import ExchangeError, TokenSource, post_bound
-from routing.adapters.tables import deliveries, dossiers, portal_pushes
+from routing.adapters.tables import deliveries, dossiers, inbound_nonces, portal_pushes
 from routing.domain.exchange import CircuitBreaker, backoff_seconds
 from routing.domain.national import status_code
 from routing.handling import Routing
@@ -28,6 +29,8 @@ from services.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 20
+EXCHANGES = Counter("motcua_routing_exchanges_total", "Outbound exchanges by target and outcome.", ["target", "outcome"])
+BREAKER_OPEN = Gauge("motcua_routing_breaker_open", "1 while the circuit breaker of an endpoint is open.", ["endpoint"])
 
 
 class Breakers:
@@ -86,6 +89,7 @@ async def deliver_due(runtime: Runtime, client: httpx.AsyncClient, token_source:
     for row in rows:
         breaker = breakers[row["endpoint"]]
         if not breaker.allow(time.monotonic()):
+            EXCHANGES.labels("lgsp", "breaker_open").inc()
             await _postpone(runtime, deliveries, row["id"], settings.breaker_reset_seconds)
             continue
         request_id = str(row["request_id"])
@@ -95,11 +99,15 @@ async def deliver_due(runtime: Runtime, client: httpx.AsyncClient, token_source:
             answer = await post_bound(client, row["endpoint"], row["payload"], request_id, headers)
         except ExchangeError as exc:
             breaker.failure(time.monotonic())
+            BREAKER_OPEN.labels(row["endpoint"]).set(breaker.state(time.monotonic()) != "closed")
+            EXCHANGES.labels("lgsp", "failed").inc()
             if token_source and "HTTP 401" in str(exc):
                 token_source.forget()
             await _failed(runtime, deliveries, row, str(exc), "lgsp.delivery_failed", step_id=row["step_id"], **detail)
             continue
         breaker.success()
+        BREAKER_OPEN.labels(row["endpoint"]).set(0)
+        EXCHANGES.labels("lgsp", "delivered").inc()
         async with runtime.sessionmaker() as session, session.begin():
             await session.execute(
                 update(deliveries)
@@ -110,9 +118,17 @@ async def deliver_due(runtime: Runtime, client: httpx.AsyncClient, token_source:
     return len(rows)
 
 
+async def forget_old_nonces(runtime: Runtime) -> None:
+    """A nonce older than the freshness window cannot be replayed (its timestamp is stale), so it need not be kept."""
+    settings: RoutingSettings = runtime.settings  # type: ignore[assignment]
+    async with runtime.sessionmaker() as session, session.begin():
+        await session.execute(delete(inbound_nonces).where(inbound_nonces.c.seen_at < datetime.now(UTC) - timedelta(seconds=2 * settings.inbound_max_skew_seconds)))
+
+
 async def deliver_steps(runtime: Runtime, stop: asyncio.Event) -> None:
     settings: RoutingSettings = runtime.settings  # type: ignore[assignment]
     breakers = Breakers(settings)
+    last_cleanup = time.monotonic()
     async with httpx.AsyncClient(timeout=settings.exchange_timeout_seconds) as client:
         token_source = (
             TokenSource(client, settings.lgsp_token_url, settings.lgsp_client_id or "", settings.lgsp_client_secret or "") if settings.lgsp_token_url else None
@@ -121,6 +137,9 @@ async def deliver_steps(runtime: Runtime, stop: asyncio.Event) -> None:
             tried = 0
             try:
                 tried = await deliver_due(runtime, client, token_source, breakers)
+                if time.monotonic() - last_cleanup > settings.inbound_max_skew_seconds:
+                    last_cleanup = time.monotonic()
+                    await forget_old_nonces(runtime)
             except Exception as exc:  # the database away: nothing is lost, the rows wait
                 log.warning("LGSP delivery round failed: %s", exc)
             if not tried:
@@ -159,6 +178,7 @@ async def push_due(runtime: Runtime, client: httpx.AsyncClient, breaker: Circuit
     url = f"{settings.portal_url}/DongBoHoSoMC"
     for row in rows:
         if not breaker.allow(time.monotonic()):
+            EXCHANGES.labels("portal", "breaker_open").inc()
             await _postpone(runtime, portal_pushes, row["id"], settings.breaker_reset_seconds)
             continue
         key = f"{row['dossier_id']}-{row['id']}"
@@ -167,9 +187,13 @@ async def push_due(runtime: Runtime, client: httpx.AsyncClient, breaker: Circuit
             await post_bound(client, url, {"request_id": key, "HoSo": row["payload"]}, key, {**_portal_headers(settings), "Idempotency-Key": key})
         except ExchangeError as exc:
             breaker.failure(time.monotonic())
+            BREAKER_OPEN.labels(url).set(breaker.state(time.monotonic()) != "closed")
+            EXCHANGES.labels("portal", "failed").inc()
             await _failed(runtime, portal_pushes, row, str(exc), "portal.push_failed", **detail)
             continue
         breaker.success()
+        BREAKER_OPEN.labels(url).set(0)
+        EXCHANGES.labels("portal", "pushed").inc()
         async with runtime.sessionmaker() as session, session.begin():
             await session.execute(
                 update(portal_pushes).where(portal_pushes.c.id == row["id"]).values(state="pushed", attempts=row["attempts"] + 1, pushed_at=datetime.now(UTC), last_error=None)
