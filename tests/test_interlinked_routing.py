@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.events.schemas import SupplementReceived
+from services.events.schemas import DossierWithdrawn, SupplementReceived
 from tests.conftest import BIRTH_GROUP, System, eventually
 from tests.loopback import Loopback
 
@@ -369,6 +369,19 @@ def test_an_agency_refusal_stops_every_open_step(routed: System) -> None:
     assert route(routed, dossier_id)["national_status"] == 3
     event = eventually(lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "dossier.refused"), None), timeout=20, what="the refusal")
     assert event["payload"]["refused_by"] == "CA-XA"
+
+
+def test_a_withdrawal_at_the_counter_stops_every_open_step(routed: System, loopback: Loopback) -> None:
+    dossier_id = received(routed)
+    finish_civil_status(routed, dossier_id)
+    wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
+    play_the_counter(routed, dossier_id, DossierWithdrawn(reason="Công dân rút hồ sơ", withdrawn_at=datetime.now(UTC)))
+    wait_states(routed, dossier_id, {"civil-status": "done", "residence": "cancelled", "health-insurance": "cancelled"})
+    assert route(routed, dossier_id)["national_status"] == 7
+    late = Agency(routed, "bhxh").act(dossier_id, "health-insurance", "accept")
+    assert late.status_code == 409 and late.json()["state"] == "cancelled"
+    code = route(routed, dossier_id)["dossier_code"]
+    eventually(lambda: loopback.statuses_of(code)[-1:] == [7], timeout=20, what="the withdrawal on the portal")
 
 
 def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(routed: System, loopback: Loopback) -> None:

@@ -88,6 +88,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("prev_hash", name="uq_routing_audit_prev_hash"),
         schema=SCHEMA,
     )
+    op.create_index("ix_routing_audit_dossier", "audit_log", [sa.text("(entry->>'dossier_id')")], schema=SCHEMA)
+    op.create_index("ix_routing_dossiers_updated_at", "dossiers", ["updated_at"], schema=SCHEMA)
     # Append-only: the database itself refuses to change or remove an audit record.
     op.execute(
         f"""

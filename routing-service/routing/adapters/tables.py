@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
@@ -59,7 +59,7 @@ dossiers = Table(
     Column("appointment_at", DateTime(timezone=True), nullable=False),
     Column("phase", String(16), nullable=False),
     Column("correlation_id", UUID(as_uuid=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 deliveries = Table(
@@ -115,4 +115,5 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("prev_hash", name="uq_routing_audit_prev_hash"),
+    Index("ix_routing_audit_dossier", text("(entry->>'dossier_id')")),
 )

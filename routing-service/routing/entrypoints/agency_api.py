@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from routing.adapters import tokens
+from routing.adapters import audit, tokens
 from routing.adapters.tables import dossiers, route_steps
 from routing.domain.steps import OPEN
 from routing.handling import Command, InvalidCommand, Routing, StepConflict, StepNotFound, agencies_of
@@ -89,7 +89,10 @@ async def token(request: Request, runtime: RuntimeDep) -> TokenResponse:
         raise Problem(400, "Unsupported grant type", "grant_type must be client_credentials", type="unsupported-grant-type", errors=[{"field": "grant_type", "message": "must be client_credentials"}])
     agency = agencies_of(runtime).by_client.get(client_id or "")
     expected = agency.client_secret if agency else None
-    if agency is None or expected is None or not secrets.compare_digest((client_secret or "").encode(), expected.encode()):
+    granted = agency is not None and expected is not None and secrets.compare_digest((client_secret or "").encode(), expected.encode())
+    async with runtime.sessionmaker() as session, session.begin():
+        await audit.append(session, "auth.token_issued" if granted else "auth.token_refused", (client_id or "unknown")[:64])
+    if not granted or agency is None:
         raise _unauthorized("unknown client or wrong secret")
     ttl = runtime.settings.token_ttl_seconds  # type: ignore[attr-defined]
     return TokenResponse(access_token=tokens.issue(tokens.signing_key(runtime.settings.jwt_secret), agency.code, agency.client_id, ttl), expires_in=ttl)  # type: ignore[attr-defined]
