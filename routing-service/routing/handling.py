@@ -147,7 +147,7 @@ class Routing:
         )
         dossier = await self.lock_dossier(session, dossier_id)
         assert dossier is not None
-        await self._push_portal(session, dossier, "received", at)
+        await self.queue_portal_update(session, dossier, "received", at)
         await self.assign_ready_steps(session, dossier, envelope, from_party=f"Bộ phận một cửa {event.receiving_unit}", at=at)
         await self.refresh_phase(session, dossier, at)
 
@@ -195,16 +195,17 @@ class Routing:
         if phase == dossier["phase"]:
             return
         await session.execute(update(dossiers).where(dossiers.c.dossier_id == dossier["dossier_id"]).values(phase=phase, updated_at=at))
-        await self._push_portal(session, dossier, phase, at, rows)
+        await self.queue_portal_update(session, dossier, phase, at, rows)
 
-    async def _push_portal(self, session: AsyncSession, dossier: RowMapping, phase: str, at: datetime, rows: list[RowMapping] | None = None) -> None:
+    async def queue_portal_update(self, session: AsyncSession, dossier: RowMapping, phase: str, at: datetime, rows: list[RowMapping] | None = None) -> None:
         if not self.settings.portal_url:
             return
         rows = rows if rows is not None else await self.steps_of(session, dossier["dossier_id"])
         unit = ", ".join(r["agency_name"] for r in rows if r["state"] in OPEN) or None
+        results = [d for r in rows if r["state"] == "done" for d in r["result_documents"]] if phase in ("result_ready", "delivered") else []
         await session.execute(
             insert(portal_pushes).values(
-                dossier_id=dossier["dossier_id"], status_code=status_code(phase), payload=portal_record(dict(dossier), phase, unit, at)
+                dossier_id=dossier["dossier_id"], status_code=status_code(phase), payload=portal_record(dict(dossier), phase, unit, at, results)
             )
         )
 

@@ -52,8 +52,8 @@ def portal_date(moment: datetime | None) -> str | None:
     return moment.astimezone(VN_TZ).strftime("%Y%m%d%H%M%S") if moment else None
 
 
-def portal_record(dossier: dict[str, Any], phase: str, handling_unit: str | None, at: datetime) -> dict[str, Any]:
-    """The DongBoHoSoMC body for one dossier in one phase."""
+def portal_record(dossier: dict[str, Any], phase: str, handling_unit: str | None, at: datetime, results: Iterable[str] = ()) -> dict[str, Any]:
+    """The DongBoHoSoMC body for one dossier in one phase; result documents once the result is ready."""
     return {
         "MaHoSo": dossier["dossier_code"],
         "MaTTHC": dossier["procedure_code"],
@@ -67,4 +67,5 @@ def portal_record(dossier: dict[str, Any], phase: str, handling_unit: str | None
         "DonViXuLy": handling_unit or "",
         "NgayCapNhat": portal_date(at),
         "NgayTra": portal_date(at) if phase == "delivered" else None,
+        "DanhSachGiayToKetQua": [{"DuongDanTepTinKetQua": ref} for ref in results],
     }

@@ -232,7 +232,7 @@ async def reconcile_portal(runtime: Runtime, client: httpx.AsyncClient, since: t
             locked = await routing.lock_dossier(session, dossier["dossier_id"])
             if locked is None:
                 continue
-            await routing._push_portal(session, locked, locked["phase"], datetime.now(UTC))
+            await routing.queue_portal_update(session, locked, locked["phase"], datetime.now(UTC))
             await audit.append(session, "portal.reconciled", "routing-service", dossier_id=dossier["dossier_id"], portal_status=seen, our_status=status_code(locked["phase"]))
         requeued += 1
     return {"checked": checked, "requeued": requeued}
