@@ -439,6 +439,24 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     )
 
 
+def test_a_delivery_pending_when_routing_is_killed_is_sent_after_restart(routed: System, loopback: Loopback) -> None:
+    base = routed.url("routing")
+    loopback.set_down("/agency/ca-xa", True)
+    dossier_id = received(routed)
+    finish_civil_status(routed, dossier_id)
+    eventually(
+        lambda: any(r["dossier_id"] == dossier_id and r["attempts"] >= 1 for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()),
+        timeout=20,
+        what="a failed attempt",
+    )
+    routed.processes["routing"][0].kill()  # SIGKILL: no shutdown code runs
+    loopback.set_down("/agency/ca-xa", False)
+    routed.start("routing", replica=0)
+    eventually(lambda: loopback.delivered_for(dossier_id), timeout=30, what="the delivery after the restart")
+    time.sleep(1)
+    assert len(loopback.delivered_for(dossier_id)) == 1
+
+
 def test_bad_signatures_stale_and_replayed_requests_are_refused(routed: System) -> None:
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
