@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
@@ -23,6 +23,11 @@ route_steps = Table(
     Column("state", String(16), nullable=False),
     Column("assigned_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
+    Column("department", Text),
+    Column("officer", Text),
+    Column("result_documents", JSONB, nullable=False, server_default="[]"),
+    Column("note", Text),
+    Column("updated_at", DateTime(timezone=True)),
     Index("ix_routing_steps_agency_state", "agency_code", "state"),
 )
 
@@ -38,4 +43,77 @@ handovers = Table(
     Column("actor", Text, nullable=False),
     Column("action", String(32), nullable=False),
     Column("note", Text),
+)
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("dossier_id", UUID(as_uuid=True), primary_key=True),
+    Column("dossier_code", String(64), nullable=False),
+    Column("procedure_code", String(64), nullable=False),
+    Column("procedure_name", Text, nullable=False),
+    Column("field_code", String(64), nullable=False, server_default=""),
+    Column("channel", Integer, nullable=False),
+    Column("applicant_name", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("appointment_at", DateTime(timezone=True), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("correlation_id", UUID(as_uuid=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("request_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("dossier_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("step_id", String(64), nullable=False),
+    Column("agency_code", String(64), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_error", Text),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ix_routing_deliveries_due", "state", "next_attempt_at"),
+)
+
+portal_pushes = Table(
+    "portal_pushes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("dossier_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("status_code", Integer, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("pushed_at", DateTime(timezone=True)),
+    Index("ix_routing_portal_due", "state", "next_attempt_at"),
+)
+
+inbound_nonces = Table(
+    "inbound_nonces",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("entry", JSONB, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("prev_hash", name="uq_routing_audit_prev_hash"),
+    Index("ix_routing_audit_dossier", text("(entry->>'dossier_id')")),
 )

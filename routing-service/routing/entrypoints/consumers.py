@@ -1,66 +1,45 @@
-"""Routing reacts to a received dossier by fixing its route and assigning the first steps."""
+"""Routing reacts to intake: a received dossier gets its route; a supplement handed in resumes the
+step that asked; a withdrawal or a counter refusal stops open steps; a returned result is status 10."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.adapters.tables import handovers, route_steps
-from routing.domain.route import StepState, ready_steps
-from services.events import Envelope, parse
-from services.events.schemas import DossierReceived, StepAssigned
+from routing.handling import Routing
+from services.events import Envelope
+from services.events.schemas import DossierReceived, DossierRefused, DossierWithdrawn, ResultReturned, SupplementReceived
 from services.messaging import Subscription
 from services.runtime import Runtime
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
-    async def on_dossier_received(session: AsyncSession, envelope: Envelope) -> None:
-        event = parse(envelope, DossierReceived)
-        dossier_id = UUID(envelope.dossier_id)
-        await session.execute(
-            insert(route_steps),
-            [
-                {
-                    "dossier_id": dossier_id,
-                    "step_id": step.step_id,
-                    "position": position,
-                    "agency_code": step.agency_code,
-                    "agency_name": step.agency_name,
-                    "budget_hours": step.budget_hours,
-                    "after": step.after,
-                    "state": "waiting",
-                }
-                for position, step in enumerate(event.route)
-            ],
+    routing = Routing(runtime)
+
+    async def on_received(session: AsyncSession, envelope: Envelope) -> None:
+        await routing.fix_route(session, envelope)
+
+    async def on_supplement_received(session: AsyncSession, envelope: Envelope) -> None:
+        await routing.supplement_received(session, envelope)
+
+    async def on_withdrawn(session: AsyncSession, envelope: Envelope) -> None:
+        await routing.close(session, envelope, "withdrawn")
+
+    async def on_refused(session: AsyncSession, envelope: Envelope) -> None:
+        await routing.close(session, envelope, "refused")
+
+    async def on_result_returned(session: AsyncSession, envelope: Envelope) -> None:
+        await routing.result_returned(session, envelope)
+
+    return [
+        Subscription(
+            name="routes",
+            sources=("intake",),
+            handlers={
+                DossierReceived.event_type: on_received,
+                SupplementReceived.event_type: on_supplement_received,
+                DossierWithdrawn.event_type: on_withdrawn,
+                DossierRefused.event_type: on_refused,
+                ResultReturned.event_type: on_result_returned,
+            },
         )
-        await assign_ready_steps(session, dossier_id, envelope, from_party=f"Bộ phận một cửa {event.receiving_unit}")
-
-    async def assign_ready_steps(session: AsyncSession, dossier_id: UUID, cause: Envelope, from_party: str) -> None:
-        rows = (
-            await session.execute(select(route_steps).where(route_steps.c.dossier_id == dossier_id).order_by(route_steps.c.position))
-        ).mappings().all()
-        ready = set(ready_steps(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows))
-        for row in rows:
-            if row["step_id"] not in ready:
-                continue
-            at = cause.occurred_at
-            await session.execute(
-                update(route_steps)
-                .where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == row["step_id"])
-                .values(state="assigned", assigned_at=at)
-            )
-            await session.execute(
-                insert(handovers).values(
-                    dossier_id=dossier_id, step_id=row["step_id"], from_party=from_party, to_party=row["agency_name"], at=at, actor="routing-service", action="assign"
-                )
-            )
-            await runtime.outbox.emit(
-                session,
-                StepAssigned(step_id=row["step_id"], agency_code=row["agency_code"], agency_name=row["agency_name"], budget_hours=row["budget_hours"], assigned_at=at),
-                dossier_id=str(dossier_id),
-                causation=cause,
-            )
-
-    return [Subscription(name="routes", sources=("intake",), handlers={DossierReceived.event_type: on_dossier_received})]
+    ]

@@ -1,0 +1,98 @@
+"""Trustworthy exchange with the LGSP and the national portal (pure): retry backoff with jitter,
+a circuit breaker per endpoint, HMAC signatures over body + timestamp + nonce, and the
+hash chain of the audit log (nhật ký trao đổi)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [base·2^(n-1)/2, base·2^(n-1)], capped."""
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+@dataclass
+class CircuitBreaker:
+    """Per-endpoint breaker: after `threshold` consecutive failures it opens for `reset_after`
+    seconds (calls are not attempted), then lets one trial call through (half-open)."""
+
+    threshold: int = 3
+    reset_after: float = 5.0
+    failures: int = 0
+    opened_at: float | None = None
+    trial_in_flight: bool = field(default=False)
+
+    def state(self, now: float) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if now - self.opened_at >= self.reset_after else "open"
+
+    def allow(self, now: float) -> bool:
+        state = self.state(now)
+        if state == "closed":
+            return True
+        if state == "half-open" and not self.trial_in_flight:
+            self.trial_in_flight = True
+            return True
+        return False
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+        self.trial_in_flight = False
+
+    def failure(self, now: float) -> None:
+        self.failures += 1
+        self.trial_in_flight = False
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = now
+
+
+def signing_input(body: bytes, timestamp: str, nonce: str) -> bytes:
+    return timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
+
+
+def sign(secret: str, body: bytes, timestamp: str, nonce: str) -> str:
+    """HMAC-SHA256, hex, over `timestamp \\n nonce \\n body`."""
+    return hmac.new(secret.encode(), signing_input(body, timestamp, nonce), hashlib.sha256).hexdigest()
+
+
+def signature_valid(secret: str, body: bytes, timestamp: str, nonce: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, body, timestamp, nonce), signature)
+
+
+def fresh(timestamp: str, now: float, max_skew: float) -> bool:
+    """A signed request is fresh when its timestamp is within `max_skew` seconds of now."""
+    try:
+        sent = float(timestamp)
+    except ValueError:
+        return False
+    return abs(now - sent) <= max_skew
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def chain_hash(previous: str, entry: dict[str, Any]) -> str:
+    """Each audit record's hash covers the previous record's hash and its own canonical content."""
+    return hashlib.sha256(previous.encode() + canonical(entry)).hexdigest()
+
+
+def first_broken(records: list[tuple[int, dict[str, Any], str, str]]) -> int | None:
+    """The id of the first record whose link or hash does not check out; records are (id, entry, prev_hash, hash) in id order."""
+    previous = GENESIS
+    for record_id, entry, prev_hash, digest in records:
+        if prev_hash != previous or chain_hash(prev_hash, entry) != digest:
+            return record_id
+        previous = digest
+    return None
