@@ -4,7 +4,7 @@ from pathlib import Path
 
 from intake.adapters.tables import messaging
 from intake.domain.catalogue import load_catalogue
-from intake.entrypoints import api, consumers, lookup
+from intake.entrypoints import api, catalogue, consumers, lookup
 from intake.settings import IntakeSettings
 from services.runtime import ServiceDefinition
 
@@ -21,5 +21,5 @@ definition = ServiceDefinition(
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=IntakeSettings,
     subscriptions=consumers.subscriptions,
-    routers=[api.router, lookup.router],
+    routers=[api.router, lookup.router, catalogue.router],
 )

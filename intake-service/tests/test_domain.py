@@ -134,3 +134,24 @@ def test_receipt_html_carries_the_code_as_a_qr_code() -> None:
 
     svg = qr_svg("000.00.00.H30-261122-0001")
     assert svg.startswith("<svg") and "path" in svg
+
+
+def test_budgets_may_be_written_in_working_days() -> None:
+    land = load_catalogue().get("1.004193")
+    assert land is not None and land.budget_hours == 80 and land.steps[1].budget_hours == 24
+    assert sum(s.budget_hours for s in land.steps) == land.budget_hours
+
+
+def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary() -> None:
+    from intake.service import definition
+    from services.runtime import build_app
+
+    document = build_app(definition).openapi()
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), f"{method} {path}"
+            body = operation.get("requestBody")
+            if body:
+                ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                assert schemas[ref].get("examples"), f"{method} {path}: {ref} has no example"

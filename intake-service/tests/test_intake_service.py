@@ -229,6 +229,16 @@ async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Int
     assert "079080001111" not in json.dumps(received.payload)  # no citizen id in events
 
 
+async def test_the_catalogue_is_served_and_each_dossier_keeps_its_version(intake: Intake, client: httpx.AsyncClient) -> None:
+    catalogue = (await client.get(f"{intake.url()}/catalogue")).json()
+    assert len(catalogue["procedures"]) >= 10 and "1.003583" not in {p["code"] for p in catalogue["procedures"]}
+    land = (await client.get(f"{intake.url()}/catalogue/procedures/1.004193")).json()
+    assert [s["awaits_payment"] for s in land["steps"]] == [False, True, False]
+    assert (await client.get(f"{intake.url()}/catalogue/procedures/9.999")).status_code == 404
+    dossier = await intake.submit(client, BODY)
+    assert dossier["catalogue_version"] == catalogue["version"]
+
+
 # ---------------------------------------------------------------- lifecycle
 
 

@@ -12,11 +12,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.events.schemas import ResumeRule, RouteStep
 
 CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "catalogue" / "procedures.json"
+HOURS_PER_DAY = 8
+
+
+def _days_to_hours(data: Any, *names: str) -> Any:
+    """Budgets may be written in working days (`budget_days`, the unit of the law) or hours."""
+    if isinstance(data, dict):
+        for name in names:
+            days = f"{name}_days"
+            if days in data:
+                if f"{name}_hours" in data:
+                    raise ValueError(f"give {name}_days or {name}_hours, not both")
+                data = {k: v for k, v in data.items() if k != days} | {f"{name}_hours": data[days] * HOURS_PER_DAY}
+    return data
 
 
 class _Data(BaseModel):
@@ -65,6 +80,11 @@ class Step(RouteStep):
 
     awaits_payment: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _days(cls, data: Any) -> Any:
+        return _days_to_hours(data, "budget")
+
     def route_step(self) -> RouteStep:
         return RouteStep.model_validate(self.model_dump(exclude={"awaits_payment"}))
 
@@ -88,6 +108,11 @@ class Procedure(_Data):
     documents: list[RequiredDocument] = Field(min_length=1)
     fees: list[Fee] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _days(cls, data: Any) -> Any:
+        return _days_to_hours(data, "budget", "verification_budget")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Procedure":
