@@ -5,6 +5,7 @@ from pathlib import Path
 from intake.adapters.tables import messaging
 from intake.domain.catalogue import load_catalogue
 from intake.entrypoints import api, catalogue, consumers, lookup
+from intake.entrypoints.housekeeping import housekeeping
 from intake.settings import IntakeSettings
 from services.runtime import ServiceDefinition
 
@@ -22,4 +23,5 @@ definition = ServiceDefinition(
     settings_class=IntakeSettings,
     subscriptions=consumers.subscriptions,
     routers=[api.router, lookup.router, catalogue.router],
+    workers=(housekeeping,),
 )

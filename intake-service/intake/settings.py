@@ -16,4 +16,6 @@ class IntakeSettings(ServiceSettings):
     trusted_proxies: str = Field(
         "", validation_alias="INTAKE_TRUSTED_PROXIES", description="Comma-separated addresses whose X-Forwarded-For names the client."
     )
+    idempotency_ttl_hours: int = Field(72, ge=1, validation_alias="INTAKE_IDEMPOTENCY_TTL_HOURS", description="How long a key answers with its first result.")
+    housekeeping_interval_s: int = Field(300, ge=1, validation_alias="INTAKE_HOUSEKEEPING_INTERVAL_S")
     public_base_url: str = Field("https://dichvucong.example.gov.vn", validation_alias="INTAKE_PUBLIC_BASE_URL")

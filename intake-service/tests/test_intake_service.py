@@ -321,6 +321,12 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
     assert datetime.fromisoformat(paused["appointment_at"]) == later  # clock_resumed moved the appointment
     resumed = await client.post(f"{base}/supplements", json={"items": ["Bản vẽ sơ đồ thửa đất"]})
     assert resumed.status_code == 200 and resumed.json()["status"] == 4  # back to being handled
+    after_supplement = later + timedelta(hours=3)
+    await intake.publish("deadline", did, ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=later, new_appointment_at=after_supplement))
+    recorded = await eventually(lambda: _when(intake.get(client, did), lambda d: d["supplements"][0]["appointment_after"] is not None), "NgayHenTraMoi")
+    supplement = recorded["supplements"][0]
+    assert datetime.fromisoformat(supplement["appointment_before"]) == later
+    assert datetime.fromisoformat(supplement["appointment_after"]) == after_supplement
 
     await intake.publish("routing", did, ev.HandlingStopped(step_id="certificate", agency_code="VPDKDD", reason="Chờ kết quả xác minh", stopped_at=now()))
     await status_becomes(intake, client, did, 8)
@@ -330,9 +336,9 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
     newest = later + timedelta(days=2)
     await intake.publish(
         "deadline", did,
-        ev.DeadlineOverdue(scope="dossier", due_at=later, detected_at=now()),
+        ev.DeadlineOverdue(scope="dossier", due_at=after_supplement, detected_at=now()),
         ev.ApologyIssued(responsible_agency_code="VPDKDD", responsible_agency_name="Chi nhánh VPĐKĐĐ", reason="Chờ xác minh",
-                         old_appointment_at=later, new_appointment_at=newest, issued_at=now()),
+                         old_appointment_at=after_supplement, new_appointment_at=newest, issued_at=now()),
     )
     apologised = await eventually(
         lambda: _when(intake.get(client, did), lambda d: datetime.fromisoformat(d["appointment_at"]) == newest), "the apology's new date"
@@ -465,3 +471,81 @@ async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intak
     assert await search(q=made[2]["code"]) == {made[2]["id"]}
     bad = await client.get(f"{intake.url()}/dossiers", params={"cursor": "not-a-cursor", "status": 11})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"cursor", "status"}
+
+
+async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(intake: Intake, client: httpx.AsyncClient) -> None:
+    from sqlalchemy import func, select, update
+
+    from intake.adapters.tables import idempotency_keys, lookup_attempts
+    from intake.entrypoints.housekeeping import purge_once
+    from intake.service import definition
+    from intake.settings import IntakeSettings
+    from services.runtime import Runtime
+
+    key = f"old-{uuid.uuid4()}"
+    first = await client.post(f"{intake.url()}/dossiers", json=body_for("Hồ Văn Cũ"), headers={"Idempotency-Key": key})
+    runtime = Runtime(definition, IntakeSettings(service_name="intake"))
+    try:
+        async with runtime.sessionmaker() as session, session.begin():
+            await session.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(created_at=now() - timedelta(days=4)))
+            await session.execute(lookup_attempts.insert().values(client="198.51.100.1", window_start=now() - timedelta(days=1), count=3))
+        await purge_once(runtime)
+        async with runtime.sessionmaker() as session:
+            left = (await session.execute(select(func.count()).select_from(lookup_attempts).where(lookup_attempts.c.client == "198.51.100.1"))).scalar_one()
+        assert left == 0
+    finally:
+        await runtime.engine.dispose()
+    again = await client.post(f"{intake.url()}/dossiers", json=body_for("Hồ Văn Cũ"), headers={"Idempotency-Key": key})
+    assert again.status_code == 201 and again.json()["id"] != first.json()["id"]  # an expired key starts afresh
+
+
+async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_nothing(intake: Intake, client: httpx.AsyncClient) -> None:
+    """Counter clients retry on the other replica with the same Idempotency-Key after a crash.
+    Runs last in this module: it restarts the replica it kills."""
+    tag = uuid.uuid4().hex[:8]
+    count = 30
+
+    async def submit(i: int) -> dict[str, Any]:
+        await asyncio.sleep(i * 0.03)
+        body, headers = body_for(f"Crash {tag} {i}"), {"Idempotency-Key": f"{tag}-{i}"}
+        for attempt in range(40):
+            try:
+                response = await client.post(f"{intake.url(0 if attempt == 0 else 1)}/dossiers", json=body, headers=headers)
+                if response.status_code == 201:
+                    return response.json()
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"submission {i} never succeeded")
+
+    tasks = [asyncio.create_task(submit(i)) for i in range(count)]
+    await asyncio.sleep(0.4)
+    intake.replicas[0].kill()
+    results = await asyncio.gather(*tasks)
+    try:
+        ids = {r["id"] for r in results}
+        assert len(ids) == count and len({r["code"] for r in results}) == count
+        search = (await client.get(f"{intake.url(1)}/dossiers", params={"q": f"Crash {tag}", "limit": 100})).json()
+        assert search["counts"]["total"] == count and {i["id"] for i in search["items"]} == ids
+
+        consumer = AIOKafkaConsumer(
+            stage_topic(intake.prefix, "intake"), bootstrap_servers=intake.env["KAFKA_BOOTSTRAP_SERVERS"], auto_offset_reset="earliest", group_id=None
+        )
+        await consumer.start()
+        received: dict[str, set[str]] = {}
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 45
+            while len(received) < count and loop.time() < deadline:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        envelope = Envelope.from_bytes(record.value)
+                        if envelope.dossier_id in ids and envelope.type == "dossier.received":
+                            received.setdefault(envelope.dossier_id, set()).add(str(envelope.event_id))
+        finally:
+            await consumer.stop()
+        assert set(received) == ids  # every dossier announced (the survivor's relay took over)
+        assert all(len(events) == 1 for events in received.values())  # and announced as one event
+    finally:
+        intake.replicas[0].start()
+        await asyncio.to_thread(intake.replicas[0].wait_ready)

@@ -107,6 +107,7 @@ supplement_requests = Table(
     Column("reason", Text),
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("appointment_before", DateTime(timezone=True), nullable=False),
+    Column("appointment_after", DateTime(timezone=True)),  # set when deadline resumes the clock
     Column("received_at", DateTime(timezone=True)),
     Column("received_items", JSONB),
     Index("ix_intake_supplements_dossier", "dossier_id"),

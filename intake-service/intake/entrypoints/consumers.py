@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters import repository
@@ -210,6 +210,8 @@ async def on_event(session: AsyncSession, envelope: Envelope) -> None:
         changes |= {"status": int(after.status), "resume_status": int(after.resume_status) if after.resume_status else None}
     if changes:
         await session.execute(update(dossiers).where(dossiers.c.id == dossier_id).values(**changes, updated_at=envelope.occurred_at))
+    if isinstance(event, ev.ClockResumed):
+        await _record_new_appointment(session, dossier_id, event)
     if isinstance(event, ev.SupplementRequested) and after.status is PortalStatus.SUPPLEMENT_REQUESTED:
         await session.execute(
             insert(supplement_requests).values(
@@ -220,6 +222,18 @@ async def on_event(session: AsyncSession, envelope: Envelope) -> None:
     await repository.add_timeline(
         session, dossier_id, at=envelope.occurred_at, kind=note.kind, label=note.label, detail=note.detail, event_id=envelope.event_id, public=note.public
     )
+
+
+async def _record_new_appointment(session: AsyncSession, dossier_id: UUID, event: ev.ClockResumed) -> None:
+    """The supplement the citizen brought last gets its new appointment date (NgayHenTraMoi)."""
+    latest = (
+        select(supplement_requests.c.id)
+        .where(supplement_requests.c.dossier_id == dossier_id, supplement_requests.c.received_at.is_not(None), supplement_requests.c.appointment_after.is_(None))
+        .order_by(supplement_requests.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(update(supplement_requests).where(supplement_requests.c.id == latest).values(appointment_after=event.new_appointment_at))
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:

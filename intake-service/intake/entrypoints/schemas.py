@@ -74,7 +74,8 @@ class SupplementPublic(BaseModel):
     items: list[str]
     reason: str | None
     requested_at: datetime
-    appointment_before: datetime
+    appointment_before: datetime = Field(description="NgayHenTraTruoc: the appointment when the supplement was requested.")
+    appointment_after: datetime | None = Field(None, description="NgayHenTraMoi: the appointment once the clock resumed.")
     received_at: datetime | None
     received_items: list[str] | None
 

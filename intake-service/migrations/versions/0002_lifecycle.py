@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("appointment_before", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("appointment_after", sa.DateTime(timezone=True)),
         sa.Column("received_at", sa.DateTime(timezone=True)),
         sa.Column("received_items", JSONB),
         schema=SCHEMA,
