@@ -16,7 +16,8 @@ definition = ServiceDefinition(
     title="MotCua intake service",
     description=(
         "Tiếp nhận hồ sơ: receives dossiers at the counter, online and by post; issues the receipt and appointment (form 1); "
-        "supplement requests (form 2), refusals (form 3), withdrawals, results returned, ratings; the citizen look-up and staff search."
+        "supplement requests (form 2), refusals (form 3), withdrawals, results returned, ratings; "
+        "the citizen look-up and staff search."
     ),
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from intake.domain.catalogue import Catalogue, load_catalogue
 from intake.domain.dossier import PortalStatus, dossier_code, mask_name, new_secret
 from intake.domain.lifecycle import ALLOWED_FROM, Command, IllegalTransition, State, apply_command, apply_event
@@ -53,8 +52,16 @@ def test_a_catalogue_with_a_step_following_an_unknown_step_is_refused_at_start()
 
 def _submission(**overrides: object) -> Submission:
     base = dict(
-        procedure_code="1.001193", channel=1, receiving_unit=None, document_codes=["birth-certificate", "interlinked-form"],
-        applicant_kind="citizen", citizen_id="079190001234", tax_code=None, phone="0912345678", email=None, notify_channels=["sms"],
+        procedure_code="1.001193",
+        channel=1,
+        receiving_unit=None,
+        document_codes=["birth-certificate", "interlinked-form"],
+        applicant_kind="citizen",
+        citizen_id="079190001234",
+        tax_code=None,
+        phone="0912345678",
+        email=None,
+        notify_channels=["sms"],
     )
     return Submission(**{**base, **overrides})  # type: ignore[arg-type]
 
@@ -65,7 +72,10 @@ def test_submission_check_names_every_missing_document_and_identity_field_at_onc
     assert procedure is not None and errors == []
 
     _, errors = check_submission(
-        catalogue, _submission(document_codes=["interlinked-form", "passport"], citizen_id=None, phone=None, notify_channels=["sms", "email"])
+        catalogue,
+        _submission(
+            document_codes=["interlinked-form", "passport"], citizen_id=None, phone=None, notify_channels=["sms", "email"]
+        ),
     )
     assert sorted((e.field, e.code) for e in errors) == [
         ("applicant.citizen_id", "missing"),
@@ -78,7 +88,9 @@ def test_submission_check_names_every_missing_document_and_identity_field_at_onc
     assert [(e.field, e.code) for e in errors] == [("applicant.tax_code", "missing")]
     _, errors = check_submission(catalogue, _submission(procedure_code="1.003583"))
     assert [(e.field, e.code) for e in errors] == [("procedure_code", "inactive_procedure")]
-    _, errors = check_submission(catalogue, _submission(procedure_code="2.000815", channel=2, document_codes=["original", "copy"]))
+    _, errors = check_submission(
+        catalogue, _submission(procedure_code="2.000815", channel=2, document_codes=["original", "copy"])
+    )
     assert [(e.field, e.code) for e in errors] == [("channel", "channel_not_offered")]
 
 
@@ -144,6 +156,7 @@ def test_budgets_may_be_written_in_working_days() -> None:
 
 def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary() -> None:
     from intake.service import definition
+
     from services.runtime import build_app
 
     document = build_app(definition).openapi()

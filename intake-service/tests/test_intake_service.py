@@ -68,7 +68,9 @@ class Intake:
 
     async def publish(self, source: str, dossier_id: str, *events: Event) -> None:
         """Publish as `source` would: its stage topic, keyed by dossier id, one envelope per event."""
-        producer = create_producer(ServiceSettings(service_name=f"test-{source}", KAFKA_BOOTSTRAP_SERVERS=self.env["KAFKA_BOOTSTRAP_SERVERS"]))
+        producer = create_producer(
+            ServiceSettings(service_name=f"test-{source}", KAFKA_BOOTSTRAP_SERVERS=self.env["KAFKA_BOOTSTRAP_SERVERS"])
+        )
         await producer.start()
         try:
             for event in events:
@@ -80,7 +82,10 @@ class Intake:
     async def produced(self, dossier_id: str, count: int, timeout: float = 30) -> list[Envelope]:
         """Intake's own events about a dossier, read from its topic."""
         consumer = AIOKafkaConsumer(
-            stage_topic(self.prefix, "intake"), bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], auto_offset_reset="earliest", group_id=None
+            stage_topic(self.prefix, "intake"),
+            bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
+            auto_offset_reset="earliest",
+            group_id=None,
         )
         await consumer.start()
         found: list[Envelope] = []
@@ -148,7 +153,9 @@ def now() -> datetime:
 # ---------------------------------------------------------------- receiving
 
 
-async def test_concurrent_receipts_on_two_replicas_get_distinct_consecutive_codes(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_concurrent_receipts_on_two_replicas_get_distinct_consecutive_codes(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     unit = "000.01.30.H30"  # only this test receives at this unit
     bodies = [body_for(f"Người nộp {i}", receiving_unit=unit) for i in range(40)]
     results = await asyncio.gather(*(intake.submit(client, b, replica=i % 2) for i, b in enumerate(bodies)))
@@ -163,7 +170,9 @@ async def test_concurrent_receipts_on_two_replicas_get_distinct_consecutive_code
     assert sequences == list(range(sequences[0], sequences[0] + 40))  # no gap, no repeat
 
 
-async def test_resubmitting_with_the_same_idempotency_key_returns_the_first_dossier(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_resubmitting_with_the_same_idempotency_key_returns_the_first_dossier(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     key = f"counter-7-{uuid.uuid4()}"
     body = body_for("Phạm Minh Tú")
     answers = await asyncio.gather(
@@ -187,13 +196,23 @@ async def test_invalid_dossiers_are_refused_field_by_field_and_change_nothing(in
     before = (await client.get(f"{intake.url()}/dossiers", params={"limit": 1})).json()["counts"]["total"]
     cases = [
         (
-            {**BODY, "documents": [{"code": "interlinked-form"}], "applicant": {"name": "A", "phone": "0912345678", "notify_channels": ["sms", "email"]}},
+            {
+                **BODY,
+                "documents": [{"code": "interlinked-form"}],
+                "applicant": {"name": "A", "phone": "0912345678", "notify_channels": ["sms", "email"]},
+            },
             {"documents", "applicant.citizen_id", "applicant.email"},
         ),
-        ({**BODY, "applicant": {**BODY["applicant"], "email": "not-an-address", "citizen_id": "12345"}}, {"applicant.email", "applicant.citizen_id"}),
+        (
+            {**BODY, "applicant": {**BODY["applicant"], "email": "not-an-address", "citizen_id": "12345"}},
+            {"applicant.email", "applicant.citizen_id"},
+        ),
         ({**BODY, "procedure_code": "1.003583"}, {"procedure_code"}),  # withdrawn from the catalogue
         ({**BODY, "procedure_code": "1.001612", "documents": [{"code": "registration-form"}]}, {"applicant.tax_code"}),
-        ({**BODY, "procedure_code": "2.000815", "channel": 2, "documents": [{"code": "original"}, {"code": "copy"}]}, {"channel"}),
+        (
+            {**BODY, "procedure_code": "2.000815", "channel": 2, "documents": [{"code": "original"}, {"code": "copy"}]},
+            {"channel"},
+        ),
         ({**BODY, "receiving_unit": "999.99.99.X99"}, {"receiving_unit"}),
     ]
     for body, fields in cases:
@@ -204,8 +223,18 @@ async def test_invalid_dossiers_are_refused_field_by_field_and_change_nothing(in
     after = (await client.get(f"{intake.url()}/dossiers", params={"limit": 1})).json()["counts"]["total"]
     assert after == before
 
-    business = {**BODY, "procedure_code": "1.001612", "documents": [{"code": "registration-form"}],
-                "applicant": {"kind": "business", "name": "Hộ kinh doanh Hoa Mai", "tax_code": "0101234567", "phone": "0912000111", "notify_channels": ["sms"]}}
+    business = {
+        **BODY,
+        "procedure_code": "1.001612",
+        "documents": [{"code": "registration-form"}],
+        "applicant": {
+            "kind": "business",
+            "name": "Hộ kinh doanh Hoa Mai",
+            "tax_code": "0101234567",
+            "phone": "0912000111",
+            "notify_channels": ["sms"],
+        },
+    }
     assert (await client.post(f"{intake.url()}/dossiers", json=business)).status_code == 201
 
 
@@ -216,7 +245,9 @@ async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Int
     assert receipt["lookup_secret"] == dossier["lookup_secret"]
     assert [d["name"] for d in receipt["documents"]][0].startswith("Đơn đăng ký biến động")
     assert datetime.fromisoformat(receipt["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
-    assert datetime.fromisoformat(dossier["appointment_at"]) - datetime.fromisoformat(dossier["received_at"]) >= timedelta(days=10)  # 10 working days
+    assert datetime.fromisoformat(dossier["appointment_at"]) - datetime.fromisoformat(dossier["received_at"]) >= timedelta(
+        days=10
+    )  # 10 working days
     html = await client.get(f"{intake.url()}/dossiers/{dossier['id']}/receipt.html")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in html.text and dossier["code"] in html.text and "<svg" in html.text
@@ -247,14 +278,23 @@ async def test_counter_lifecycle_supplement_refusal_and_illegal_transitions(inta
     base = f"{intake.url()}/dossiers/{dossier['id']}"
 
     rate = await client.post(f"{base}/rating", json={"score": 5})
-    assert rate.status_code == 409 and rate.json()["current_status"] == 2 and rate.headers["content-type"] == "application/problem+json"
+    assert (
+        rate.status_code == 409
+        and rate.json()["current_status"] == 2
+        and rate.headers["content-type"] == "application/problem+json"
+    )
 
-    form2 = await client.post(f"{base}/supplement-requests", json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"], "reason": "Thiếu giấy tờ"})
+    form2 = await client.post(
+        f"{base}/supplement-requests",
+        json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"], "reason": "Thiếu giấy tờ"},
+    )
     assert form2.status_code == 201 and form2.json()["form"] == "02" and form2.json()["status"] == 5
     again = await client.post(f"{intake.url(1)}/dossiers/{dossier['id']}/supplement-requests", json={"items": ["x"]})
     assert again.status_code == 409 and again.json()["current_status"] == 5
 
-    resumed = await client.post(f"{base}/supplements", json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"]})
+    resumed = await client.post(
+        f"{base}/supplements", json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"]}
+    )
     assert resumed.status_code == 200 and resumed.json()["status"] == 2
     supplement = resumed.json()["supplements"][0]
     assert supplement["requested_by"] == "counter" and supplement["received_at"] is not None
@@ -269,7 +309,12 @@ async def test_counter_lifecycle_supplement_refusal_and_illegal_transitions(inta
     assert missing.status_code == 404
 
     events = await intake.produced(dossier["id"], 4)
-    assert [e.type for e in events] == ["dossier.received", "dossier.supplement_requested", "dossier.supplement_received", "dossier.refused"]
+    assert [e.type for e in events] == [
+        "dossier.received",
+        "dossier.supplement_requested",
+        "dossier.supplement_received",
+        "dossier.refused",
+    ]
     assert events[1].payload["requested_by"] == "counter" and len(events[1].payload["items"]) == 2
     assert events[3].payload["refused_by"] == "counter"
 
@@ -293,28 +338,62 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
     base = f"{intake.url()}/dossiers/{did}"
     appointment = datetime.fromisoformat(dossier["appointment_at"])
 
-    await intake.publish("routing", did, ev.StepAssigned(step_id="land-check", agency_code="VPDKDD", agency_name="Chi nhánh VPĐKĐĐ", budget_hours=24, assigned_at=now()))
-    await intake.publish("deadline", did, ev.DeadlineTracked(scope="dossier", started_at=now(), due_at=appointment, budget_hours=80))
-    await intake.publish("notify", did, ev.NoticeSent(notice_id="n1", trigger="dossier.received", channel="email", recipient="h***@example.vn", sent_at=now()))
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="land-check", agency_code="VPDKDD", agency_name="Chi nhánh VPĐKĐĐ", budget_hours=24, assigned_at=now()
+        ),
+    )
+    await intake.publish(
+        "deadline", did, ev.DeadlineTracked(scope="dossier", started_at=now(), due_at=appointment, budget_hours=80)
+    )
+    await intake.publish(
+        "notify",
+        did,
+        ev.NoticeSent(notice_id="n1", trigger="dossier.received", channel="email", recipient="h***@example.vn", sent_at=now()),
+    )
     handled = await status_becomes(intake, client, did, 4)
     assert handled["current_agency"] == "Chi nhánh VPĐKĐĐ"
 
     await intake.publish(
-        "routing", did,
+        "routing",
+        did,
         ev.StepCompleted(step_id="land-check", agency_code="VPDKDD", officer="cb01", completed_at=now()),
-        ev.StepAssigned(step_id="tax-notice", agency_code="THUE-CS", agency_name="Thuế cơ sở", budget_hours=24, assigned_at=now()),
-        ev.FeeRequested(step_id="tax-notice", agency_code="THUE-CS", amount_vnd=12_500_000, description="Thuế TNCN và lệ phí trước bạ", requested_at=now()),
+        ev.StepAssigned(
+            step_id="tax-notice", agency_code="THUE-CS", agency_name="Thuế cơ sở", budget_hours=24, assigned_at=now()
+        ),
+        ev.FeeRequested(
+            step_id="tax-notice",
+            agency_code="THUE-CS",
+            amount_vnd=12_500_000,
+            description="Thuế TNCN và lệ phí trước bạ",
+            requested_at=now(),
+        ),
     )
     await status_becomes(intake, client, did, 6)
     await intake.publish("deadline", did, ev.ClockPaused(status=6, paused_at=now(), appointment_at=appointment))
-    await intake.publish("routing", did, ev.FeePaid(step_id="tax-notice", agency_code="THUE-CS", amount_vnd=12_500_000, paid_at=now()))
+    await intake.publish(
+        "routing", did, ev.FeePaid(step_id="tax-notice", agency_code="THUE-CS", amount_vnd=12_500_000, paid_at=now())
+    )
     await status_becomes(intake, client, did, 4)
     later = appointment + timedelta(days=1)
-    await intake.publish("deadline", did, ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=appointment, new_appointment_at=later))
+    await intake.publish(
+        "deadline",
+        did,
+        ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=appointment, new_appointment_at=later),
+    )
 
     await intake.publish(
-        "routing", did,
-        ev.SupplementRequested(requested_by="VPDKDD", step_id="certificate", items=["Bản vẽ sơ đồ thửa đất"], reason="Thiếu sơ đồ", requested_at=now()),
+        "routing",
+        did,
+        ev.SupplementRequested(
+            requested_by="VPDKDD",
+            step_id="certificate",
+            items=["Bản vẽ sơ đồ thửa đất"],
+            reason="Thiếu sơ đồ",
+            requested_at=now(),
+        ),
     )
     paused = await status_becomes(intake, client, did, 5)
     assert paused["supplements"][0]["requested_by"] == "VPDKDD"
@@ -322,26 +401,44 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
     resumed = await client.post(f"{base}/supplements", json={"items": ["Bản vẽ sơ đồ thửa đất"]})
     assert resumed.status_code == 200 and resumed.json()["status"] == 4  # back to being handled
     after_supplement = later + timedelta(hours=3)
-    await intake.publish("deadline", did, ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=later, new_appointment_at=after_supplement))
-    recorded = await eventually(lambda: _when(intake.get(client, did), lambda d: d["supplements"][0]["appointment_after"] is not None), "NgayHenTraMoi")
+    await intake.publish(
+        "deadline",
+        did,
+        ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=later, new_appointment_at=after_supplement),
+    )
+    recorded = await eventually(
+        lambda: _when(intake.get(client, did), lambda d: d["supplements"][0]["appointment_after"] is not None), "NgayHenTraMoi"
+    )
     supplement = recorded["supplements"][0]
     assert datetime.fromisoformat(supplement["appointment_before"]) == later
     assert datetime.fromisoformat(supplement["appointment_after"]) == after_supplement
 
-    await intake.publish("routing", did, ev.HandlingStopped(step_id="certificate", agency_code="VPDKDD", reason="Chờ kết quả xác minh", stopped_at=now()))
+    await intake.publish(
+        "routing",
+        did,
+        ev.HandlingStopped(step_id="certificate", agency_code="VPDKDD", reason="Chờ kết quả xác minh", stopped_at=now()),
+    )
     await status_becomes(intake, client, did, 8)
     await intake.publish("routing", did, ev.HandlingResumed(step_id="certificate", agency_code="VPDKDD", resumed_at=now()))
     await status_becomes(intake, client, did, 4)
 
     newest = later + timedelta(days=2)
     await intake.publish(
-        "deadline", did,
+        "deadline",
+        did,
         ev.DeadlineOverdue(scope="dossier", due_at=after_supplement, detected_at=now()),
-        ev.ApologyIssued(responsible_agency_code="VPDKDD", responsible_agency_name="Chi nhánh VPĐKĐĐ", reason="Chờ xác minh",
-                         old_appointment_at=after_supplement, new_appointment_at=newest, issued_at=now()),
+        ev.ApologyIssued(
+            responsible_agency_code="VPDKDD",
+            responsible_agency_name="Chi nhánh VPĐKĐĐ",
+            reason="Chờ xác minh",
+            old_appointment_at=after_supplement,
+            new_appointment_at=newest,
+            issued_at=now(),
+        ),
     )
     apologised = await eventually(
-        lambda: _when(intake.get(client, did), lambda d: datetime.fromisoformat(d["appointment_at"]) == newest), "the apology's new date"
+        lambda: _when(intake.get(client, did), lambda d: datetime.fromisoformat(d["appointment_at"]) == newest),
+        "the apology's new date",
     )
     assert any(e["kind"] == "apology" for e in apologised["timeline"])
 
@@ -358,12 +455,34 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
 
     final = await intake.get(client, did)
     kinds = [e["kind"] for e in final["timeline"]]
-    for kind in ("received", "step_assigned", "deadline", "notice", "step_completed", "fee_requested", "fee_paid", "clock_paused", "clock_resumed",
-                 "supplement_requested", "supplement_received", "handling_stopped", "handling_resumed", "overdue", "apology",
-                 "route_completed", "result_returned", "rated"):
+    for kind in (
+        "received",
+        "step_assigned",
+        "deadline",
+        "notice",
+        "step_completed",
+        "fee_requested",
+        "fee_paid",
+        "clock_paused",
+        "clock_resumed",
+        "supplement_requested",
+        "supplement_received",
+        "handling_stopped",
+        "handling_resumed",
+        "overdue",
+        "apology",
+        "route_completed",
+        "result_returned",
+        "rated",
+    ):
         assert kind in kinds, kind
     events = await intake.produced(did, 4)
-    assert [e.type for e in events] == ["dossier.received", "dossier.supplement_received", "dossier.result_returned", "dossier.rated"]
+    assert [e.type for e in events] == [
+        "dossier.received",
+        "dossier.supplement_received",
+        "dossier.result_returned",
+        "dossier.rated",
+    ]
     assert events[2].payload["method"] == "post" and events[3].payload["score"] == 4
 
 
@@ -372,16 +491,30 @@ async def _when(value: Awaitable[T], condition: Callable[[T], bool]) -> T | None
     return result if condition(result) else None
 
 
-async def test_an_agency_refusal_closes_the_dossier_and_later_events_do_not_reopen_it(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_an_agency_refusal_closes_the_dossier_and_later_events_do_not_reopen_it(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     dossier = await intake.submit(client, BODY)
     did = dossier["id"]
     await intake.publish(
-        "routing", did,
-        ev.StepAssigned(step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()),
-        ev.DossierRefused(refused_by="UBND-XA", step_id="civil-status", reason="Giấy chứng sinh không hợp lệ (Luật Hộ tịch, Điều 16)", refused_at=now()),
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()
+        ),
+        ev.DossierRefused(
+            refused_by="UBND-XA",
+            step_id="civil-status",
+            reason="Giấy chứng sinh không hợp lệ (Luật Hộ tịch, Điều 16)",
+            refused_at=now(),
+        ),
         ev.RouteCompleted(completed_at=now()),
     )
-    await intake.publish("notify", did, ev.NoticeSent(notice_id="n9", trigger="dossier.refused", channel="sms", recipient="098****321", sent_at=now()))
+    await intake.publish(
+        "notify",
+        did,
+        ev.NoticeSent(notice_id="n9", trigger="dossier.refused", channel="sms", recipient="098****321", sent_at=now()),
+    )
 
     async def all_seen() -> dict[str, Any] | None:
         d = await intake.get(client, did)
@@ -394,38 +527,67 @@ async def test_an_agency_refusal_closes_the_dossier_and_later_events_do_not_reop
 # ---------------------------------------------------------------- looking up
 
 
-async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limited(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limited(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     dossier = await intake.submit(client, BODY)
     did = dossier["id"]
     await intake.publish(
-        "deadline", did, ev.DeadlineTracked(scope="step", step_id="civil-status", started_at=now(), due_at=now() + timedelta(hours=8), budget_hours=8)
+        "deadline",
+        did,
+        ev.DeadlineTracked(
+            scope="step", step_id="civil-status", started_at=now(), due_at=now() + timedelta(hours=8), budget_hours=8
+        ),
     )
-    await intake.publish("routing", did, ev.StepAssigned(step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()))
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()
+        ),
+    )
     await status_becomes(intake, client, did, 4)
 
     citizen = {"X-Forwarded-For": "203.0.113.7"}
-    found = await client.post(f"{intake.url()}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"].lower()}, headers=citizen)
+    found = await client.post(
+        f"{intake.url()}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"].lower()}, headers=citizen
+    )
     assert found.status_code == 200, found.text
     view = found.json()
     assert view["status"] == 4 and view["status_label"] == "Đang giải quyết"
     assert view["applicant"] == "T*** T** M**"
     assert datetime.fromisoformat(view["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
-    assert [e["label"] for e in view["timeline"]] == ["Đã tiếp nhận", "Chuyển đến UBND xã (hộ tịch)"]  # internal due times stay internal
+    assert [e["label"] for e in view["timeline"]] == [
+        "Đã tiếp nhận",
+        "Chuyển đến UBND xã (hộ tịch)",
+    ]  # internal due times stay internal
     text = found.text
     for private in ("0987654321", "079190005678", "Trần Thị Mai", dossier["id"]):
         assert private not in text
 
     wrong = await client.post(f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": "WRONG999"}, headers=citizen)
-    unknown = await client.post(f"{intake.url()}/lookup", json={"code": "000.00.00.H30-000101-0001", "secret": dossier["lookup_secret"]}, headers=citizen)
+    unknown = await client.post(
+        f"{intake.url()}/lookup", json={"code": "000.00.00.H30-000101-0001", "secret": dossier["lookup_secret"]}, headers=citizen
+    )
     assert wrong.status_code == unknown.status_code == 404 and wrong.json()["detail"] == unknown.json()["detail"]
 
     # 3 attempts so far from this client; the limit is 5 per window, counted across both replicas
     for replica in (1, 0):
-        assert (await client.post(f"{intake.url(replica)}/lookup", json={"code": dossier["code"], "secret": "NOPE2345"}, headers=citizen)).status_code == 404
-    limited = await client.post(f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"]}, headers=citizen)
+        assert (
+            await client.post(
+                f"{intake.url(replica)}/lookup", json={"code": dossier["code"], "secret": "NOPE2345"}, headers=citizen
+            )
+        ).status_code == 404
+    limited = await client.post(
+        f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"]}, headers=citizen
+    )
     assert limited.status_code == 429 and limited.headers["content-type"] == "application/problem+json"
     assert 0 < int(limited.headers["Retry-After"]) <= 600
-    neighbour = await client.post(f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"]}, headers={"X-Forwarded-For": "203.0.113.8"})
+    neighbour = await client.post(
+        f"{intake.url(1)}/lookup",
+        json={"code": dossier["code"], "secret": dossier["lookup_secret"]},
+        headers={"X-Forwarded-For": "203.0.113.8"},
+    )
     assert neighbour.status_code == 200
 
 
@@ -474,12 +636,12 @@ async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intak
 
 
 async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(intake: Intake, client: httpx.AsyncClient) -> None:
-    from sqlalchemy import func, select, update
-
     from intake.adapters.tables import idempotency_keys, lookup_attempts
     from intake.entrypoints.housekeeping import purge_once
     from intake.service import definition
     from intake.settings import IntakeSettings
+    from sqlalchemy import func, select, update
+
     from services.runtime import Runtime
 
     key = f"old-{uuid.uuid4()}"
@@ -487,11 +649,19 @@ async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(inta
     runtime = Runtime(definition, IntakeSettings(service_name="intake"))
     try:
         async with runtime.sessionmaker() as session, session.begin():
-            await session.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(created_at=now() - timedelta(days=4)))
-            await session.execute(lookup_attempts.insert().values(client="198.51.100.1", window_start=now() - timedelta(days=1), count=3))
+            await session.execute(
+                update(idempotency_keys).where(idempotency_keys.c.key == key).values(created_at=now() - timedelta(days=4))
+            )
+            await session.execute(
+                lookup_attempts.insert().values(client="198.51.100.1", window_start=now() - timedelta(days=1), count=3)
+            )
         await purge_once(runtime)
         async with runtime.sessionmaker() as session:
-            left = (await session.execute(select(func.count()).select_from(lookup_attempts).where(lookup_attempts.c.client == "198.51.100.1"))).scalar_one()
+            left = (
+                await session.execute(
+                    select(func.count()).select_from(lookup_attempts).where(lookup_attempts.c.client == "198.51.100.1")
+                )
+            ).scalar_one()
         assert left == 0
     finally:
         await runtime.engine.dispose()
@@ -499,7 +669,9 @@ async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(inta
     assert again.status_code == 201 and again.json()["id"] != first.json()["id"]  # an expired key starts afresh
 
 
-async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_nothing(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_nothing(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     """Counter clients retry on the other replica with the same Idempotency-Key after a crash.
     Runs last in this module: it restarts the replica it kills."""
     tag = uuid.uuid4().hex[:8]
@@ -529,7 +701,10 @@ async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_not
         assert search["counts"]["total"] == count and {i["id"] for i in search["items"]} == ids
 
         consumer = AIOKafkaConsumer(
-            stage_topic(intake.prefix, "intake"), bootstrap_servers=intake.env["KAFKA_BOOTSTRAP_SERVERS"], auto_offset_reset="earliest", group_id=None
+            stage_topic(intake.prefix, "intake"),
+            bootstrap_servers=intake.env["KAFKA_BOOTSTRAP_SERVERS"],
+            auto_offset_reset="earliest",
+            group_id=None,
         )
         await consumer.start()
         received: dict[str, set[str]] = {}

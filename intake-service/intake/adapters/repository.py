@@ -46,7 +46,9 @@ async def add_timeline(
     public: bool = True,
 ) -> None:
     await session.execute(
-        insert(timeline).values(dossier_id=dossier_id, at=at, kind=kind, label=label, detail=detail, event_id=event_id, public=public)
+        insert(timeline).values(
+            dossier_id=dossier_id, at=at, kind=kind, label=label, detail=detail, event_id=event_id, public=public
+        )
     )
 
 
@@ -66,13 +68,17 @@ async def read_supplements(session: AsyncSession, dossier_id: UUID) -> list[dict
 
 async def open_supplement_request(session: AsyncSession, dossier_id: UUID) -> dict[str, Any] | None:
     row = (
-        await session.execute(
-            select(supplement_requests)
-            .where(supplement_requests.c.dossier_id == dossier_id, supplement_requests.c.received_at.is_(None))
-            .order_by(supplement_requests.c.id.desc())
-            .limit(1)
+        (
+            await session.execute(
+                select(supplement_requests)
+                .where(supplement_requests.c.dossier_id == dossier_id, supplement_requests.c.received_at.is_(None))
+                .order_by(supplement_requests.c.id.desc())
+                .limit(1)
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -146,11 +152,15 @@ async def search(
     if cursor is not None:
         page_query = page_query.where(tuple_(dossiers.c.received_at, dossiers.c.id) < tuple_(cursor[0], cursor[1]))
     rows = (
-        await session.execute(page_query.order_by(dossiers.c.received_at.desc(), dossiers.c.id.desc()).limit(limit + 1))
-    ).mappings().all()
+        (await session.execute(page_query.order_by(dossiers.c.received_at.desc(), dossiers.c.id.desc()).limit(limit + 1)))
+        .mappings()
+        .all()
+    )
     by_status = {
         int(s): int(n)
-        for s, n in (await session.execute(select(dossiers.c.status, func.count()).where(*clauses).group_by(dossiers.c.status))).all()
+        for s, n in (
+            await session.execute(select(dossiers.c.status, func.count()).where(*clauses).group_by(dossiers.c.status))
+        ).all()
     }
     overdue_count = (
         await session.execute(select(func.count()).select_from(dossiers).where(*clauses, overdue_clause(now)))

@@ -10,9 +10,7 @@ import json
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
-
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -99,7 +97,9 @@ class Procedure(_Data):
     competent_agency: Agency
     budget_hours: float = Field(gt=0, description="Working hours; 1 working day = 8 hours.")
     verification_budget_hours: float | None = Field(None, gt=0, description="When verification (xác minh) is needed.")
-    cutoff: time | None = Field(None, description="Received at or after this time (Vietnam), the clock starts the next working day.")
+    cutoff: time | None = Field(
+        None, description="Received at or after this time (Vietnam), the clock starts the next working day."
+    )
     fully_online: bool = False
     channels: list[Literal[1, 2, 3]] = Field(min_length=1)
     business: bool = Field(False, description="Filed by a business household or enterprise: a tax code is required.")

@@ -28,7 +28,9 @@ ALLOWED_FROM: dict[Command, frozenset[PortalStatus]] = {
     Command.REQUEST_SUPPLEMENT: frozenset({S.SUBMITTED_ONLINE, S.ACCEPTED, S.IN_PROGRESS}),
     Command.RECEIVE_SUPPLEMENT: frozenset({S.SUPPLEMENT_REQUESTED}),
     Command.REFUSE: frozenset({S.SUBMITTED_ONLINE, S.ACCEPTED, S.SUPPLEMENT_REQUESTED}),
-    Command.WITHDRAW: frozenset({S.SUBMITTED_ONLINE, S.ACCEPTED, S.IN_PROGRESS, S.SUPPLEMENT_REQUESTED, S.AWAITING_PAYMENT, S.STOPPED}),
+    Command.WITHDRAW: frozenset(
+        {S.SUBMITTED_ONLINE, S.ACCEPTED, S.IN_PROGRESS, S.SUPPLEMENT_REQUESTED, S.AWAITING_PAYMENT, S.STOPPED}
+    ),
     Command.RETURN_RESULT: frozenset({S.RESULT_READY}),
     Command.RATE: frozenset({S.DELIVERED}),
 }
@@ -83,10 +85,20 @@ def apply_event(state: State, event_type: str) -> State:
         return state
     paused = state.status in PAUSED_STATUSES
     match event_type:
-        case "routing.step_assigned" | "routing.step_accepted" | "routing.step_completed" | "routing.step_returned" | "routing.step_transferred":
+        case (
+            "routing.step_assigned"
+            | "routing.step_accepted"
+            | "routing.step_completed"
+            | "routing.step_returned"
+            | "routing.step_transferred"
+        ):
             if paused:
                 # handling moved on while the citizen owes something: resume into "being handled"
-                return State(state.status, S.IN_PROGRESS, state.rated) if state.resume_status in (None, S.ACCEPTED, S.SUBMITTED_ONLINE) else state
+                return (
+                    State(state.status, S.IN_PROGRESS, state.rated)
+                    if state.resume_status in (None, S.ACCEPTED, S.SUBMITTED_ONLINE)
+                    else state
+                )
             return State(S.IN_PROGRESS) if state.status in (S.ACCEPTED, S.SUBMITTED_ONLINE) else state
         case "dossier.supplement_requested":
             return _pause(state, S.SUPPLEMENT_REQUESTED)

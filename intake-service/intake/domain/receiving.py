@@ -38,26 +38,42 @@ class Submission:
 def check_submission(catalogue: Catalogue, submission: Submission) -> tuple[Procedure | None, list[FieldError]]:
     procedure = catalogue.get(submission.procedure_code)
     if procedure is None:
-        return None, [FieldError("procedure_code", f"no procedure {submission.procedure_code!r} in catalogue {catalogue.version}", "unknown_procedure")]
+        return None, [
+            FieldError(
+                "procedure_code",
+                f"no procedure {submission.procedure_code!r} in catalogue {catalogue.version}",
+                "unknown_procedure",
+            )
+        ]
     if not procedure.active:
         return None, [FieldError("procedure_code", f"procedure {procedure.code} is no longer active", "inactive_procedure")]
     errors: list[FieldError] = []
     if submission.receiving_unit is not None and catalogue.unit(submission.receiving_unit) is None:
         errors.append(FieldError("receiving_unit", f"unknown receiving unit {submission.receiving_unit!r}", "unknown_unit"))
     if submission.channel not in procedure.channels:
-        errors.append(FieldError("channel", f"procedure {procedure.code} is not received through channel {submission.channel}", "channel_not_offered"))
+        errors.append(
+            FieldError(
+                "channel",
+                f"procedure {procedure.code} is not received through channel {submission.channel}",
+                "channel_not_offered",
+            )
+        )
 
     known = {d.code for d in procedure.documents}
     seen: set[str] = set()
     for i, code in enumerate(submission.document_codes):
         if code not in known:
-            errors.append(FieldError(f"documents.{i}.code", f"{code!r} is not a document of procedure {procedure.code}", "unknown_document"))
+            errors.append(
+                FieldError(f"documents.{i}.code", f"{code!r} is not a document of procedure {procedure.code}", "unknown_document")
+            )
         elif code in seen:
             errors.append(FieldError(f"documents.{i}.code", f"{code!r} listed twice", "duplicate_document"))
         seen.add(code)
     for document in procedure.required_documents:
         if document.code not in seen:
-            errors.append(FieldError("documents", f"missing required document {document.code!r}: {document.name}", "missing_document"))
+            errors.append(
+                FieldError("documents", f"missing required document {document.code!r}: {document.name}", "missing_document")
+            )
 
     if procedure.business or submission.applicant_kind == "business":
         if not submission.tax_code:

@@ -74,7 +74,9 @@ def local(at: datetime) -> str:
 
 
 def invalid(errors: list[dict[str, str]]) -> Problem:
-    return Problem(422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), type="validation", errors=errors)
+    return Problem(
+        422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), type="validation", errors=errors
+    )
 
 
 def conflict(command: str, current: PortalStatus) -> Problem:
@@ -106,7 +108,8 @@ async def receive_dossier(
     runtime: RuntimeDep,
     response: Response,
     idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="Resubmitting with the same key returns the first result, never a second dossier.")
+        str | None,
+        Header(max_length=200, description="Resubmitting with the same key returns the first result, never a second dossier."),
     ] = None,
 ) -> dict[str, Any]:
     catalogue = catalogue_of(runtime)
@@ -141,7 +144,11 @@ async def receive_dossier(
                 )
             ).first()
             if claimed is None:  # the first request with this key has committed (the insert waited for it)
-                first = (await session.execute(select(idempotency_keys).where(idempotency_keys.c.key == idempotency_key))).mappings().one()
+                first = (
+                    (await session.execute(select(idempotency_keys).where(idempotency_keys.c.key == idempotency_key)))
+                    .mappings()
+                    .one()
+                )
                 if first["request_hash"] != request_hash:
                     raise Problem(
                         409,
@@ -156,12 +163,16 @@ async def receive_dossier(
         result = public.model_dump(mode="json")
         if idempotency_key is not None:
             await session.execute(
-                update(idempotency_keys).where(idempotency_keys.c.key == idempotency_key).values(dossier_id=public.id, response=result)
+                update(idempotency_keys)
+                .where(idempotency_keys.c.key == idempotency_key)
+                .values(dossier_id=public.id, response=result)
             )
     return result
 
 
-async def _receive(session: AsyncSession, runtime: Any, catalogue: Catalogue, procedure: Procedure, body: DossierCreate) -> DossierPublic:
+async def _receive(
+    session: AsyncSession, runtime: Any, catalogue: Catalogue, procedure: Procedure, body: DossierCreate
+) -> DossierPublic:
     unit = catalogue.unit(body.receiving_unit) if body.receiving_unit else catalogue.default_unit
     assert unit is not None
     received_at = datetime.now(UTC)
@@ -190,7 +201,11 @@ async def _receive(session: AsyncSession, runtime: Any, catalogue: Catalogue, pr
             field_code=procedure.field,
             agency_code=procedure.competent_agency.code,
             catalogue_version=catalogue.version,
-            procedure_snapshot={**procedure.model_dump(mode="json"), "field_name": catalogue.field_name(procedure.field), "unit_name": unit.name},
+            procedure_snapshot={
+                **procedure.model_dump(mode="json"),
+                "field_name": catalogue.field_name(procedure.field),
+                "unit_name": unit.name,
+            },
             receiving_unit=unit.code,
             channel=body.channel,
             status=PortalStatus.ACCEPTED,
@@ -309,7 +324,11 @@ async def search_dossiers(
         for name, value in (("received_from", received_from), ("received_to", received_to))
         if value is not None and value.tzinfo is None
     ]
-    errors += [{"field": "status", "message": f"{s} is not a status code (1–10)", "code": "unknown_status"} for s in status_ or [] if not 1 <= s <= 10]
+    errors += [
+        {"field": "status", "message": f"{s} is not a status code (1–10)", "code": "unknown_status"}
+        for s in status_ or []
+        if not 1 <= s <= 10
+    ]
     position = None
     if cursor is not None:
         try:
@@ -320,8 +339,16 @@ async def search_dossiers(
         raise invalid(errors)
     now = datetime.now(UTC)
     clauses = repository.search_filters(
-        status=status_, procedure_code=procedure_code, field_code=field_code, agency_code=agency_code, channel=channel,
-        received_from=received_from, received_to=received_to, overdue=overdue, q=q, now=now,
+        status=status_,
+        procedure_code=procedure_code,
+        field_code=field_code,
+        agency_code=agency_code,
+        channel=channel,
+        received_from=received_from,
+        received_to=received_to,
+        overdue=overdue,
+        q=q,
+        now=now,
     )
     async with runtime.sessionmaker() as session:
         rows, total, by_status, overdue_count = await repository.search(session, clauses, limit=limit, cursor=position, now=now)
@@ -340,7 +367,9 @@ async def search_dossiers(
     )
 
 
-@router.get("/{dossier_id}", response_model=DossierPublic, summary="A dossier with its supplements and full timeline (staff view)")
+@router.get(
+    "/{dossier_id}", response_model=DossierPublic, summary="A dossier with its supplements and full timeline (staff view)"
+)
 async def get_dossier(dossier_id: UUID, runtime: RuntimeDep) -> DossierPublic:
     async with runtime.sessionmaker() as session:
         return await _public(session, await _load(session, dossier_id))
@@ -402,17 +431,33 @@ async def _transition(runtime: Any, dossier_id: UUID, command: Command, effect: 
         row = await repository.lock_dossier(session, dossier_id)
         if row is None:
             raise Problem(404, "Not found", f"no dossier {dossier_id}", type="not-found")
-        state = State(PortalStatus(row["status"]), PortalStatus(row["resume_status"]) if row["resume_status"] else None, row["rating"] is not None)
+        state = State(
+            PortalStatus(row["status"]),
+            PortalStatus(row["resume_status"]) if row["resume_status"] else None,
+            row["rating"] is not None,
+        )
         try:
             after = apply_command(state, command)
         except IllegalTransition:
             raise conflict(command.value, state.status) from None
         now = datetime.now(UTC)
         changes, event, label, detail = await effect(session, row, now)
-        changes |= {"status": int(after.status), "resume_status": int(after.resume_status) if after.resume_status else None, "updated_at": now}
+        changes |= {
+            "status": int(after.status),
+            "resume_status": int(after.resume_status) if after.resume_status else None,
+            "updated_at": now,
+        }
         await session.execute(update(dossiers).where(dossiers.c.id == dossier_id).values(**changes))
         envelope = await runtime.outbox.emit(session, event, dossier_id=str(dossier_id))
-        await repository.add_timeline(session, dossier_id, at=now, kind=event.event_type.split(".", 1)[1], label=label, detail=detail, event_id=envelope.event_id)
+        await repository.add_timeline(
+            session,
+            dossier_id,
+            at=now,
+            kind=event.event_type.split(".", 1)[1],
+            label=label,
+            detail=detail,
+            event_id=envelope.event_id,
+        )
         return {**row, **changes}, envelope
 
 
@@ -427,7 +472,12 @@ async def request_supplement(dossier_id: UUID, body: SupplementRequestIn, runtim
     async def effect(session: AsyncSession, row: dict[str, Any], now: datetime) -> Any:
         await session.execute(
             insert(supplement_requests).values(
-                dossier_id=dossier_id, requested_by="counter", items=body.items, reason=body.reason, requested_at=now, appointment_before=row["appointment_at"]
+                dossier_id=dossier_id,
+                requested_by="counter",
+                items=body.items,
+                reason=body.reason,
+                requested_at=now,
+                appointment_before=row["appointment_at"],
             )
         )
         event = SupplementRequested(requested_by="counter", items=body.items, reason=body.reason, requested_at=now)
@@ -459,7 +509,9 @@ async def receive_supplement(dossier_id: UUID, body: SupplementIn, runtime: Runt
         open_request = await repository.open_supplement_request(session, dossier_id)
         if open_request is not None:
             await session.execute(
-                update(supplement_requests).where(supplement_requests.c.id == open_request["id"]).values(received_at=now, received_items=body.items)
+                update(supplement_requests)
+                .where(supplement_requests.c.id == open_request["id"])
+                .values(received_at=now, received_items=body.items)
             )
         event = SupplementReceived(received_at=now, items=body.items)
         return {}, event, "Công dân đã bổ sung hồ sơ; tiếp tục giải quyết", {"items": body.items}
@@ -477,7 +529,12 @@ async def receive_supplement(dossier_id: UUID, body: SupplementIn, runtime: Runt
 async def refuse(dossier_id: UUID, body: RefusalIn, runtime: RuntimeDep) -> RefusalForm:
     async def effect(session: AsyncSession, row: dict[str, Any], now: datetime) -> Any:
         event = DossierRefused(refused_by="counter", reason=body.reason, refused_at=now)
-        return {"closing_reason": body.reason}, event, f"Từ chối tiếp nhận: {body.reason}", {"refused_by": "counter", "reason": body.reason}
+        return (
+            {"closing_reason": body.reason},
+            event,
+            f"Từ chối tiếp nhận: {body.reason}",
+            {"refused_by": "counter", "reason": body.reason},
+        )
 
     row, _ = await _transition(runtime, dossier_id, Command.REFUSE, effect)
     return RefusalForm(
@@ -519,7 +576,12 @@ async def return_result(dossier_id: UUID, body: ResultReturnIn, runtime: Runtime
             raise invalid([{"field": "returned_at", "message": "must lie between receipt and now", "code": "out_of_range"}])
         event = ResultReturned(returned_at=returned_at, method=body.method)
         label = f"Đã trả kết quả qua {RETURN_LABELS[body.method]}"
-        return {"returned_at": returned_at, "return_method": body.method}, event, label, {"method": body.method, "returned_at": returned_at.isoformat()}
+        return (
+            {"returned_at": returned_at, "return_method": body.method},
+            event,
+            label,
+            {"method": body.method, "returned_at": returned_at.isoformat()},
+        )
 
     await _transition(runtime, dossier_id, Command.RETURN_RESULT, effect)
     return await get_dossier(dossier_id, runtime)
@@ -534,8 +596,12 @@ async def return_result(dossier_id: UUID, body: ResultReturnIn, runtime: Runtime
 async def rate(dossier_id: UUID, body: RatingIn, runtime: RuntimeDep) -> DossierPublic:
     async def effect(session: AsyncSession, row: dict[str, Any], now: datetime) -> Any:
         event = DossierRated(score=body.score, comment=body.comment, rated_at=now)
-        return {"rating": body.score, "rating_comment": body.comment}, event, f"Đánh giá mức độ hài lòng: {body.score}/5", {"score": body.score}
+        return (
+            {"rating": body.score, "rating_comment": body.comment},
+            event,
+            f"Đánh giá mức độ hài lòng: {body.score}/5",
+            {"score": body.score},
+        )
 
     await _transition(runtime, dossier_id, Command.RATE, effect)
     return await get_dossier(dossier_id, runtime)
-

@@ -40,8 +40,15 @@ async def catalogue(runtime: RuntimeDep) -> CataloguePublic:
         units=c.units,
         procedures=[
             ProcedureSummary(
-                code=p.code, name=p.name, field=p.field, field_name=c.field_name(p.field), level=p.level,
-                competent_agency=p.competent_agency.name, budget_hours=p.budget_hours, fully_online=p.fully_online, channels=list(p.channels),
+                code=p.code,
+                name=p.name,
+                field=p.field,
+                field_name=c.field_name(p.field),
+                level=p.level,
+                competent_agency=p.competent_agency.name,
+                budget_hours=p.budget_hours,
+                fully_online=p.fully_online,
+                channels=list(p.channels),
             )
             for p in c.procedures
             if p.active

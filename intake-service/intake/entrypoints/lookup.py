@@ -47,7 +47,9 @@ async def _count_attempt(runtime: Any, client: str) -> tuple[int, int]:
             )
         ).scalar_one()
         if count == 1:
-            await session.execute(delete(lookup_attempts).where(lookup_attempts.c.client == client, lookup_attempts.c.window_start < start))
+            await session.execute(
+                delete(lookup_attempts).where(lookup_attempts.c.client == client, lookup_attempts.c.window_start < start)
+            )
     return count, max(1, int((start + timedelta(seconds=window) - now).total_seconds() + 0.999))
 
 
@@ -62,11 +64,12 @@ async def _count_attempt(runtime: Any, client: str) -> tuple[int, int]:
 )
 async def look_up(body: LookupIn, request: Request, runtime: RuntimeDep) -> Any:
     count, retry_after = await _count_attempt(runtime, client_of(request, runtime.settings.trusted_proxies))
-    if count > runtime.settings.lookup_rate_limit:
+    settings = runtime.settings
+    if count > settings.lookup_rate_limit:
         return problem_response(
             429,
             "Too many look-ups",
-            f"at most {runtime.settings.lookup_rate_limit} look-ups per {runtime.settings.lookup_rate_window_s} s; retry in {retry_after} s",
+            f"at most {settings.lookup_rate_limit} look-ups per {settings.lookup_rate_window_s} s; retry in {retry_after} s",
             type="rate-limited",
             instance=request.url.path,
             headers={"Retry-After": str(retry_after)},

@@ -22,10 +22,14 @@ class ApplicantIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["citizen", "business"] = Field("citizen", description="A person, or a business (household business, enterprise).")
+    kind: Literal["citizen", "business"] = Field(
+        "citizen", description="A person, or a business (household business, enterprise)."
+    )
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     citizen_id: CitizenId | None = Field(None, description="Số định danh cá nhân, 12 digits.")
-    tax_code: TaxCode | None = Field(None, description="Mã số thuế (10 digits, or 13 with a branch suffix `-NNN`); required for businesses.")
+    tax_code: TaxCode | None = Field(
+        None, description="Mã số thuế (10 digits, or 13 with a branch suffix `-NNN`); required for businesses."
+    )
     phone: VnMobile | None = Field(None, description="Vietnamese mobile number, e.g. 0912345678.")
     email: Email | None = None
     notify_channels: list[Literal["sms", "email"]] = Field(default_factory=list)
@@ -55,8 +59,12 @@ class DossierCreate(BaseModel):
 
     procedure_code: str = Field(min_length=1, max_length=64)
     channel: Literal[1, 2, 3] = Field(description="1 counter, 2 online, 3 public postal service.")
-    receiving_unit: str | None = Field(None, max_length=64, description="Unit code from the catalogue; the catalogue's first unit when omitted.")
-    documents: list[DocumentIn] = Field(default_factory=list, description="Every item handed in; each required item of the procedure must be here.")
+    receiving_unit: str | None = Field(
+        None, max_length=64, description="Unit code from the catalogue; the catalogue's first unit when omitted."
+    )
+    documents: list[DocumentIn] = Field(
+        default_factory=list, description="Every item handed in; each required item of the procedure must be here."
+    )
     result_delivery: ReturnMethod = Field("counter", description="Where the citizen wants the result: counter, post or online.")
     applicant: ApplicantIn
 
@@ -95,7 +103,9 @@ class DossierPublic(BaseModel):
     appointment_at: datetime
     overdue: bool = False
     current_agency: str | None = None
-    lookup_secret: str | None = Field(None, description="Mã tra cứu printed on the receipt; only in the answer to the receipt itself.")
+    lookup_secret: str | None = Field(
+        None, description="Mã tra cứu printed on the receipt; only in the answer to the receipt itself."
+    )
     returned_at: datetime | None = None
     return_method: str | None = None
     rating: int | None = None
@@ -145,7 +155,14 @@ class Receipt(BaseModel):
 class SupplementRequestIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"items": ["Giấy chứng sinh (bản chính)", "Tờ khai ký đủ chữ ký của người đi đăng ký"], "reason": "Thiếu giấy chứng sinh"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": ["Giấy chứng sinh (bản chính)", "Tờ khai ký đủ chữ ký của người đi đăng ký"],
+                    "reason": "Thiếu giấy chứng sinh",
+                }
+            ]
+        },
     )
 
     items: list[Item] = Field(min_length=1, description="Every missing or incomplete item, all at once.")
@@ -181,7 +198,9 @@ class SupplementIn(BaseModel):
 
 
 class RefusalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Hồ sơ không thuộc thẩm quyền giải quyết của UBND xã"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Hồ sơ không thuộc thẩm quyền giải quyết của UBND xã"}]}
+    )
 
     reason: Text
 
@@ -200,16 +219,23 @@ class RefusalForm(BaseModel):
 
 
 class WithdrawalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Công dân đề nghị rút hồ sơ để bổ sung giấy tờ"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Công dân đề nghị rút hồ sơ để bổ sung giấy tờ"}]}
+    )
 
     reason: Text | None = None
 
 
 class ResultReturnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"method": "counter"}, {"method": "post", "returned_at": "2026-11-25T09:30:00+07:00"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"method": "counter"}, {"method": "post", "returned_at": "2026-11-25T09:30:00+07:00"}]},
+    )
 
     method: ReturnMethod
-    returned_at: datetime | None = Field(None, description="When the result was handed over; now when omitted. Must carry an offset.")
+    returned_at: datetime | None = Field(
+        None, description="When the result was handed over; now when omitted. Must carry an offset."
+    )
 
     @model_validator(mode="after")
     def _aware(self) -> "ResultReturnIn":
@@ -219,14 +245,18 @@ class ResultReturnIn(BaseModel):
 
 
 class RatingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"score": 5, "comment": "Cán bộ hướng dẫn tận tình"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"score": 5, "comment": "Cán bộ hướng dẫn tận tình"}]}
+    )
 
     score: int = Field(ge=1, le=5, description="1 very dissatisfied … 5 very satisfied.")
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
 
 
 class LookupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "000.00.00.H30-261122-0001", "secret": "7KQ2MZ4P"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "000.00.00.H30-261122-0001", "secret": "7KQ2MZ4P"}]}
+    )
 
     code: str = Field(min_length=1, max_length=64, description="Mã số hồ sơ.")
     secret: str = Field(min_length=1, max_length=32, description="Mã tra cứu printed on the receipt.")
