@@ -189,7 +189,7 @@ async def test_resubmitting_with_the_same_idempotency_key_returns_the_first_doss
     assert len(await intake.produced(answers[0].json()["id"], 2, timeout=5)) == 1  # and one dossier.received
 
     other = await client.post(f"{intake.url()}/dossiers", json=body_for("Someone Else"), headers={"Idempotency-Key": key})
-    assert other.status_code == 409 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 async def test_invalid_dossiers_are_refused_field_by_field_and_change_nothing(intake: Intake, client: httpx.AsyncClient) -> None:

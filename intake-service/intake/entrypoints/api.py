@@ -19,7 +19,7 @@ from intake.adapters import repository
 from intake.adapters.receipt import render_receipt_html
 from intake.adapters.tables import dossiers, idempotency_keys, supplement_requests
 from intake.domain.catalogue import Catalogue, Procedure, load_catalogue
-from intake.domain.dossier import STATUS_LABELS_VI, PortalStatus, dossier_code, new_secret
+from intake.domain.dossier import STATUS_LABELS_VI, PortalStatus, dossier_code, new_secret, vn_time
 from intake.domain.lifecycle import Command, IllegalTransition, State, apply_command
 from intake.domain.receiving import Submission, check_submission
 from intake.entrypoints.schemas import (
@@ -68,10 +68,6 @@ def catalogue_of(runtime: Any) -> Catalogue:
     return load_catalogue(runtime.settings.catalogue_path)
 
 
-def local(at: datetime) -> str:
-    v = at.astimezone(VN_TZ)
-    return f"{v:%H} giờ {v:%M} phút, ngày {v:%d/%m/%Y}"
-
 
 def invalid(errors: list[dict[str, str]]) -> Problem:
     return Problem(
@@ -99,8 +95,7 @@ def conflict(command: str, current: PortalStatus) -> Problem:
     response_model=DossierPublic,
     summary="Receive a dossier (tiếp nhận hồ sơ)",
     responses={
-        422: {"description": "Invalid input, each field named; nothing was changed."},
-        409: {"description": "The Idempotency-Key was used for a different request."},
+        422: {"description": "Invalid input (each field named) or an Idempotency-Key reused for another request; nothing changed."},
     },
 )
 async def receive_dossier(
@@ -150,8 +145,8 @@ async def receive_dossier(
                     .one()
                 )
                 if first["request_hash"] != request_hash:
-                    raise Problem(
-                        409,
+                    raise Problem(  # 422 as the IETF Idempotency-Key draft asks
+                        422,
                         "Idempotency-Key reused",
                         "this Idempotency-Key was already used for a different dossier",
                         type="idempotency-key-reused",
@@ -397,8 +392,8 @@ async def _receipt(runtime: Any, dossier_id: UUID) -> Receipt:
         fees=fees,
         received_at=row["received_at"],
         appointment_at=row["appointment_at"],
-        received_at_local=local(row["received_at"]),
-        appointment_at_local=local(row["appointment_at"]),
+        received_at_local=vn_time(row["received_at"]),
+        appointment_at_local=vn_time(row["appointment_at"]),
         return_place=RETURN_LABELS[applicant.get("result_delivery", "counter")],
         lookup_url=f"{runtime.settings.public_base_url}/tra-cuu?ma={row['code']}",
         catalogue_version=row["catalogue_version"],

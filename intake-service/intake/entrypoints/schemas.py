@@ -270,6 +270,27 @@ class LookupEntry(BaseModel):
 class LookupResult(BaseModel):
     """Tra cứu hồ sơ: what a citizen may see, with no personal data beyond the masked name."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "000.00.00.H30-261122-0001",
+                    "procedure_name": "Cấp bản sao trích lục hộ tịch",
+                    "applicant": "N***** V** A*",
+                    "status": 4,
+                    "status_label": "Đang giải quyết",
+                    "received_at": "2026-11-22T02:10:00Z",
+                    "appointment_at": "2026-11-23T09:10:00Z",
+                    "returned_at": None,
+                    "timeline": [
+                        {"at": "2026-11-22T02:10:00Z", "label": "Đã tiếp nhận"},
+                        {"at": "2026-11-22T02:10:02Z", "label": "Chuyển đến UBND xã (hộ tịch)"},
+                    ],
+                }
+            ]
+        }
+    )
+
     code: str
     procedure_name: str
     applicant: str = Field(description="Masked name.")
