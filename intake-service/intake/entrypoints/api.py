@@ -95,7 +95,7 @@ def conflict(command: str, current: PortalStatus) -> Problem:
     response_model=DossierPublic,
     summary="Receive a dossier (tiếp nhận hồ sơ)",
     responses={
-        422: {"description": "Invalid input (each field named) or an Idempotency-Key reused for another request; nothing changed."},
+        422: {"description": "Invalid input (each field named) or an Idempotency-Key reused for another body; nothing changed."},
     },
 )
 async def receive_dossier(
