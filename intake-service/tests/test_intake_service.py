@@ -441,6 +441,7 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
         "the apology's new date",
     )
     assert any(e["kind"] == "apology" for e in apologised["timeline"])
+    assert apologised["overdue"] is True  # a new date does not undo the missed legal due time
 
     early = await client.post(f"{base}/result-return", json={"method": "post"})
     assert early.status_code == 409 and early.json()["current_status"] == 4

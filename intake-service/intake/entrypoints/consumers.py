@@ -163,7 +163,7 @@ def _apology(e: ev.ApologyIssued, row: dict[str, Any]) -> Note:
         "apology",
         f"{who} xin lỗi vì chậm trả kết quả ({e.reason}); hẹn lại: {vn_time(e.new_appointment_at)}",
         {"old_appointment_at": e.old_appointment_at.isoformat(), "new_appointment_at": e.new_appointment_at.isoformat()},
-        changes={"appointment_at": e.new_appointment_at, "overdue": False},
+        changes={"appointment_at": e.new_appointment_at},  # still counted overdue: the legal due time was missed
     )
 
 
