@@ -75,5 +75,6 @@ def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
 BIRTH_GROUP = {
     "procedure_code": "1.001193",
     "channel": 1,
+    "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
     "applicant": {"name": "Nguyễn Thị Lan", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
 }

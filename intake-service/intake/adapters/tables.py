@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, SmallInteger, String, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
@@ -26,6 +43,25 @@ dossiers = Table(
     Column("appointment_at", DateTime(timezone=True), nullable=False),
     Column("budget_hours", Float, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # 0002
+    Column("field_code", String(16), nullable=False, server_default=""),
+    Column("agency_code", String(64), nullable=False, server_default=""),
+    Column("current_agency_code", String(64)),
+    Column("current_agency_name", Text),
+    Column("applicant_name", Text, nullable=False, server_default=""),
+    Column("lookup_secret", String(16), nullable=False, server_default=""),
+    Column("procedure_snapshot", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("documents", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("clock_starts_at", DateTime(timezone=True)),
+    Column("resume_status", SmallInteger),
+    Column("overdue", Boolean, nullable=False, server_default=text("false")),
+    Column("returned_at", DateTime(timezone=True)),
+    Column("return_method", String(16)),
+    Column("rating", SmallInteger),
+    Column("rating_comment", Text),
+    Column("closing_reason", Text),
+    Index("ix_intake_dossiers_received", "received_at", "id"),
+    Index("ix_intake_dossiers_status", "status"),
 )
 
 code_sequences = Table(
@@ -46,5 +82,41 @@ timeline = Table(
     Column("label", Text, nullable=False),
     Column("detail", JSONB, nullable=False),
     Column("event_id", UUID(as_uuid=True), unique=True),
+    Column("public", Boolean, nullable=False, server_default=text("true")),  # 0002: shown to the citizen
     Index("ix_intake_timeline_dossier", "dossier_id", "at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("dossier_id", UUID(as_uuid=True)),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+supplement_requests = Table(
+    "supplement_requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("dossier_id", UUID(as_uuid=True), ForeignKey("intake.dossiers.id"), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("step_id", String(64)),
+    Column("items", JSONB, nullable=False),
+    Column("reason", Text),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("appointment_before", DateTime(timezone=True), nullable=False),
+    Column("appointment_after", DateTime(timezone=True)),  # set when deadline resumes the clock
+    Column("received_at", DateTime(timezone=True)),
+    Column("received_items", JSONB),
+    Index("ix_intake_supplements_dossier", "dossier_id"),
+)
+
+lookup_attempts = Table(
+    "lookup_attempts",
+    metadata,
+    Column("client", String(100), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("count", Integer, nullable=False),
 )

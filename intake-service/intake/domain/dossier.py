@@ -42,3 +42,32 @@ def dossier_code(unit_code: str, received_at: datetime, sequence: int, pattern: 
     if not 1 <= sequence <= 9999:
         raise ValueError(f"sequence {sequence} out of range for a 4-digit dossier code")
     return pattern.format(unit=unit_code, date=received_at.astimezone(VN_TZ), seq=sequence)
+
+
+FINAL_STATUSES = frozenset({PortalStatus.REFUSED, PortalStatus.WITHDRAWN, PortalStatus.DELIVERED})
+PAUSED_STATUSES = frozenset({PortalStatus.SUPPLEMENT_REQUESTED, PortalStatus.AWAITING_PAYMENT, PortalStatus.STOPPED})
+
+# Letters and digits a citizen cannot confuse when copying from paper (no 0/O, 1/I/L).
+SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_secret(length: int = 8) -> str:
+    """The look-up secret printed on the receipt (mã tra cứu)."""
+    import secrets
+
+    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(length))
+
+
+def mask_name(name: str) -> str:
+    """`Nguyễn Thị Lan` → `N*** T** L**`: enough for the citizen to recognise, not to identify."""
+    return " ".join(word[0] + "*" * max(len(word) - 1, 2) for word in name.split())
+
+
+def vn_time(at: datetime) -> str:
+    """`14 giờ 05 phút, ngày 25/11/2026`, as printed on the forms (Vietnam time)."""
+    v = at.astimezone(VN_TZ)
+    return f"{v:%H} giờ {v:%M} phút, ngày {v:%d/%m/%Y}"
+
+
+def vn_money(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".") + " đồng"

@@ -1,0 +1,27 @@
+"""Intake's settings, from the environment."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from intake.domain.catalogue import CATALOGUE_FILE
+from services.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    catalogue_path: Path = Field(CATALOGUE_FILE, validation_alias="INTAKE_CATALOGUE_PATH")
+    code_pattern: str = Field("{unit}-{date:%y%m%d}-{seq:04d}", validation_alias="INTAKE_CODE_PATTERN")
+    lookup_rate_limit: int = Field(
+        20, ge=1, validation_alias="INTAKE_LOOKUP_RATE_LIMIT", description="Look-ups per client per window."
+    )
+    lookup_rate_window_s: int = Field(60, ge=1, validation_alias="INTAKE_LOOKUP_RATE_WINDOW_S")
+    trusted_proxies: str = Field(
+        "",
+        validation_alias="INTAKE_TRUSTED_PROXIES",
+        description="Comma-separated addresses whose X-Forwarded-For names the client.",
+    )
+    idempotency_ttl_hours: int = Field(
+        72, ge=1, validation_alias="INTAKE_IDEMPOTENCY_TTL_HOURS", description="How long a key answers with its first result."
+    )
+    housekeeping_interval_s: int = Field(300, ge=1, validation_alias="INTAKE_HOUSEKEEPING_INTERVAL_S")
+    public_base_url: str = Field("https://dichvucong.example.gov.vn", validation_alias="INTAKE_PUBLIC_BASE_URL")

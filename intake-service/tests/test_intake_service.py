@@ -1,0 +1,727 @@
+"""Intake over the real stack: two real intake processes (replicas) on the session's PostgreSQL
+and Kafka. Other services' events are published for real onto their topics, as routing,
+deadline and notify would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from conftest import free_port
+from infra.processes import ServiceProcess
+from services.calendar import VN_TZ
+from services.events import Envelope, Event
+from services.events import schemas as ev
+from services.events.topics import stage_topic
+from services.kafka import create_producer
+from services.settings import ServiceSettings
+
+T = TypeVar("T")
+
+BODY: dict[str, Any] = {
+    "procedure_code": "1.001193",
+    "channel": 1,
+    "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
+    "applicant": {"name": "Trần Thị Mai", "citizen_id": "079190005678", "phone": "0987654321", "notify_channels": ["sms"]},
+}
+LAND: dict[str, Any] = {
+    "procedure_code": "1.004193",
+    "channel": 1,
+    "documents": [{"code": "change-form"}, {"code": "transfer-contract"}, {"code": "certificate"}, {"code": "tax-declaration"}],
+    "applicant": {"name": "Lê Văn Hùng", "citizen_id": "079080001111", "email": "hung@example.vn", "notify_channels": ["email"]},
+}
+
+
+def body_for(name: str, **overrides: Any) -> dict[str, Any]:
+    return {**BODY, **overrides, "applicant": {**BODY["applicant"], "name": name}}
+
+
+class Intake:
+    """Two intake replicas on their own topic prefix, so the events published here reach only them."""
+
+    def __init__(self, env: dict[str, str], replicas: list[ServiceProcess]) -> None:
+        self.env = env
+        self.replicas = replicas
+        self.prefix = env["TOPIC_PREFIX"]
+
+    def url(self, replica: int = 0) -> str:
+        return self.replicas[replica].url
+
+    async def submit(self, client: httpx.AsyncClient, body: dict[str, Any], replica: int = 0) -> dict[str, Any]:
+        response = await client.post(f"{self.url(replica)}/dossiers", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def get(self, client: httpx.AsyncClient, dossier_id: str) -> dict[str, Any]:
+        response = await client.get(f"{self.url()}/dossiers/{dossier_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def publish(self, source: str, dossier_id: str, *events: Event) -> None:
+        """Publish as `source` would: its stage topic, keyed by dossier id, one envelope per event."""
+        producer = create_producer(
+            ServiceSettings(service_name=f"test-{source}", KAFKA_BOOTSTRAP_SERVERS=self.env["KAFKA_BOOTSTRAP_SERVERS"])
+        )
+        await producer.start()
+        try:
+            for event in events:
+                envelope = event.envelope(dossier_id=dossier_id, producer=source)
+                await producer.send_and_wait(stage_topic(self.prefix, source), value=envelope.to_bytes(), key=dossier_id.encode())
+        finally:
+            await producer.stop()
+
+    async def produced(self, dossier_id: str, count: int, timeout: float = 30) -> list[Envelope]:
+        """Intake's own events about a dossier, read from its topic."""
+        consumer = AIOKafkaConsumer(
+            stage_topic(self.prefix, "intake"),
+            bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await consumer.start()
+        found: list[Envelope] = []
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while len(found) < count and asyncio.get_running_loop().time() < deadline:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    found += [e for r in records if (e := Envelope.from_bytes(r.value)).dossier_id == dossier_id]
+        finally:
+            await consumer.stop()
+        return sorted(found, key=lambda e: e.occurred_at)
+
+
+@pytest.fixture(scope="module")
+def intake(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
+    env = {
+        **migrated,
+        "TOPIC_PREFIX": migrated["TOPIC_PREFIX"] + "-intake",
+        "INTAKE_LOOKUP_RATE_LIMIT": "5",
+        "INTAKE_LOOKUP_RATE_WINDOW_S": "600",
+        "INTAKE_TRUSTED_PROXIES": "127.0.0.1",
+    }
+    logs = tmp_path_factory.mktemp("intake-logs")
+    replicas = [ServiceProcess("intake", free_port(), env, logs / f"intake-{i}.log", replica=i).start() for i in range(2)]
+    try:
+        for replica in replicas:
+            replica.wait_ready()
+        yield Intake(env, replicas)
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=20) as client:
+        yield client
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 45) -> T:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: T | None = None
+    while loop.time() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
+async def status_becomes(intake: Intake, client: httpx.AsyncClient, dossier_id: str, status: int) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        d = await intake.get(client, dossier_id)
+        return d if d["status"] == status else None
+
+    return await eventually(probe, f"status {status}")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- receiving
+
+
+async def test_concurrent_receipts_on_two_replicas_get_distinct_consecutive_codes(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    unit = "000.01.30.H30"  # only this test receives at this unit
+    bodies = [body_for(f"Người nộp {i}", receiving_unit=unit) for i in range(40)]
+    results = await asyncio.gather(*(intake.submit(client, b, replica=i % 2) for i, b in enumerate(bodies)))
+    codes = [r["code"] for r in results]
+    assert len(set(codes)) == 40
+    pattern = re.compile(re.escape(unit) + r"-(\d{6})-(\d{4})$")
+    matches = [pattern.match(c) for c in codes]
+    assert all(matches)
+    today = now().astimezone(VN_TZ).strftime("%y%m%d")
+    assert {m.group(1) for m in matches if m} == {today}
+    sequences = sorted(int(m.group(2)) for m in matches if m)
+    assert sequences == list(range(sequences[0], sequences[0] + 40))  # no gap, no repeat
+
+
+async def test_resubmitting_with_the_same_idempotency_key_returns_the_first_dossier(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    key = f"counter-7-{uuid.uuid4()}"
+    body = body_for("Phạm Minh Tú")
+    answers = await asyncio.gather(
+        *(client.post(f"{intake.url(i % 2)}/dossiers", json=body, headers={"Idempotency-Key": key}) for i in range(6))
+    )
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1 and len({a.json()["code"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 5
+    later = await client.post(f"{intake.url(1)}/dossiers", json=body, headers={"Idempotency-Key": key})
+    assert later.json() == answers[0].json()
+
+    search = (await client.get(f"{intake.url()}/dossiers", params={"q": "Phạm Minh Tú"})).json()
+    assert search["counts"]["total"] == 1  # one dossier, whatever the number of submissions
+    assert len(await intake.produced(answers[0].json()["id"], 2, timeout=5)) == 1  # and one dossier.received
+
+    other = await client.post(f"{intake.url()}/dossiers", json=body_for("Someone Else"), headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+async def test_invalid_dossiers_are_refused_field_by_field_and_change_nothing(intake: Intake, client: httpx.AsyncClient) -> None:
+    before = (await client.get(f"{intake.url()}/dossiers", params={"limit": 1})).json()["counts"]["total"]
+    cases = [
+        (
+            {
+                **BODY,
+                "documents": [{"code": "interlinked-form"}],
+                "applicant": {"name": "A", "phone": "0912345678", "notify_channels": ["sms", "email"]},
+            },
+            {"documents", "applicant.citizen_id", "applicant.email"},
+        ),
+        (
+            {**BODY, "applicant": {**BODY["applicant"], "email": "not-an-address", "citizen_id": "12345"}},
+            {"applicant.email", "applicant.citizen_id"},
+        ),
+        ({**BODY, "procedure_code": "1.003583"}, {"procedure_code"}),  # withdrawn from the catalogue
+        ({**BODY, "procedure_code": "1.001612", "documents": [{"code": "registration-form"}]}, {"applicant.tax_code"}),
+        (
+            {**BODY, "procedure_code": "2.000815", "channel": 2, "documents": [{"code": "original"}, {"code": "copy"}]},
+            {"channel"},
+        ),
+        ({**BODY, "receiving_unit": "999.99.99.X99"}, {"receiving_unit"}),
+    ]
+    for body, fields in cases:
+        response = await client.post(f"{intake.url()}/dossiers", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {e["field"] for e in response.json()["errors"]} == fields, response.json()
+    after = (await client.get(f"{intake.url()}/dossiers", params={"limit": 1})).json()["counts"]["total"]
+    assert after == before
+
+    business = {
+        **BODY,
+        "procedure_code": "1.001612",
+        "documents": [{"code": "registration-form"}],
+        "applicant": {
+            "kind": "business",
+            "name": "Hộ kinh doanh Hoa Mai",
+            "tax_code": "0101234567",
+            "phone": "0912000111",
+            "notify_channels": ["sms"],
+        },
+    }
+    assert (await client.post(f"{intake.url()}/dossiers", json=business)).status_code == 201
+
+
+async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Intake, client: httpx.AsyncClient) -> None:
+    dossier = await intake.submit(client, LAND)
+    receipt = (await client.get(f"{intake.url(1)}/dossiers/{dossier['id']}/receipt")).json()
+    assert receipt["form"] == "01" and receipt["dossier_code"] == dossier["code"]
+    assert receipt["lookup_secret"] == dossier["lookup_secret"]
+    assert [d["name"] for d in receipt["documents"]][0].startswith("Đơn đăng ký biến động")
+    assert datetime.fromisoformat(receipt["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
+    assert datetime.fromisoformat(dossier["appointment_at"]) - datetime.fromisoformat(dossier["received_at"]) >= timedelta(
+        days=10
+    )  # 10 working days
+    html = await client.get(f"{intake.url()}/dossiers/{dossier['id']}/receipt.html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in html.text and dossier["code"] in html.text and "<svg" in html.text
+    assert receipt["appointment_at_local"] in html.text
+
+    received = (await intake.produced(dossier["id"], 1))[0]
+    payload = ev.DossierReceived.model_validate(received.payload)
+    assert payload.field_code == "DD" and payload.resume_rule == "keep_elapsed" and payload.fully_online is False
+    assert [s.step_id for s in payload.route] == ["land-check", "tax-notice", "certificate"]
+    assert "079080001111" not in json.dumps(received.payload)  # no citizen id in events
+
+
+async def test_the_catalogue_is_served_and_each_dossier_keeps_its_version(intake: Intake, client: httpx.AsyncClient) -> None:
+    catalogue = (await client.get(f"{intake.url()}/catalogue")).json()
+    assert len(catalogue["procedures"]) >= 10 and "1.003583" not in {p["code"] for p in catalogue["procedures"]}
+    land = (await client.get(f"{intake.url()}/catalogue/procedures/1.004193")).json()
+    assert [s["awaits_payment"] for s in land["steps"]] == [False, True, False]
+    assert (await client.get(f"{intake.url()}/catalogue/procedures/9.999")).status_code == 404
+    dossier = await intake.submit(client, BODY)
+    assert dossier["catalogue_version"] == catalogue["version"]
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+async def test_counter_lifecycle_supplement_refusal_and_illegal_transitions(intake: Intake, client: httpx.AsyncClient) -> None:
+    dossier = await intake.submit(client, BODY)
+    base = f"{intake.url()}/dossiers/{dossier['id']}"
+
+    rate = await client.post(f"{base}/rating", json={"score": 5})
+    assert (
+        rate.status_code == 409
+        and rate.json()["current_status"] == 2
+        and rate.headers["content-type"] == "application/problem+json"
+    )
+
+    form2 = await client.post(
+        f"{base}/supplement-requests",
+        json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"], "reason": "Thiếu giấy tờ"},
+    )
+    assert form2.status_code == 201 and form2.json()["form"] == "02" and form2.json()["status"] == 5
+    again = await client.post(f"{intake.url(1)}/dossiers/{dossier['id']}/supplement-requests", json={"items": ["x"]})
+    assert again.status_code == 409 and again.json()["current_status"] == 5
+
+    resumed = await client.post(
+        f"{base}/supplements", json={"items": ["Giấy chứng sinh (bản chính)", "Chữ ký của người đi khai"]}
+    )
+    assert resumed.status_code == 200 and resumed.json()["status"] == 2
+    supplement = resumed.json()["supplements"][0]
+    assert supplement["requested_by"] == "counter" and supplement["received_at"] is not None
+    assert (await client.post(f"{base}/supplements", json={"items": ["x"]})).status_code == 409
+
+    form3 = await client.post(f"{base}/refusal", json={"reason": "Không thuộc thẩm quyền giải quyết"})
+    assert form3.status_code == 200 and form3.json()["form"] == "03" and form3.json()["status"] == 3
+    withdraw = await client.post(f"{base}/withdrawal", json={})
+    assert withdraw.status_code == 409 and withdraw.json()["current_status"] == 3
+    assert (await client.post(f"{base}/refusal", json={"reason": ""})).status_code == 422
+    missing = await client.post(f"{intake.url()}/dossiers/{uuid.uuid4()}/withdrawal", json={})
+    assert missing.status_code == 404
+
+    events = await intake.produced(dossier["id"], 4)
+    assert [e.type for e in events] == [
+        "dossier.received",
+        "dossier.supplement_requested",
+        "dossier.supplement_received",
+        "dossier.refused",
+    ]
+    assert events[1].payload["requested_by"] == "counter" and len(events[1].payload["items"]) == 2
+    assert events[3].payload["refused_by"] == "counter"
+
+
+async def test_withdrawal_by_the_citizen(intake: Intake, client: httpx.AsyncClient) -> None:
+    dossier = await intake.submit(client, BODY)
+    base = f"{intake.url()}/dossiers/{dossier['id']}"
+    assert (await client.post(f"{base}/result-return", json={"method": "counter"})).json()["current_status"] == 2
+    withdrawn = await client.post(f"{base}/withdrawal", json={"reason": "Đã nộp nhầm thủ tục"})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == 7
+    events = await intake.produced(dossier["id"], 2)
+    assert events[-1].type == "dossier.withdrawn" and events[-1].payload["reason"] == "Đã nộp nhầm thủ tục"
+
+
+async def test_the_whole_life_from_other_services_events_to_result_and_rating(intake: Intake, client: httpx.AsyncClient) -> None:
+    """Land transfer: routed, tax notice (status 6), paid, agency asks for a supplement (5), the
+    citizen brings it, stopped (8) and resumed, apology with a new date, result ready (9),
+    returned by post (10), rated."""
+    dossier = await intake.submit(client, LAND)
+    did = dossier["id"]
+    base = f"{intake.url()}/dossiers/{did}"
+    appointment = datetime.fromisoformat(dossier["appointment_at"])
+
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="land-check", agency_code="VPDKDD", agency_name="Chi nhánh VPĐKĐĐ", budget_hours=24, assigned_at=now()
+        ),
+    )
+    await intake.publish(
+        "deadline", did, ev.DeadlineTracked(scope="dossier", started_at=now(), due_at=appointment, budget_hours=80)
+    )
+    await intake.publish(
+        "notify",
+        did,
+        ev.NoticeSent(notice_id="n1", trigger="dossier.received", channel="email", recipient="h***@example.vn", sent_at=now()),
+    )
+    handled = await status_becomes(intake, client, did, 4)
+    assert handled["current_agency"] == "Chi nhánh VPĐKĐĐ"
+
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepCompleted(step_id="land-check", agency_code="VPDKDD", officer="cb01", completed_at=now()),
+        ev.StepAssigned(
+            step_id="tax-notice", agency_code="THUE-CS", agency_name="Thuế cơ sở", budget_hours=24, assigned_at=now()
+        ),
+        ev.FeeRequested(
+            step_id="tax-notice",
+            agency_code="THUE-CS",
+            amount_vnd=12_500_000,
+            description="Thuế TNCN và lệ phí trước bạ",
+            requested_at=now(),
+        ),
+    )
+    await status_becomes(intake, client, did, 6)
+    await intake.publish("deadline", did, ev.ClockPaused(status=6, paused_at=now(), appointment_at=appointment))
+    await intake.publish(
+        "routing", did, ev.FeePaid(step_id="tax-notice", agency_code="THUE-CS", amount_vnd=12_500_000, paid_at=now())
+    )
+    await status_becomes(intake, client, did, 4)
+    later = appointment + timedelta(days=1)
+    await intake.publish(
+        "deadline",
+        did,
+        ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=appointment, new_appointment_at=later),
+    )
+
+    await intake.publish(
+        "routing",
+        did,
+        ev.SupplementRequested(
+            requested_by="VPDKDD",
+            step_id="certificate",
+            items=["Bản vẽ sơ đồ thửa đất"],
+            reason="Thiếu sơ đồ",
+            requested_at=now(),
+        ),
+    )
+    paused = await status_becomes(intake, client, did, 5)
+    assert paused["supplements"][0]["requested_by"] == "VPDKDD"
+    assert datetime.fromisoformat(paused["appointment_at"]) == later  # clock_resumed moved the appointment
+    resumed = await client.post(f"{base}/supplements", json={"items": ["Bản vẽ sơ đồ thửa đất"]})
+    assert resumed.status_code == 200 and resumed.json()["status"] == 4  # back to being handled
+    after_supplement = later + timedelta(hours=3)
+    await intake.publish(
+        "deadline",
+        did,
+        ev.ClockResumed(resumed_at=now(), rule="keep_elapsed", old_appointment_at=later, new_appointment_at=after_supplement),
+    )
+    recorded = await eventually(
+        lambda: _when(intake.get(client, did), lambda d: d["supplements"][0]["appointment_after"] is not None), "NgayHenTraMoi"
+    )
+    supplement = recorded["supplements"][0]
+    assert datetime.fromisoformat(supplement["appointment_before"]) == later
+    assert datetime.fromisoformat(supplement["appointment_after"]) == after_supplement
+
+    await intake.publish(
+        "routing",
+        did,
+        ev.HandlingStopped(step_id="certificate", agency_code="VPDKDD", reason="Chờ kết quả xác minh", stopped_at=now()),
+    )
+    await status_becomes(intake, client, did, 8)
+    await intake.publish("routing", did, ev.HandlingResumed(step_id="certificate", agency_code="VPDKDD", resumed_at=now()))
+    await status_becomes(intake, client, did, 4)
+
+    newest = later + timedelta(days=2)
+    await intake.publish(
+        "deadline",
+        did,
+        ev.DeadlineOverdue(scope="dossier", due_at=after_supplement, detected_at=now()),
+        ev.ApologyIssued(
+            responsible_agency_code="VPDKDD",
+            responsible_agency_name="Chi nhánh VPĐKĐĐ",
+            reason="Chờ xác minh",
+            old_appointment_at=after_supplement,
+            new_appointment_at=newest,
+            issued_at=now(),
+        ),
+    )
+    apologised = await eventually(
+        lambda: _when(intake.get(client, did), lambda d: datetime.fromisoformat(d["appointment_at"]) == newest),
+        "the apology's new date",
+    )
+    assert any(e["kind"] == "apology" for e in apologised["timeline"])
+    assert apologised["overdue"] is True  # a new date does not undo the missed legal due time
+
+    early = await client.post(f"{base}/result-return", json={"method": "post"})
+    assert early.status_code == 409 and early.json()["current_status"] == 4
+    await intake.publish("routing", did, ev.RouteCompleted(completed_at=now(), result_documents=["GCN-123"]))
+    await status_becomes(intake, client, did, 9)
+    returned = await client.post(f"{base}/result-return", json={"method": "post"})
+    assert returned.status_code == 200 and returned.json()["status"] == 10 and returned.json()["return_method"] == "post"
+    rated = await client.post(f"{intake.url(1)}/dossiers/{did}/rating", json={"score": 4, "comment": "Nhanh"})
+    assert rated.status_code == 200 and rated.json()["rating"] == 4
+    twice = await client.post(f"{base}/rating", json={"score": 1})
+    assert twice.status_code == 409 and twice.json()["current_status"] == 10
+
+    final = await intake.get(client, did)
+    kinds = [e["kind"] for e in final["timeline"]]
+    for kind in (
+        "received",
+        "step_assigned",
+        "deadline",
+        "notice",
+        "step_completed",
+        "fee_requested",
+        "fee_paid",
+        "clock_paused",
+        "clock_resumed",
+        "supplement_requested",
+        "supplement_received",
+        "handling_stopped",
+        "handling_resumed",
+        "overdue",
+        "apology",
+        "route_completed",
+        "result_returned",
+        "rated",
+    ):
+        assert kind in kinds, kind
+    events = await intake.produced(did, 4)
+    assert [e.type for e in events] == [
+        "dossier.received",
+        "dossier.supplement_received",
+        "dossier.result_returned",
+        "dossier.rated",
+    ]
+    assert events[2].payload["method"] == "post" and events[3].payload["score"] == 4
+
+
+async def _when(value: Awaitable[T], condition: Callable[[T], bool]) -> T | None:
+    result = await value
+    return result if condition(result) else None
+
+
+async def test_an_agency_refusal_closes_the_dossier_and_later_events_do_not_reopen_it(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    dossier = await intake.submit(client, BODY)
+    did = dossier["id"]
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()
+        ),
+        ev.DossierRefused(
+            refused_by="UBND-XA",
+            step_id="civil-status",
+            reason="Giấy chứng sinh không hợp lệ (Luật Hộ tịch, Điều 16)",
+            refused_at=now(),
+        ),
+        ev.RouteCompleted(completed_at=now()),
+    )
+    await intake.publish(
+        "notify",
+        did,
+        ev.NoticeSent(notice_id="n9", trigger="dossier.refused", channel="sms", recipient="098****321", sent_at=now()),
+    )
+
+    async def all_seen() -> dict[str, Any] | None:
+        d = await intake.get(client, did)
+        return d if {"refused", "route_completed", "notice"} <= {e["kind"] for e in d["timeline"]} else None
+
+    final = await eventually(all_seen, "the refusal, the late route event and the notice")
+    assert final["status"] == 3 and final["closing_reason"].startswith("Giấy chứng sinh")
+
+
+# ---------------------------------------------------------------- looking up
+
+
+async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limited(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    dossier = await intake.submit(client, BODY)
+    did = dossier["id"]
+    await intake.publish(
+        "deadline",
+        did,
+        ev.DeadlineTracked(
+            scope="step", step_id="civil-status", started_at=now(), due_at=now() + timedelta(hours=8), budget_hours=8
+        ),
+    )
+    await intake.publish(
+        "routing",
+        did,
+        ev.StepAssigned(
+            step_id="civil-status", agency_code="UBND-XA", agency_name="UBND xã (hộ tịch)", budget_hours=8, assigned_at=now()
+        ),
+    )
+    await status_becomes(intake, client, did, 4)
+
+    citizen = {"X-Forwarded-For": "203.0.113.7"}
+    found = await client.post(
+        f"{intake.url()}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"].lower()}, headers=citizen
+    )
+    assert found.status_code == 200, found.text
+    view = found.json()
+    assert view["status"] == 4 and view["status_label"] == "Đang giải quyết"
+    assert view["applicant"] == "T*** T** M**"
+    assert datetime.fromisoformat(view["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
+    assert [e["label"] for e in view["timeline"]] == [
+        "Đã tiếp nhận",
+        "Chuyển đến UBND xã (hộ tịch)",
+    ]  # internal due times stay internal
+    text = found.text
+    for private in ("0987654321", "079190005678", "Trần Thị Mai", dossier["id"]):
+        assert private not in text
+
+    wrong = await client.post(f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": "WRONG999"}, headers=citizen)
+    unknown = await client.post(
+        f"{intake.url()}/lookup", json={"code": "000.00.00.H30-000101-0001", "secret": dossier["lookup_secret"]}, headers=citizen
+    )
+    assert wrong.status_code == unknown.status_code == 404 and wrong.json()["detail"] == unknown.json()["detail"]
+
+    # 3 attempts so far from this client; the limit is 5 per window, counted across both replicas
+    for replica in (1, 0):
+        assert (
+            await client.post(
+                f"{intake.url(replica)}/lookup", json={"code": dossier["code"], "secret": "NOPE2345"}, headers=citizen
+            )
+        ).status_code == 404
+    limited = await client.post(
+        f"{intake.url(1)}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"]}, headers=citizen
+    )
+    assert limited.status_code == 429 and limited.headers["content-type"] == "application/problem+json"
+    assert 0 < int(limited.headers["Retry-After"]) <= 600
+    neighbour = await client.post(
+        f"{intake.url(1)}/lookup",
+        json={"code": dossier["code"], "secret": dossier["lookup_secret"]},
+        headers={"X-Forwarded-For": "203.0.113.8"},
+    )
+    assert neighbour.status_code == 200
+
+
+async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intake, client: httpx.AsyncClient) -> None:
+    tag = uuid.uuid4().hex[:6]
+    made = [await intake.submit(client, body_for(f"Đỗ Văn {tag} {i}"), replica=i % 2) for i in range(5)]
+    made.append(await intake.submit(client, {**LAND, "channel": 3, "applicant": {**LAND["applicant"], "name": f"Võ Thị {tag}"}}))
+    await client.post(f"{intake.url()}/dossiers/{made[0]['id']}/refusal", json={"reason": "Hồ sơ giả mạo"})
+    await intake.publish("deadline", made[1]["id"], ev.DeadlineOverdue(scope="dossier", due_at=now(), detected_at=now()))
+
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"q": tag, "limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(f"{intake.url(pages % 2)}/dossiers", params=params)).json()
+        assert page["counts"]["total"] == 6
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and seen == [d["id"] for d in reversed(made)]  # newest first, each once
+    assert page["counts"]["by_status"] == {"2": 5, "3": 1}
+
+    async def overdue_one() -> dict[str, Any] | None:
+        r = (await client.get(f"{intake.url()}/dossiers", params={"q": tag, "overdue": "true"})).json()
+        return r if r["counts"]["total"] == 1 else None
+
+    overdue = await eventually(overdue_one, "the overdue flag")
+    assert overdue["items"][0]["id"] == made[1]["id"] and overdue["items"][0]["overdue"] is True
+
+    async def search(**params: Any) -> set[str]:
+        r = await client.get(f"{intake.url()}/dossiers", params={"q": tag, **params})
+        assert r.status_code == 200, r.text
+        return {i["id"] for i in r.json()["items"]}
+
+    assert await search(status=3) == {made[0]["id"]}
+    assert await search(status=[2, 3], procedure_code="1.004193") == {made[5]["id"]}
+    assert await search(field_code="DD") == await search(channel=3) == await search(agency_code="VPDKDD") == {made[5]["id"]}
+    assert await search(received_from=made[3]["received_at"]) == {d["id"] for d in made[3:]}
+    assert await search(received_to=made[3]["received_at"]) == {d["id"] for d in made[:3]}
+    assert await search(q=made[2]["code"]) == {made[2]["id"]}
+    bad = await client.get(f"{intake.url()}/dossiers", params={"cursor": "not-a-cursor", "status": 11})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"cursor", "status"}
+
+
+async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(intake: Intake, client: httpx.AsyncClient) -> None:
+    from intake.adapters.tables import idempotency_keys, lookup_attempts
+    from intake.entrypoints.housekeeping import purge_once
+    from intake.service import definition
+    from intake.settings import IntakeSettings
+    from sqlalchemy import func, select, update
+
+    from services.runtime import Runtime
+
+    key = f"old-{uuid.uuid4()}"
+    first = await client.post(f"{intake.url()}/dossiers", json=body_for("Hồ Văn Cũ"), headers={"Idempotency-Key": key})
+    runtime = Runtime(definition, IntakeSettings(service_name="intake"))
+    try:
+        async with runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(idempotency_keys).where(idempotency_keys.c.key == key).values(created_at=now() - timedelta(days=4))
+            )
+            await session.execute(
+                lookup_attempts.insert().values(client="198.51.100.1", window_start=now() - timedelta(days=1), count=3)
+            )
+        await purge_once(runtime)
+        async with runtime.sessionmaker() as session:
+            left = (
+                await session.execute(
+                    select(func.count()).select_from(lookup_attempts).where(lookup_attempts.c.client == "198.51.100.1")
+                )
+            ).scalar_one()
+        assert left == 0
+    finally:
+        await runtime.engine.dispose()
+    again = await client.post(f"{intake.url()}/dossiers", json=body_for("Hồ Văn Cũ"), headers={"Idempotency-Key": key})
+    assert again.status_code == 201 and again.json()["id"] != first.json()["id"]  # an expired key starts afresh
+
+
+async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_nothing(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    """Counter clients retry on the other replica with the same Idempotency-Key after a crash.
+    Runs last in this module: it restarts the replica it kills."""
+    tag = uuid.uuid4().hex[:8]
+    count = 30
+
+    async def submit(i: int) -> dict[str, Any]:
+        await asyncio.sleep(i * 0.03)
+        body, headers = body_for(f"Crash {tag} {i}"), {"Idempotency-Key": f"{tag}-{i}"}
+        for attempt in range(40):
+            try:
+                response = await client.post(f"{intake.url(0 if attempt == 0 else 1)}/dossiers", json=body, headers=headers)
+                if response.status_code == 201:
+                    return response.json()
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"submission {i} never succeeded")
+
+    tasks = [asyncio.create_task(submit(i)) for i in range(count)]
+    await asyncio.sleep(0.4)
+    intake.replicas[0].kill()
+    results = await asyncio.gather(*tasks)
+    try:
+        ids = {r["id"] for r in results}
+        assert len(ids) == count and len({r["code"] for r in results}) == count
+        search = (await client.get(f"{intake.url(1)}/dossiers", params={"q": f"Crash {tag}", "limit": 100})).json()
+        assert search["counts"]["total"] == count and {i["id"] for i in search["items"]} == ids
+
+        consumer = AIOKafkaConsumer(
+            stage_topic(intake.prefix, "intake"),
+            bootstrap_servers=intake.env["KAFKA_BOOTSTRAP_SERVERS"],
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await consumer.start()
+        received: dict[str, set[str]] = {}
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 45
+            while len(received) < count and loop.time() < deadline:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        envelope = Envelope.from_bytes(record.value)
+                        if envelope.dossier_id in ids and envelope.type == "dossier.received":
+                            received.setdefault(envelope.dossier_id, set()).add(str(envelope.event_id))
+        finally:
+            await consumer.stop()
+        assert set(received) == ids  # every dossier announced (the survivor's relay took over)
+        assert all(len(events) == 1 for events in received.values())  # and announced as one event
+    finally:
+        intake.replicas[0].start()
+        await asyncio.to_thread(intake.replicas[0].wait_ready)
