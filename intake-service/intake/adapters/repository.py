@@ -9,24 +9,28 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, func, insert, or_, select, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from intake.adapters.tables import dossiers, supplement_requests, timeline
 from intake.domain.dossier import FINAL_STATUSES, PAUSED_STATUSES
 
 
-async def next_sequence(session: AsyncSession, unit_code: str, day: date) -> int:
-    """The next dossier-code sequence of a unit for a Vietnam day. The row lock taken by the
-    upsert serialises concurrent receipts, across replicas, until their transactions end."""
-    return (
-        await session.execute(
-            text(
-                "INSERT INTO intake.code_sequences (unit_code, day, last) VALUES (:unit, :day, 1) "
-                "ON CONFLICT (unit_code, day) DO UPDATE SET last = code_sequences.last + 1 RETURNING last"
-            ),
-            {"unit": unit_code, "day": day},
-        )
-    ).scalar_one()
+async def next_sequence(engine: AsyncEngine, unit_code: str, day: date) -> int:
+    """The next dossier-code sequence of a unit for a Vietnam day, unique across replicas.
+
+    Allocated in a transaction of its own: concurrent receipts queue on the counter's row lock
+    for one statement, not for each other's whole receipt (which capped a unit at one receipt per
+    commit latency). A receipt that fails after this leaves its number unused; none repeats."""
+    async with engine.begin() as conn:
+        return (
+            await conn.execute(
+                text(
+                    "INSERT INTO intake.code_sequences (unit_code, day, last) VALUES (:unit, :day, 1) "
+                    "ON CONFLICT (unit_code, day) DO UPDATE SET last = code_sequences.last + 1 RETURNING last"
+                ),
+                {"unit": unit_code, "day": day},
+            )
+        ).scalar_one()
 
 
 async def lock_dossier(session: AsyncSession, dossier_id: UUID) -> dict[str, Any] | None:

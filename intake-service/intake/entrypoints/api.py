@@ -42,7 +42,7 @@ from intake.entrypoints.schemas import (
     TimelineEntry,
     WithdrawalIn,
 )
-from services.calendar import VN_TZ, WorkingCalendar
+from services.calendar import VN_TZ, working_calendar
 from services.events import Envelope, Event
 from services.events.schemas import (
     ApplicantContact,
@@ -58,7 +58,7 @@ from services.problems import Problem
 from services.web import RuntimeDep
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
-calendar = WorkingCalendar()
+calendar = working_calendar()
 
 CHANNEL_LABELS = {1: "Trực tiếp tại Bộ phận Một cửa", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính công ích"}
 RETURN_LABELS = {"counter": "Bộ phận Một cửa", "post": "dịch vụ bưu chính công ích", "online": "cổng dịch vụ công (bản điện tử)"}
@@ -175,7 +175,7 @@ async def _receive(
     appointment_at = calendar.add_working_hours(clock_starts_at, procedure.budget_hours)
     dossier_id = uuid4()
     applicant = body.applicant
-    sequence = await repository.next_sequence(session, unit.code, received_at.astimezone(VN_TZ).date())
+    sequence = await repository.next_sequence(runtime.engine, unit.code, received_at.astimezone(VN_TZ).date())
     try:
         code = dossier_code(unit.code, received_at, sequence, runtime.settings.code_pattern)
     except ValueError as exc:

@@ -20,14 +20,14 @@ from routing.adapters import audit, tokens
 from routing.adapters.tables import dossiers, route_steps
 from routing.domain.steps import OPEN
 from routing.handling import Command, InvalidCommand, Routing, StepConflict, StepNotFound, agencies_of
-from services.calendar import WorkingCalendar
+from services.calendar import working_calendar
 from services.problems import Problem
 from services.runtime import Runtime
 from services.web import RuntimeDep
 
 router = APIRouter(tags=["agencies"])
 _bearer = HTTPBearer(auto_error=False)
-_calendar = WorkingCalendar()
+_calendar = working_calendar()
 
 
 def _unauthorized(detail: str) -> HTTPException:
