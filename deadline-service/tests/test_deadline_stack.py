@@ -101,13 +101,16 @@ class Deadline:
 
     async def events(self, dossier_ids: set[str], settle: float = 3.0) -> list[dict[str, Any]]:
         """Every event deadline published about these dossiers, read from the start of its topic
-        until nothing new has come for `settle` seconds."""
+        until nothing new has come for `settle` seconds. The relay delivers at least once (a relay
+        killed between the broker's ack and marking its rows sends them again, under the same event
+        id, and consumers' inboxes drop the repeat), so an event counts once per event id."""
         consumer = AIOKafkaConsumer(
             stage_topic(self.prefix, "deadline"), bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()
         seen: list[dict[str, Any]] = []
+        ids: set[str] = set()
         try:
             quiet_since = asyncio.get_running_loop().time()
             while asyncio.get_running_loop().time() - quiet_since < settle:
@@ -115,7 +118,8 @@ class Deadline:
                 for records in batch.values():
                     for record in records:
                         message = json.loads(record.value)
-                        if message["dossier_id"] in dossier_ids:
+                        if message["dossier_id"] in dossier_ids and message["event_id"] not in ids:
+                            ids.add(message["event_id"])
                             seen.append(message)
                         quiet_since = asyncio.get_running_loop().time()
         finally:
