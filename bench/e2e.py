@@ -21,7 +21,8 @@ from services.db import asyncpg_dsn
 BODY = {
     "procedure_code": "1.001193",
     "channel": 2,
-    "applicant": {"name": "Nguyễn Văn Bench", "phone": "0912345678", "notify_channels": ["sms"]},
+    "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
+    "applicant": {"name": "Nguyễn Văn Bench", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
 }
 
 

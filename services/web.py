@@ -4,9 +4,7 @@ problem+json errors, and the operator's dead-letter endpoints."""
 from __future__ import annotations
 
 import secrets
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,17 +13,16 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.logging import request_id_var
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
-from services.metrics import HTTP_REQUESTS
 from services.overload import LoadShedder
-from services.problems import Problem, install_problem_handlers, problem_response
+from services.problems import Problem, install_problem_handlers
+from services.request_context import RequestContext
 
 if TYPE_CHECKING:
     from services.runtime import Runtime
 
 
-def get_runtime(request: Request) -> "Runtime":
+async def get_runtime(request: Request) -> "Runtime":
     return request.app.state.runtime
 
 
@@ -34,7 +31,7 @@ RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_operator(
+async def require_operator(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Operator endpoints take `Authorization: Bearer $ADMIN_TOKEN` when ADMIN_TOKEN is set."""
@@ -99,27 +96,9 @@ def create_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(request_id[:64])
-        started = time.perf_counter()
-        try:
-            try:
-                response = await call_next(request)
-            except Exception:  # an error escaping the handlers still answers as problem+json
-                response = problem_response(500, "Internal error", instance=request.url.path)
-            route = request.scope.get("route")
-            HTTP_REQUESTS.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
-            response.headers["X-Request-ID"] = request_id[:64]
-            return response
-        finally:
-            request_id_var.reset(token)
-
     app.include_router(operations_router())
     for router in routers:
         app.include_router(router)
     app.add_middleware(LoadShedder, max_in_flight=runtime.settings.max_in_flight)
+    app.add_middleware(RequestContext)  # outermost: shed requests get an id too
     return app
