@@ -14,7 +14,10 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=5,  # past this, a request answers 503 instead of queueing on
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per transaction): a connection that died with
+        # the server fails its statement, SQLAlchemy then discards the pool, and the caller retries
+        # (consumers re-read the batch; the API answers 503 with Retry-After).
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 

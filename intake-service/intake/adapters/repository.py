@@ -20,8 +20,10 @@ async def next_sequence(engine: AsyncEngine, unit_code: str, day: date) -> int:
 
     Allocated in a transaction of its own: concurrent receipts queue on the counter's row lock
     for one statement, not for each other's whole receipt (which capped a unit at one receipt per
-    commit latency). A receipt that fails after this leaves its number unused; none repeats."""
-    async with engine.begin() as conn:
+    commit latency). A receipt that fails after this leaves its number unused; none repeats.
+    One statement in autocommit: one round trip, no BEGIN/COMMIT."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         return (
             await conn.execute(
                 text(
