@@ -24,5 +24,5 @@ class ServiceSettings(BaseSettings):
     consumer_max_batch: int = Field(200, validation_alias="CONSUMER_MAX_BATCH")
     relay_batch_size: int = Field(500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
-    max_in_flight: int = Field(200, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503.")
+    max_in_flight: int = Field(64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503.")
     admin_token: str | None = Field(None, validation_alias="ADMIN_TOKEN")
