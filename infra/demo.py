@@ -8,6 +8,8 @@ started; a second run reuses the data on disk.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import signal
 import sys
 import time
@@ -20,6 +22,10 @@ from infra.stack import PROFILES, Stack
 
 BASE_PORT = 8001
 SINK = PROFILES["dev"].root / "notices.jsonl"
+# Staff endpoints need a bearer token; the demo makes one up unless the environment names one.
+STAFF_TOKEN = os.environ.get("STAFF_TOKEN") or secrets.token_urlsafe(24)
+ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(24)
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 SAMPLES: list[dict[str, Any]] = [
     {
@@ -42,7 +48,7 @@ SAMPLES: list[dict[str, Any]] = [
 
 def progress(services: dict[str, ServiceProcess], dossier_id: str) -> dict[str, Any]:
     def get(name: str, path: str) -> Any:
-        response = httpx.get(f"{services[name].url}{path}", timeout=5)
+        response = httpx.get(f"{services[name].url}{path}", headers=STAFF, timeout=5)
         return response.json() if response.status_code == 200 else None
 
     dossier = get("intake", f"/dossiers/{dossier_id}") or {}
@@ -70,7 +76,7 @@ def print_notices(submitted: dict[str, str]) -> None:
 def run_demo(services: dict[str, ServiceProcess]) -> None:
     submitted: dict[str, str] = {}
     for sample in SAMPLES:
-        response = httpx.post(f"{services['intake'].url}/dossiers", json=sample, timeout=10)
+        response = httpx.post(f"{services['intake'].url}/dossiers", json=sample, headers=STAFF, timeout=10)
         response.raise_for_status()
         body = response.json()
         submitted[body["id"]] = body["code"]
@@ -105,9 +111,11 @@ def main() -> int:
         stack.up()
         logs = stack.profile.root / "logs"
         print(f"starting intake, routing, deadline, notify (logs in {logs})")
-        services = start_services({**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK)}, logs, BASE_PORT)
+        env = {**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK), "STAFF_TOKEN": STAFF_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN}
+        services = start_services(env, logs, BASE_PORT)
         for name, process in services.items():
             print(f"  {name:9s} {process.url}/docs")
+        print(f"  staff endpoints: Authorization: Bearer {STAFF_TOKEN}   operator (/admin): Bearer {ADMIN_TOKEN}")
         run_demo(services)
         print(f"notices to the console sink are kept in {SINK}")
         print("running; Ctrl-C stops everything")

@@ -3,6 +3,7 @@ problem+json errors, and the operator's dead-letter endpoints."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 import uuid
@@ -15,14 +16,17 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.limits import BodySizeLimit
 from services.logging import request_id_var
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.metrics import HTTP_REQUESTS
 from services.overload import LoadShedder
-from services.problems import Problem, install_problem_handlers, problem_response
+from services.problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_response
 
 if TYPE_CHECKING:
     from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 def get_runtime(request: Request) -> "Runtime":
@@ -34,6 +38,11 @@ RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
 _bearer = HTTPBearer(auto_error=False)
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes any text a header may carry (str comparison refuses non-ASCII)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
 def require_operator(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
@@ -41,8 +50,24 @@ def require_operator(
     expected = request.app.state.runtime.settings.admin_token
     if expected is None:
         return
-    if credentials is None or not secrets.compare_digest(credentials.credentials, expected):
-        raise Problem(401, "Unauthorized", "operator token required", type="unauthorized")
+    if credentials is None or not same_secret(credentials.credentials, expected):
+        raise Problem(401, "Unauthorized", "operator token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_staff(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Staff endpoints (the counter, the back office, reports) take `Authorization: Bearer $STAFF_TOKEN`;
+    the operator's ADMIN_TOKEN is accepted too. With neither set (a developer's machine) they are open."""
+    settings = request.app.state.runtime.settings
+    accepted = [token for token in (settings.staff_token, settings.admin_token) if token]
+    if not accepted:
+        return
+    if credentials is None or not any(same_secret(credentials.credentials, token) for token in accepted):
+        raise Problem(401, "Unauthorized", "staff token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+StaffOnly = [Depends(require_staff)]
 
 
 def operations_router() -> APIRouter:
@@ -79,6 +104,55 @@ def operations_router() -> APIRouter:
     return router
 
 
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` names each invalid field.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
+    """Declare what the app really answers on bad input: 422 as problem+json, not FastAPI's default shape."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "Invalid request (problem+json naming each field)",
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def create_app(
     runtime: "Runtime",
     *,
@@ -97,6 +171,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.runtime = runtime
+    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
 
     @app.middleware("http")
@@ -122,4 +197,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(LoadShedder, max_in_flight=runtime.settings.max_in_flight)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    if not (runtime.settings.staff_token or runtime.settings.admin_token):
+        log.warning("neither STAFF_TOKEN nor ADMIN_TOKEN is set: staff and operator endpoints are open")
     return app

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from deadline.adapters.report import COLUMNS, Bucket, Dimension, ReportRow, on_time_report, on_time_series
 from services.calendar import VN_TZ
 from services.problems import Problem
-from services.web import RuntimeDep
+from services.web import RuntimeDep, StaffOnly
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], dependencies=StaffOnly)
 
 From = Annotated[date, Query(alias="from", description="First day of the period (Vietnam time), e.g. 2027-01-01.")]
 To = Annotated[date, Query(description="Last day of the period, included.")]

@@ -18,9 +18,9 @@ from routing.domain.national import status_code
 from routing.entrypoints.workers import reconcile_portal
 from routing.adapters.exchange import ExchangeError
 from services.problems import Problem
-from services.web import RuntimeDep, require_operator
+from services.web import RuntimeDep, StaffOnly, require_operator
 
-router = APIRouter(prefix="/dossiers", tags=["routes"])
+router = APIRouter(prefix="/dossiers", tags=["routes"], dependencies=StaffOnly)
 admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
 
 
