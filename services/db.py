@@ -16,6 +16,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_timeout=5,  # past this, a request answers 503 instead of queueing on
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,  # a failed statement's message must not carry citizen ids or phone numbers into the log
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -53,6 +53,16 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
+def _data_exception(exc: DBAPIError) -> bool:
+    if isinstance(exc, DataError):
+        return True
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return True
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -86,11 +96,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             type="unavailable", instance=request.url.path, headers={"Retry-After": "2"},
         )
 
-    @app.exception_handler(DataError)
+    @app.exception_handler(DBAPIError)
     @app.exception_handler(UnicodeError)
     async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
-        # A value PostgreSQL cannot hold (a NUL byte, an unpaired surrogate, a number out of range)
-        # is the client's mistake, not the server's; the transaction rolled back, nothing changed.
+        # A value PostgreSQL cannot hold (a NUL byte, an unpaired surrogate, a number out of range:
+        # SQLSTATE class 22, data exception) is the client's mistake, not the server's; the
+        # transaction rolled back, nothing changed. Any other database error is ours.
+        if isinstance(exc, DBAPIError) and not _data_exception(exc):
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)
         log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
             422, "Invalid request", "a value cannot be stored: text must be valid Unicode without NUL characters and numbers within range",

@@ -70,6 +70,31 @@ def require_staff(
 StaffOnly = [Depends(require_staff)]
 
 
+JSON_TYPES = ("application/json",)
+
+
+def require_declared_content_type(request: Request) -> None:
+    """A body must come as the media type its endpoint declares (JSON unless it takes a form): JSON sent
+    as text/plain, XML or a form is 415, not parsed on a guess. A plain-text POST is what a browser sends
+    across origins without asking first, so this also keeps other sites from posting to staff endpoints."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return
+    if request.headers.get("content-length") in (None, "0") and "transfer-encoding" not in request.headers:
+        return
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    declared = getattr(getattr(body_field, "field_info", None), "media_type", None)
+    extra = (getattr(route, "openapi_extra", None) or {}).get("requestBody", {}).get("content", {})
+    accepted = tuple(extra) or ((declared,) if declared and declared not in JSON_TYPES else JSON_TYPES)
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given in accepted or (accepted == JSON_TYPES and given.startswith("application/") and given.endswith("+json")):
+        return
+    raise Problem(
+        415, "Unsupported media type", f"send the body as {' or '.join(accepted)}, not {given or 'without a Content-Type'}",
+        type="unsupported-media-type", headers={"Accept-Post": ", ".join(accepted)},
+    )
+
+
 def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -169,7 +194,9 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan, dependencies=[Depends(require_declared_content_type)]
+    )
     app.state.runtime = runtime
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
@@ -183,6 +210,7 @@ def create_app(
             try:
                 response = await call_next(request)
             except Exception:  # an error escaping the handlers still answers as problem+json
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
                 response = problem_response(500, "Internal error", instance=request.url.path)
             route = request.scope.get("route")
             HTTP_REQUESTS.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).observe(

@@ -179,3 +179,110 @@ def test_fuzzing_every_endpoint_from_the_openapi_finds_no_server_error(hardened:
         except (Exception, BaseExceptionGroup) as exc:  # collect every endpoint's first failure, not just the first endpoint's
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)
+
+
+# ---------------------------------------------------------------- explicit hostile bodies
+
+
+def submit(system: System, body: Any, **kwargs: Any) -> httpx.Response:
+    return httpx.post(f"{system.url('intake')}/dossiers", json=body, headers=STAFF, timeout=30, **kwargs)
+
+
+def with_name(name: str) -> dict[str, Any]:
+    return {**BIRTH_GROUP, "applicant": {**BIRTH_GROUP["applicant"], "name": name}}
+
+
+def test_an_oversized_body_is_refused_with_413_before_it_is_parsed(hardened: System) -> None:
+    huge = with_name("Nguyễn Văn A") | {"padding": "x" * 2_000_000}
+    problem = assert_problem(submit(hardened, huge), 413)
+    assert problem["max_bytes"] == 1_048_576
+    # without a Content-Length (chunked), the body is counted as it arrives
+    chunks = (b"x" * 65536 for _ in range(40))
+    chunked = httpx.post(f"{hardened.url('intake')}/lookup", content=chunks, headers={"Content-Type": "application/json"}, timeout=30)
+    assert_problem(chunked, 413)
+    for service, path in (("routing", "/lgsp/step-results"), ("notify", "/sms/delivery-receipts"), ("deadline", "/admin/tick")):
+        response = httpx.post(f"{hardened.url(service)}{path}", content=b"[" + b"1," * 1_000_000 + b"1]", headers={"Content-Type": "application/json"}, timeout=30)
+        assert_problem(response, 413)
+    assert_problem(httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"q": "x" * 101}, timeout=10), 422)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        ("text/plain", json.dumps(BIRTH_GROUP).encode()),
+        ("application/xml", b"<dossier><procedure_code>1.001193</procedure_code></dossier>"),
+        ("application/x-www-form-urlencoded", b"procedure_code=1.001193&channel=1"),
+        ("multipart/form-data; boundary=zzz", b"--zzz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--zzz--\r\n"),
+        ("multipart/form-data", b"garbage without a boundary"),
+        ("application/json", b"{\"procedure_code\": "),
+        ("application/json", b"\xff\xfe\x00garbage"),
+        (None, b""),
+    ],
+)
+def test_a_wrong_content_type_or_broken_body_is_a_problem_never_a_500(hardened: System, content_type: str | None, content: bytes) -> None:
+    headers = {**STAFF, **({"Content-Type": content_type} if content_type else {})}
+    for service, path in (("intake", "/dossiers"), ("intake", "/lookup"), ("routing", "/oauth/token"), ("deadline", "/admin/tick")):
+        response = httpx.post(f"{hardened.url(service)}{path}", content=content, headers=headers if service != "deadline" else {**headers, **OPERATOR}, timeout=10)
+        if path == "/admin/tick" and not content:
+            assert response.status_code == 200  # an empty tick is "now"
+        elif path == "/oauth/token" and content_type in ("application/x-www-form-urlencoded", None):
+            assert_problem(response, 400)  # the right type (or none), without grant_type (RFC 6749: 400)
+        else:
+            assert_problem(response, (415, 422))
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Nguyễn\u0000Văn A", "a NUL byte PostgreSQL cannot store"),
+        ("Nguyễn \ud800 Văn A", "an unpaired surrogate"),
+        ("A" * 201, "longer than the 200 characters a name may have"),
+        ("A" * 200_000, "very long"),
+    ],
+)
+def test_unstorable_or_overlong_text_is_refused_and_nothing_is_received(hardened: System, name: str, why: str) -> None:
+    before = httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"limit": 1}, timeout=10).json()["counts"]["total"]
+    raw = json.dumps(with_name(name)).encode()  # json.dumps escapes the surrogate as \ud800, as a hostile client would send it
+    response = httpx.post(f"{hardened.url('intake')}/dossiers", content=raw, headers={**STAFF, "Content-Type": "application/json"}, timeout=30)
+    problem = assert_problem(response, (413, 422))
+    if response.status_code == 422 and len(name) < 1000:
+        assert "name" in problem.get("detail", "") or problem["type"].endswith("unstorable-value"), problem
+    after = httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"limit": 1}, timeout=10).json()["counts"]["total"]
+    assert after == before, why
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Robert'); DROP TABLE intake.dossiers; --",
+        "' OR '1'='1",
+        "x\"; DELETE FROM routing.route_steps WHERE ''='",
+        "محمد عبد الله",  # right-to-left
+        "Lê 👨‍👩‍👧 Thị 🇻🇳",  # emoji with joiners and flags
+        "Nguyễn Thị Lan",  # decomposed diacritics
+        "\u202eA\u202c Zalgo Z̷̢̛a̴l̷g̸o̵",
+    ],
+)
+def test_strange_but_valid_text_is_stored_and_returned_verbatim_without_effect(hardened: System, dossier: Dossier, name: str) -> None:
+    response = submit(hardened, with_name(name))
+    assert response.status_code == 201, response.text
+    dossier_id = response.json()["id"]
+    found = httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"q": name[:100]}, timeout=10)
+    assert found.status_code == 200, found.text
+    assert {d["id"]: d["applicant_name"] for d in found.json()["items"]}.get(dossier_id) == name.strip()
+    # the text changed nothing else: other dossiers are still there and routing still routes
+    assert httpx.get(f"{hardened.url('intake')}/dossiers/{dossier.id}", headers=STAFF, timeout=10).status_code == 200
+    eventually(
+        lambda: httpx.get(f"{hardened.url('routing')}/dossiers/{dossier_id}/route", headers=STAFF, timeout=5).status_code == 200,
+        timeout=30,
+        what="the route of the dossier with a strange name",
+    )
+
+
+def test_sql_looking_look_up_and_search_find_nothing_and_break_nothing(hardened: System, dossier: Dossier) -> None:
+    lookup = f"{hardened.url('intake')}/lookup"
+    for code, secret in ((f"{dossier.code}' OR '1'='1", dossier.secret), (dossier.code, "' OR '1'='1"), ("%", "%"), ("*", "_")):
+        assert_problem(httpx.post(lookup, json={"code": code, "secret": secret}, timeout=10), (404, 422))
+    page = httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"q": "%' OR 1=1 --"}, timeout=10)
+    assert page.status_code == 200 and page.json()["items"] == []
+    assert httpx.post(lookup, json={"code": dossier.code, "secret": dossier.secret}, timeout=10).status_code == 200
