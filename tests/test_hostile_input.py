@@ -164,8 +164,8 @@ def test_fuzzing_every_endpoint_from_the_openapi_finds_no_server_error(hardened:
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path in ("/readyz", "/metrics", "/admin/portal/reconcile"):
-            continue  # nothing to fuzz (no input); reconcile calls out to a portal this stack has none of
+        if operation.path in ("/readyz", "/metrics"):
+            continue  # no input to fuzz
         headers = fuzz_headers(hardened, operation.path)
 
         @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -286,3 +286,177 @@ def test_sql_looking_look_up_and_search_find_nothing_and_break_nothing(hardened:
     page = httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"q": "%' OR 1=1 --"}, timeout=10)
     assert page.status_code == 200 and page.json()["items"] == []
     assert httpx.post(lookup, json={"code": dossier.code, "secret": dossier.secret}, timeout=10).status_code == 200
+
+
+# ---------------------------------------------------------------- access control: every role × every endpoint
+
+ROLES = ("anonymous", "citizen", "counter", "agency_a", "agency_b", "lgsp", "operator", "sms_gateway")
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+PERIOD = {"from": "2026-01-01", "to": "2026-12-31"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call an endpoint, and what an allowed caller gets for the request the test makes.
+
+    access: public (anyone), lookup (the citizen's code + secret), staff (counter officers and the
+    operator), operator (ADMIN_TOKEN), agency (an agency's JWT; `other_agency` is what another agency
+    gets), lgsp (a signed request), token (an agency's client credentials), gateway (the SMS gateway's
+    callback token)."""
+
+    access: str
+    ok: int
+    other_agency: int | None = None
+    dossier: str = "real"  # or "unknown": a lifecycle POST is tried on a dossier that does not exist
+    body: Any = "example"  # the request body: the OpenAPI example, or this value
+    query: dict[str, str] | None = None
+
+
+OPERATIONS = {"GET /healthz": Rule("public", 200), "GET /readyz": Rule("public", 200), "GET /metrics": Rule("public", 200),
+              "GET /admin/dead-letters": Rule("operator", 200), "POST /admin/dead-letters/{dead_letter_id}/replay": Rule("operator", 404)}
+STEP_ACTIONS = ("accept", "complete", "return", "supplement", "fee", "fee-payment", "refuse", "stop", "resume", "transfer")
+TABLE: dict[str, dict[str, Rule]] = {
+    "intake": {
+        **OPERATIONS,
+        "POST /dossiers": Rule("staff", 201),
+        "GET /dossiers": Rule("staff", 200),
+        "GET /dossiers/{dossier_id}": Rule("staff", 200),
+        "GET /dossiers/{dossier_id}/receipt": Rule("staff", 200),
+        "GET /dossiers/{dossier_id}/receipt.html": Rule("staff", 200),
+        **{
+            f"POST /dossiers/{{dossier_id}}/{action}": Rule("staff", 404, dossier="unknown")
+            for action in ("supplement-requests", "supplements", "refusal", "withdrawal", "result-return", "rating")
+        },
+        "POST /lookup": Rule("lookup", 200),
+        "GET /catalogue": Rule("public", 200),
+        "GET /catalogue/procedures/{code}": Rule("public", 200),
+    },
+    "routing": {
+        **OPERATIONS,
+        "GET /dossiers/{dossier_id}/route": Rule("staff", 200),
+        "GET /admin/deliveries": Rule("operator", 200),
+        "POST /admin/deliveries/{delivery_id}/resend": Rule("operator", 404),
+        "GET /admin/portal/pushes": Rule("operator", 200),
+        "POST /admin/portal/reconcile": Rule("operator", 409),  # this stack has no national portal configured
+        "GET /admin/audit": Rule("operator", 200),
+        "GET /admin/audit/verify": Rule("operator", 200),
+        "POST /oauth/token": Rule("token", 200),
+        "GET /agency/steps": Rule("agency", 200, other_agency=200),
+        "GET /agency/steps/{dossier_id}/{step_id}": Rule("agency", 200, other_agency=404),
+        **{f"POST /agency/steps/{{dossier_id}}/{{step_id}}/{action}": Rule("agency", 409, other_agency=404) for action in STEP_ACTIONS},
+        "POST /lgsp/step-results": Rule("lgsp", 404),  # a signed request about a step that is not the signer's
+    },
+    "deadline": {
+        **OPERATIONS,
+        "GET /dossiers/{dossier_id}/deadlines": Rule("staff", 200),
+        "GET /dossiers/{dossier_id}/clock": Rule("staff", 200),
+        "POST /admin/tick": Rule("operator", 200, body={}),
+        "GET /reports/on-time": Rule("staff", 200, query=PERIOD),
+        "GET /reports/on-time/series": Rule("staff", 200, query=PERIOD),
+        "GET /reports/dashboard": Rule("staff", 200, query=PERIOD),
+    },
+    "notify": {
+        **OPERATIONS,
+        "GET /dossiers/{dossier_id}/notices": Rule("staff", 200),
+        "POST /sms/delivery-receipts": Rule("gateway", 404),  # an authentic receipt for a message id never sent
+        "GET /admin/notices": Rule("operator", 200),
+        "POST /admin/notices/{notice_id}/resend": Rule("operator", 404),
+    },
+}
+
+
+def expected_status(rule: Rule, role: str) -> int:
+    allowed = {
+        "public": ROLES,
+        "lookup": ("citizen",),
+        "staff": ("counter", "operator"),
+        "operator": ("operator",),
+        "agency": ("agency_a",),
+        "lgsp": ("lgsp",),
+        "token": ("agency_a", "agency_b"),
+        "gateway": ("sms_gateway",),
+    }[rule.access]
+    if role in allowed:
+        return rule.ok
+    if rule.access == "agency" and role == "agency_b":
+        assert rule.other_agency is not None
+        return rule.other_agency
+    if rule.access == "lookup":
+        return 404  # anyone without the secret learns nothing, not even that the code exists
+    return 401
+
+
+def example_body(spec: dict[str, Any], operation: dict[str, Any]) -> Any:
+    content = operation.get("requestBody", {}).get("content", {})
+    for media in content.values():
+        schema = media.get("schema", {})
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        examples = schema.get("examples") or ([media["example"]] if "example" in media else None)
+        if examples:
+            return examples[0]
+    return None
+
+
+class Caller:
+    def __init__(self, system: System, dossier: Dossier) -> None:
+        self.system = system
+        self.dossier = dossier
+        self.tokens = {"agency_a": agency_token(system, "bhxh"), "agency_b": agency_token(system, "ubnd-xa")}
+
+    def headers(self, role: str, raw: bytes) -> dict[str, str]:
+        return {
+            "anonymous": {},
+            "citizen": {"Authorization": f"Bearer {self.dossier.secret}"},  # the look-up secret opens nothing else
+            "counter": STAFF,
+            "agency_a": {"Authorization": f"Bearer {self.tokens['agency_a']}"},
+            "agency_b": {"Authorization": f"Bearer {self.tokens['agency_b']}"},
+            "lgsp": lgsp_headers(raw),
+            "operator": OPERATOR,
+            "sms_gateway": {"X-Callback-Token": RECEIPT_TOKEN},
+        }[role]
+
+    def call(self, service: str, method: str, path: str, rule: Rule, spec: dict[str, Any], role: str) -> httpx.Response:
+        operation = spec["paths"][path][method.lower()]
+        url = path.format(
+            dossier_id=self.dossier.id if rule.dossier == "real" else UNKNOWN,
+            step_id="health-insurance",  # agency A's (BHXH) step, still waiting
+            dead_letter_id=999999,
+            delivery_id=999999,
+            notice_id=UNKNOWN,
+            code="1.001193",
+        )
+        content_type = "application/json"
+        body = example_body(spec, operation) if rule.body == "example" else rule.body
+        if path == "/lookup":
+            body = {"code": self.dossier.code, "secret": self.dossier.secret if role == "citizen" else "WRONG123"}
+        elif path == "/oauth/token":
+            client = {"agency_a": "bhxh", "agency_b": "ubnd-xa"}.get(role)
+            body = f"grant_type=client_credentials&client_id={client or 'intruder'}&client_secret={SECRETS.get(client or '', 'guess')}"
+            content_type = "application/x-www-form-urlencoded"
+        elif path == "/lgsp/step-results":
+            body = {"request_id": "ac-1", "dossier_id": self.dossier.id, "step_id": "health-insurance", "action": "accept", "officer": "Đại úy Phạm Minh"}
+        raw = b"" if body is None else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        headers = {**self.headers(role, raw), **({"Content-Type": content_type} if raw else {})}
+        return httpx.request(method, f"{self.system.url(service)}{url}", content=raw or None, headers=headers, params=rule.query, timeout=15)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_role_gets_the_expected_status_on_every_endpoint(hardened: System, dossier: Dossier, service: str) -> None:
+    spec = httpx.get(f"{hardened.url(service)}/openapi.json", timeout=10).json()
+    endpoints = {f"{method.upper()} {path}" for path, operations in spec["paths"].items() for method in operations}
+    table = TABLE[service]
+    assert endpoints - table.keys() == set(), f"endpoints of {service} missing from the access table"
+    assert table.keys() - endpoints == set(), f"the access table names endpoints {service} does not have"
+    caller = Caller(hardened, dossier)
+    mismatches = []
+    for endpoint, rule in sorted(table.items()):
+        method, path = endpoint.split(" ", 1)
+        for role in ROLES:
+            response = caller.call(service, method, path, rule, spec, role)
+            expected = expected_status(rule, role)
+            if response.status_code != expected:
+                mismatches.append(f"{role:11s} {endpoint}: {response.status_code} (expected {expected}) {response.text[:160]}")
+            elif response.status_code >= 400:
+                assert_problem(response, expected)
+    assert not mismatches, "\n".join(mismatches)
