@@ -31,17 +31,20 @@ SAMPLES: list[dict[str, Any]] = [
     {
         "procedure_code": "1.001193",
         "channel": 1,
+        "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
         "applicant": {"name": "Nguyễn Thị Lan", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
     },
     {
         "procedure_code": "1.004227",
         "channel": 2,
-        "applicant": {"name": "Trần Văn Bình", "email": "binh.tran@example.vn", "notify_channels": ["email"]},
+        "documents": [{"code": "request-form"}],
+        "applicant": {"name": "Trần Văn Bình", "citizen_id": "001085004321", "email": "binh.tran@example.vn", "notify_channels": ["email"]},
     },
     {
         "procedure_code": "1.001193",
         "channel": 3,
-        "applicant": {"name": "Lê Hoàng Nam", "phone": "0987654321", "notify_channels": ["sms"]},
+        "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
+        "applicant": {"name": "Lê Hoàng Nam", "citizen_id": "079092007777", "phone": "0987654321", "notify_channels": ["sms"]},
     },
 ]
 

@@ -523,7 +523,7 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     ubnd = Agency(routed, "ubnd-xa")
     assert ubnd.act(dossier_id, "residence", "refuse", reason="không phải việc của tôi").status_code == 404
     assert ubnd.act(dossier_id, "health-insurance", "complete").status_code == 404
-    forged = jwt.encode({"sub": "ca-xa", "agency": "CA-XA", "exp": int(time.time()) + 300}, "not-the-secret-0123456789abcdef", algorithm="HS256")
+    forged = jwt.encode({"sub": "ca-xa", "agency": "CA-XA", "exp": int(time.time()) + 300}, "not-the-secret-0123456789abcdef-forged", algorithm="HS256")
     unsigned = jwt.encode({"sub": "ca-xa", "agency": "CA-XA"}, None, algorithm="none")
     for token in (forged, unsigned, "garbage"):
         response = httpx.post(
