@@ -288,6 +288,19 @@ def test_sql_looking_look_up_and_search_find_nothing_and_break_nothing(hardened:
     assert httpx.post(lookup, json={"code": dossier.code, "secret": dossier.secret}, timeout=10).status_code == 200
 
 
+def test_values_out_of_range_are_refused_naming_the_field_not_500(hardened: System) -> None:
+    """Each once answered 500 (found by the fuzzing above)."""
+    routing, deadline = hardened.url("routing"), hardened.url("deadline")
+    for params in ({"limit": -1}, {"limit": 10**6}, {"after_id": -5}, {"after_id": 10**20}):
+        problem = assert_problem(httpx.get(f"{routing}/admin/audit", params=params, headers=OPERATOR, timeout=10), 422)
+        assert problem["errors"][0]["field"] == f"query.{next(iter(params))}", problem
+    for path in ("/reports/on-time", "/reports/on-time/series", "/reports/dashboard"):
+        problem = assert_problem(httpx.get(f"{deadline}{path}", params={"from": "0001-01-01", "to": "9999-12-31"}, headers=STAFF, timeout=10), 422)
+        assert problem["errors"][0]["field"] == "from", problem
+    for service, path in (("intake", "/admin/dead-letters/99999999999999999999/replay"), ("routing", "/admin/deliveries/99999999999999999999/resend")):
+        assert_problem(httpx.post(f"{hardened.url(service)}{path}", headers=OPERATOR, timeout=10), (404, 422))
+
+
 # ---------------------------------------------------------------- access control: every role × every endpoint
 
 ROLES = ("anonymous", "citizen", "counter", "agency_a", "agency_b", "lgsp", "operator", "sms_gateway")
