@@ -32,7 +32,7 @@ ADMIN_TOKEN = "operator-token-0123456789abcdef"
 RECEIPT_TOKEN = "sms-gateway-callback-token"
 SECRETS = {"ubnd-xa": "s-ubnd", "ca-xa": "s-ca", "bhxh": "s-bhxh", "bhxh-tinh": "s-bhxh-tinh"}
 CA_XA_SIGNING_KEY = "ca-xa-hmac-key"
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 30
 
 
 @pytest.fixture(scope="module")
