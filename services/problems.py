@@ -22,7 +22,14 @@ class Problem(Exception):
     """Raise from a route to answer with a problem document; extra keyword arguments become members."""
 
     def __init__(
-        self, status: int, title: str, detail: str | None = None, *, type: str | None = None, headers: dict[str, str] | None = None, **extensions: Any
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(detail or title)
         self.headers = headers
@@ -107,7 +114,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)
         log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
-            422, "Invalid request", "a value cannot be stored: text must be valid Unicode without NUL characters and numbers within range",
+            422, "Invalid request",
+            "a value cannot be stored: text must be valid Unicode without NUL characters, numbers within range",
             type="unstorable-value", instance=request.url.path,
         )
 

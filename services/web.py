@@ -195,7 +195,11 @@ def create_app(
             await runtime.stop()
 
     app = FastAPI(
-        title=title, description=description, version=version, lifespan=lifespan, dependencies=[Depends(require_declared_content_type)]
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(require_declared_content_type)],
     )
     app.state.runtime = runtime
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]

@@ -45,7 +45,9 @@ class NoticeEntry(NoticePublic):
     dossier_id: UUID
 
 
-@router.get("/dossiers/{dossier_id}/notices", dependencies=StaffOnly, response_model=list[NoticePublic], summary="Delivery log of a dossier's notices")
+@router.get(
+    "/dossiers/{dossier_id}/notices", dependencies=StaffOnly, response_model=list[NoticePublic], summary="Delivery log of a dossier's notices"
+)
 async def get_notices(dossier_id: UUID, runtime: RuntimeDep) -> list[NoticePublic]:
     async with runtime.sessionmaker() as session:
         rows = (

@@ -256,8 +256,8 @@ async def perform(runtime: Runtime, agency: str, dossier_id: UUID, step_id: str,
         # Another agency's step (or none at all): refused, and recorded, since it may be a probe.
         async with runtime.sessionmaker() as session, session.begin():
             await audit.append(
-                session, "step.action_refused", agency, dossier_id=dossier_id, step_id=step_id[:64], action=command.action, channel=channel,
-                reason="no such step for this agency",
+                session, "step.action_refused", agency, dossier_id=dossier_id, step_id=step_id[:64],
+                action=command.action, channel=channel, reason="no such step for this agency",
             )
         raise Problem(404, "Not found", f"no step {step_id} of dossier {dossier_id} for agency {agency}", type="not-found") from None
     except StepConflict as exc:

@@ -75,7 +75,9 @@ async def step_result(
     client_id: str | None = Header(None, alias="X-Client-Id", max_length=128),
     timestamp: str | None = Header(None, alias="X-Timestamp", description="Unix seconds.", max_length=32),
     nonce: str | None = Header(None, alias="X-Nonce", min_length=8, max_length=128),
-    signature: str | None = Header(None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128),
+    signature: str | None = Header(
+        None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128
+    ),
 ) -> StepResultAnswer:
     body = await request.body()
     agency = agencies_of(runtime).by_client.get(client_id) if client_id else None
