@@ -10,6 +10,7 @@ is printed as it happens. Ctrl-C stops everything it started; a second run reuse
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import sys
@@ -25,6 +26,10 @@ from infra.stack import PROFILES, REPO, Stack
 BASE_PORT = 8001
 SINK = PROFILES["dev"].root / "notices.jsonl"
 AGENCIES = json.loads((REPO / "routing-service" / "agencies.json").read_text(encoding="utf-8"))["agencies"]
+# Staff endpoints need a bearer token; the demo makes one up unless the environment names one.
+STAFF_TOKEN = os.environ.get("STAFF_TOKEN") or secrets.token_urlsafe(24)
+ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(24)
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 SAMPLES: list[dict[str, Any]] = [
     {
@@ -50,7 +55,13 @@ SAMPLES: list[dict[str, Any]] = [
 
 def demo_env(stack: Stack) -> dict[str, str]:
     """Local-only secrets for the demo's agencies, generated afresh each run."""
-    env = {**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK), "ROUTING_JWT_SECRET": secrets.token_hex(32)}
+    env = {
+        **stack.profile.env(),
+        "NOTIFY_SINK_PATH": str(SINK),
+        "ROUTING_JWT_SECRET": secrets.token_hex(32),
+        "STAFF_TOKEN": STAFF_TOKEN,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+    }
     for agency in AGENCIES:
         env[agency["client_secret_env"]] = secrets.token_hex(16)
     return env
@@ -81,7 +92,7 @@ class Agency:
 
 def summary(services: dict[str, ServiceProcess], dossier_id: str) -> dict[str, Any]:
     def get(name: str, path: str) -> Any:
-        response = httpx.get(f"{services[name].url}{path}", timeout=5)
+        response = httpx.get(f"{services[name].url}{path}", headers=STAFF, timeout=5)
         return response.json() if response.status_code == 200 else None
 
     dossier = get("intake", f"/dossiers/{dossier_id}") or {}
@@ -101,7 +112,7 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
     intake, routing = services["intake"].url, services["routing"].url
     submitted: dict[str, str] = {}
     for sample in SAMPLES:
-        response = httpx.post(f"{intake}/dossiers", json=sample, headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+        response = httpx.post(f"{intake}/dossiers", json=sample, headers={**STAFF, "Idempotency-Key": str(uuid.uuid4())}, timeout=10)
         if response.status_code != 201:
             print(f"! intake refused a sample dossier: {response.text}", file=sys.stderr)
             continue
@@ -129,9 +140,9 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
         for dossier_id, code in submitted.items():
             state = summary(services, dossier_id)
             if state["status"] == 5 and dossier_id in supplement_asked:
-                httpx.post(f"{intake}/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]}, timeout=10)
+                httpx.post(f"{intake}/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]}, headers=STAFF, timeout=10)
             if state["status"] == 9 and dossier_id not in returned:
-                if httpx.post(f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}, timeout=10).status_code == 200:
+                if httpx.post(f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}, headers=STAFF, timeout=10).status_code == 200:
                     returned.add(dossier_id)
             if state != last.get(dossier_id):
                 last[dossier_id] = state
@@ -175,6 +186,7 @@ def main() -> int:
         services = start_services(env, logs, BASE_PORT)
         for name, process in services.items():
             print(f"  {name:9s} {process.url}/docs")
+        print(f"  staff endpoints: Authorization: Bearer {STAFF_TOKEN}   operator (/admin): Bearer {ADMIN_TOKEN}")
         run_demo(services, env)
         print(f"notices to the console sink are kept in {SINK}")
         print(f"on-time report: {services['deadline'].url}/reports/dashboard")

@@ -19,6 +19,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         # (consumers re-read the batch; the API answers 503 with Retry-After).
         pool_pre_ping=False,
         pool_recycle=1800,
+        hide_parameters=True,  # a failed statement's message must not carry citizen ids or phone numbers into the log
     )
 
 

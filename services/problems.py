@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,8 +21,18 @@ TYPE_BASE = "https://motcua.example/problems/"
 class Problem(Exception):
     """Raise from a route to answer with a problem document; extra keyword arguments become members."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, *, type: str | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail or title)
+        self.headers = headers
         self.status = status
         self.title = title
         self.detail = detail
@@ -50,10 +60,22 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
+def _data_exception(exc: DBAPIError) -> bool:
+    if isinstance(exc, DataError):
+        return True
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return True
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, type=exc.type, instance=request.url.path, **exc.extensions)
+        return problem_response(
+            exc.status, exc.title, exc.detail, type=exc.type, instance=request.url.path, headers=exc.headers, **exc.extensions
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -79,6 +101,22 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             503, "Service unavailable", "The database is busy or unreachable; nothing was changed. Retry shortly.",
             type="unavailable", instance=request.url.path, headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(UnicodeError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # A value PostgreSQL cannot hold (a NUL byte, an unpaired surrogate, a number out of range:
+        # SQLSTATE class 22, data exception) is the client's mistake, not the server's; the
+        # transaction rolled back, nothing changed. Any other database error is ours.
+        if isinstance(exc, DBAPIError) and not _data_exception(exc):
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)
+        log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            422, "Invalid request",
+            "a value cannot be stored: text must be valid Unicode without NUL characters, numbers within range",
+            type="unstorable-value", instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

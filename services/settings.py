@@ -26,3 +26,7 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
     max_in_flight: int = Field(64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503.")
     admin_token: str | None = Field(None, validation_alias="ADMIN_TOKEN")
+    staff_token: str | None = Field(
+        None, validation_alias="STAFF_TOKEN", description="Bearer token of the staff endpoints (counter, back office, reports)."
+    )
+    max_body_bytes: int = Field(1_048_576, validation_alias="MAX_BODY_BYTES", description="Larger request bodies answer 413.")

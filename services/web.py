@@ -3,8 +3,9 @@ problem+json errors, and the operator's dead-letter endpoints."""
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,13 +14,16 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.limits import BodySizeLimit
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.overload import LoadShedder
-from services.problems import Problem, install_problem_handlers
+from services.problems import PROBLEM_JSON, Problem, install_problem_handlers
 from services.request_context import RequestContext
 
 if TYPE_CHECKING:
     from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 async def get_runtime(request: Request) -> "Runtime":
@@ -31,6 +35,11 @@ RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
 _bearer = HTTPBearer(auto_error=False)
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes any text a header may carry (str comparison refuses non-ASCII)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
 async def require_operator(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
@@ -38,8 +47,49 @@ async def require_operator(
     expected = request.app.state.runtime.settings.admin_token
     if expected is None:
         return
-    if credentials is None or not secrets.compare_digest(credentials.credentials, expected):
-        raise Problem(401, "Unauthorized", "operator token required", type="unauthorized")
+    if credentials is None or not same_secret(credentials.credentials, expected):
+        raise Problem(401, "Unauthorized", "operator token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def require_staff(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Staff endpoints (the counter, the back office, reports) take `Authorization: Bearer $STAFF_TOKEN`;
+    the operator's ADMIN_TOKEN is accepted too. With neither set (a developer's machine) they are open."""
+    settings = request.app.state.runtime.settings
+    accepted = [token for token in (settings.staff_token, settings.admin_token) if token]
+    if not accepted:
+        return
+    if credentials is None or not any(same_secret(credentials.credentials, token) for token in accepted):
+        raise Problem(401, "Unauthorized", "staff token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+StaffOnly = [Depends(require_staff)]
+
+
+JSON_TYPES = ("application/json",)
+
+
+async def require_declared_content_type(request: Request) -> None:
+    """A body must come as the media type its endpoint declares (JSON unless it takes a form): JSON sent
+    as text/plain, XML or a form is 415, not parsed on a guess. A plain-text POST is what a browser sends
+    across origins without asking first, so this also keeps other sites from posting to staff endpoints."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return
+    if request.headers.get("content-length") in (None, "0") and "transfer-encoding" not in request.headers:
+        return
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    declared = getattr(getattr(body_field, "field_info", None), "media_type", None)
+    extra = (getattr(route, "openapi_extra", None) or {}).get("requestBody", {}).get("content", {})
+    accepted = tuple(extra) or ((declared,) if declared and declared not in JSON_TYPES else JSON_TYPES)
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given in accepted or (accepted == JSON_TYPES and given.startswith("application/") and given.endswith("+json")):
+        return
+    raise Problem(
+        415, "Unsupported media type", f"send the body as {' or '.join(accepted)}, not {given or 'without a Content-Type'}",
+        type="unsupported-media-type", headers={"Accept-Post": ", ".join(accepted)},
+    )
 
 
 def operations_router() -> APIRouter:
@@ -76,6 +126,55 @@ def operations_router() -> APIRouter:
     return router
 
 
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` names each invalid field.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
+    """Declare what the app really answers on bad input: 422 as problem+json, not FastAPI's default shape."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "Invalid request (problem+json naming each field)",
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def create_app(
     runtime: "Runtime",
     *,
@@ -92,13 +191,23 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(require_declared_content_type)],
+    )
     app.state.runtime = runtime
+    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
 
     app.include_router(operations_router())
     for router in routers:
         app.include_router(router)
     app.add_middleware(LoadShedder, max_in_flight=runtime.settings.max_in_flight)
-    app.add_middleware(RequestContext)  # outermost: shed requests get an id too
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: shed and oversized requests get an id too
+    if not (runtime.settings.staff_token or runtime.settings.admin_token):
+        log.warning("neither STAFF_TOKEN nor ADMIN_TOKEN is set: staff and operator endpoints are open")
     return app

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -486,6 +487,61 @@ def test_bad_signatures_stale_and_replayed_requests_are_refused(routed: System) 
     audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
     refusals = [a["entry"]["detail"]["reason"] for a in audit if a["entry"]["kind"] == "lgsp.inbound_refused"]
     assert "unknown client or bad signature" in refusals and any("stale" in r for r in refusals) and "this nonce was already used" in refusals
+
+
+def step_of(system: System, dossier_id: str, step_id: str) -> dict[str, Any]:
+    return next(s for s in route(system, dossier_id)["steps"] if s["step_id"] == step_id)
+
+
+def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_are_audited(routed: System) -> None:
+    dossier_id = received(routed)
+    finish_civil_status(routed, dossier_id)
+    wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
+    before = {step: step_of(routed, dossier_id, step) for step in ("residence", "health-insurance")}
+    body = {"request_id": "r-2", "dossier_id": dossier_id, "step_id": "residence", "action": "refuse", "officer": "Kẻ giả mạo", "reason": "x"}
+
+    raw, headers = signed(body, timestamp=time.time() + 3600)  # from the future
+    assert post_signed(routed, raw, headers).status_code == 401
+    raw, headers = signed(body)
+    assert post_signed(routed, raw, {**headers, "X-Client-Id": "ubnd-xa"}).status_code == 401  # the police's key under another name
+    assert post_signed(routed, raw, {**headers, "X-Client-Id": "nobody"}).status_code == 401
+    missing = post_signed(routed, raw, {"Content-Type": "application/json"})  # no credentials at all
+    assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+    not_hex = httpx.post(f"{routed.url('routing')}/lgsp/step-results", content=raw, headers={**headers, "X-Signature": ("é" * 64).encode("latin-1")})
+    assert not_hex.status_code == 401  # not even ASCII
+
+    accept = {**body, "request_id": "r-3", "action": "accept", "officer": "Đại úy Phạm Minh"}
+    raw, headers = signed(accept)
+    assert post_signed(routed, raw, headers).status_code == 200
+    accepted = step_of(routed, dossier_id, "residence")
+    raw_refuse, headers_refuse = signed(body, nonce=headers["X-Nonce"])  # a new body, correctly signed, with a used nonce
+    assert post_signed(routed, raw_refuse, headers_refuse).status_code == 409
+    raw, headers = signed({**accept, "step_id": "health-insurance", "action": "refuse"})  # the police refusing the insurer's step
+    assert post_signed(routed, raw, headers).status_code == 404
+
+    # over REST: another agency's token, a forged token, a token signed with another key
+    ubnd = Agency(routed, "ubnd-xa")
+    assert ubnd.act(dossier_id, "residence", "refuse", reason="không phải việc của tôi").status_code == 404
+    assert ubnd.act(dossier_id, "health-insurance", "complete").status_code == 404
+    forged = jwt.encode({"sub": "ca-xa", "agency": "CA-XA", "exp": int(time.time()) + 300}, "not-the-secret-0123456789abcdef-forged", algorithm="HS256")
+    unsigned = jwt.encode({"sub": "ca-xa", "agency": "CA-XA"}, None, algorithm="none")
+    for token in (forged, unsigned, "garbage"):
+        response = httpx.post(
+            f"{routed.url('routing')}/agency/steps/{dossier_id}/residence/refuse",
+            json={"officer": "x", "reason": "y"}, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        )
+        assert response.status_code == 401 and response.headers["content-type"] == "application/problem+json"
+
+    # nothing changed but the one authentic acceptance
+    assert step_of(routed, dossier_id, "residence") == accepted and accepted["state"] != before["residence"]["state"]
+    assert step_of(routed, dossier_id, "health-insurance") == before["health-insurance"]
+    assert "routing.dossier_refused" not in event_types(routed, dossier_id) and "dossier.refused" not in event_types(routed, dossier_id)
+    audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"dossier_id": dossier_id, "limit": 5000}).json()
+    refused = [(a["entry"]["actor"], a["entry"]["step_id"]) for a in audit if a["entry"]["kind"] == "step.action_refused"]
+    assert ("CA-XA", "health-insurance") in refused and ("UBND-XA", "residence") in refused and ("UBND-XA", "health-insurance") in refused
+    everything = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
+    reasons = [a["entry"]["detail"].get("reason", "") for a in everything if a["entry"]["kind"] == "lgsp.inbound_refused"]
+    assert sum(1 for r in reasons if "stale" in r) >= 1 and reasons.count("unknown client or bad signature") >= 4
 
 
 def test_the_portal_catches_up_after_an_outage_and_is_reconciled(routed: System, loopback: Loopback) -> None:

@@ -14,9 +14,9 @@ from deadline.adapters.tables import apologies, deadlines, dossiers, pauses
 from deadline.entrypoints.consumers import tracker_of
 from deadline.timers import tick
 from services.problems import Problem
-from services.web import RuntimeDep, require_operator
+from services.web import RuntimeDep, StaffOnly, require_operator
 
-router = APIRouter(prefix="/dossiers", tags=["deadlines"])
+router = APIRouter(prefix="/dossiers", tags=["deadlines"], dependencies=StaffOnly)
 admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
 
 

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from deadline.adapters.report import COLUMNS, Bucket, Dimension, ReportRow, on_time_report, on_time_series
 from services.calendar import VN_TZ
 from services.problems import Problem
-from services.web import RuntimeDep
+from services.web import RuntimeDep, StaffOnly
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], dependencies=StaffOnly)
 
 From = Annotated[date, Query(alias="from", description="First day of the period (Vietnam time), e.g. 2027-01-01.")]
 To = Annotated[date, Query(description="Last day of the period, included.")]
@@ -32,7 +32,16 @@ class ReportPublic(BaseModel):
     total: dict[str, Any]
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def period(start: date, end: date) -> tuple[datetime, datetime]:
+    for name, day in (("from", start), ("to", end)):
+        if not EARLIEST <= day <= LATEST:  # year 1 or 9999 would overflow the time zone arithmetic
+            raise Problem(
+                422, "Invalid request", f"`{name}` must be between {EARLIEST} and {LATEST}", type="validation",
+                errors=[{"field": name, "message": f"must be between {EARLIEST} and {LATEST}"}],
+            )
     if end < start:
         raise Problem(422, "Invalid request", "`to` is before `from`", type="validation", errors=[{"field": "to", "message": "must not be before from"}])
     return datetime.combine(start, time(), VN_TZ), datetime.combine(end + timedelta(days=1), time(), VN_TZ)

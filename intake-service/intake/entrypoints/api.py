@@ -55,9 +55,9 @@ from services.events.schemas import (
     SupplementRequested,
 )
 from services.problems import Problem
-from services.web import RuntimeDep
+from services.web import RuntimeDep, StaffOnly
 
-router = APIRouter(prefix="/dossiers", tags=["dossiers"])
+router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=StaffOnly)
 calendar = working_calendar()
 
 CHANNEL_LABELS = {1: "Trực tiếp tại Bộ phận Một cửa", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính công ích"}

@@ -3,7 +3,6 @@ and the operator's dead-letter list of failed notices with a way to re-send them
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -16,7 +15,7 @@ from notify.adapters.tables import notices
 from notify.settings import NotifySettings
 from services.events.schemas import NoticeDelivered, NoticeFailed
 from services.problems import Problem
-from services.web import RuntimeDep, require_operator
+from services.web import RuntimeDep, StaffOnly, require_operator, same_secret
 
 router = APIRouter(tags=["notices"])
 
@@ -46,7 +45,9 @@ class NoticeEntry(NoticePublic):
     dossier_id: UUID
 
 
-@router.get("/dossiers/{dossier_id}/notices", response_model=list[NoticePublic], summary="Delivery log of a dossier's notices")
+@router.get(
+    "/dossiers/{dossier_id}/notices", dependencies=StaffOnly, response_model=list[NoticePublic], summary="Delivery log of a dossier's notices"
+)
 async def get_notices(dossier_id: UUID, runtime: RuntimeDep) -> list[NoticePublic]:
     async with runtime.sessionmaker() as session:
         rows = (
@@ -72,7 +73,7 @@ async def delivery_receipt(
     settings: NotifySettings = runtime.settings  # type: ignore[assignment]
     if settings.sms_receipt_token is not None:
         given = x_callback_token or token or ""
-        if not secrets.compare_digest(given, settings.sms_receipt_token):
+        if not same_secret(given, settings.sms_receipt_token):
             raise Problem(401, "Unauthorized", "callback token required", type="unauthorized")
     gateway_id = receipt.get(settings.sms_receipt_id_field)
     status = receipt.get(settings.sms_receipt_status_field)

@@ -67,7 +67,8 @@ def sign(secret: str, body: bytes, timestamp: str, nonce: str) -> str:
 
 
 def signature_valid(secret: str, body: bytes, timestamp: str, nonce: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, body, timestamp, nonce), signature)
+    # bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any byte
+    return hmac.compare_digest(sign(secret, body, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape"))
 
 
 def fresh(timestamp: str, now: float, max_skew: float) -> bool:

@@ -4,6 +4,7 @@ every action on them. Another agency's step answers 404, exactly like a step tha
 from __future__ import annotations
 
 import base64
+import logging
 import binascii
 import secrets
 from datetime import datetime
@@ -26,6 +27,7 @@ from services.runtime import Runtime
 from services.web import RuntimeDep
 
 router = APIRouter(tags=["agencies"])
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 _calendar = working_calendar()
 
@@ -39,6 +41,7 @@ async def current_agency(runtime: RuntimeDep, credentials: Annotated[HTTPAuthori
         raise _unauthorized("a bearer token from POST /oauth/token is required")
     code = tokens.agency_of(tokens.signing_key(runtime.settings.jwt_secret), credentials.credentials)  # type: ignore[attr-defined]
     if code is None or code not in agencies_of(runtime).by_code:
+        log.warning("agency request refused: the bearer token is invalid or expired")
         raise _unauthorized("the token is invalid or expired")
     return code
 
@@ -250,6 +253,12 @@ async def perform(runtime: Runtime, agency: str, dossier_id: UUID, step_id: str,
         async with runtime.sessionmaker() as session, session.begin():
             row = await Routing(runtime).act(session, agency, dossier_id, step_id, command, channel)
     except StepNotFound:
+        # Another agency's step (or none at all): refused, and recorded, since it may be a probe.
+        async with runtime.sessionmaker() as session, session.begin():
+            await audit.append(
+                session, "step.action_refused", agency, dossier_id=dossier_id, step_id=step_id[:64],
+                action=command.action, channel=channel, reason="no such step for this agency",
+            )
         raise Problem(404, "Not found", f"no step {step_id} of dossier {dossier_id} for agency {agency}", type="not-found") from None
     except StepConflict as exc:
         raise Problem(409, "Conflict", str(exc), type="illegal-transition", state=exc.state) from None

@@ -4,11 +4,11 @@ undelivered LGSP steps and their re-sending, national portal pushes and reconcil
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
@@ -18,9 +18,9 @@ from routing.domain.national import status_code
 from routing.entrypoints.workers import reconcile_portal
 from routing.adapters.exchange import ExchangeError
 from services.problems import Problem
-from services.web import RuntimeDep, require_operator
+from services.web import RuntimeDep, StaffOnly, require_operator
 
-router = APIRouter(prefix="/dossiers", tags=["routes"])
+router = APIRouter(prefix="/dossiers", tags=["routes"], dependencies=StaffOnly)
 admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
 
 
@@ -169,8 +169,13 @@ class AuditRecord(BaseModel):
 
 
 @admin.get("/audit", response_model=list[AuditRecord], summary="The audit log of exchanges and officer actions, oldest first")
-async def audit_records(runtime: RuntimeDep, dossier_id: UUID | None = None, after_id: int = 0, limit: int = 500) -> list[AuditRecord]:
-    query = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(min(limit, 5000))
+async def audit_records(
+    runtime: RuntimeDep,
+    dossier_id: UUID | None = None,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[AuditRecord]:
+    query = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
     if dossier_id:
         query = query.where(audit_log.c.entry["dossier_id"].astext == str(dossier_id))
     async with runtime.sessionmaker() as session:

@@ -71,15 +71,21 @@ async def _refuse(runtime: RuntimeDep, status: int, title: str, detail: str, cli
 async def step_result(
     request: Request,
     runtime: RuntimeDep,
-    client_id: str = Header(alias="X-Client-Id"),
-    timestamp: str = Header(alias="X-Timestamp", description="Unix seconds."),
-    nonce: str = Header(alias="X-Nonce", min_length=8, max_length=128),
-    signature: str = Header(alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`."),
+    # Optional in the schema so that a request without its credentials is 401, like a bad signature, not 422.
+    client_id: str | None = Header(None, alias="X-Client-Id", max_length=128),
+    timestamp: str | None = Header(None, alias="X-Timestamp", description="Unix seconds.", max_length=32),
+    nonce: str | None = Header(None, alias="X-Nonce", min_length=8, max_length=128),
+    signature: str | None = Header(
+        None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128
+    ),
 ) -> StepResultAnswer:
     body = await request.body()
-    agency = agencies_of(runtime).by_client.get(client_id)
+    agency = agencies_of(runtime).by_client.get(client_id) if client_id else None
     secret = agency.inbound_secret if agency else None
-    if agency is None or secret is None or not signature_valid(secret, body, timestamp, nonce, signature):
+    if (
+        agency is None or secret is None or timestamp is None or nonce is None or signature is None
+        or not signature_valid(secret, body, timestamp, nonce, signature)
+    ):
         raise await _refuse(runtime, 401, "Unauthorized", "unknown client or bad signature", client_id, "bad-signature")
     if not fresh(timestamp, time.time(), runtime.settings.inbound_max_skew_seconds):  # type: ignore[attr-defined]
         raise await _refuse(runtime, 401, "Unauthorized", "stale request: timestamp outside the allowed window", client_id, "stale-request")

@@ -1,0 +1,97 @@
+"""The kernel's guards on what a request may carry: body size, media type, staff token, unstorable values."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+
+from services.limits import BodySizeLimit
+from services.problems import install_problem_handlers
+from services.web import StaffOnly, require_declared_content_type
+
+
+class Note(BaseModel):
+    text: str
+
+
+def make_app(max_bytes: int = 1000, staff_token: str | None = "s3cret", admin_token: str | None = "0p3rator") -> FastAPI:
+    app = FastAPI(dependencies=[Depends(require_declared_content_type)])
+    app.state.runtime = SimpleNamespace(settings=SimpleNamespace(staff_token=staff_token, admin_token=admin_token))
+    install_problem_handlers(app)
+
+    @app.post("/notes", dependencies=StaffOnly)
+    async def add(note: Note) -> dict[str, int]:
+        return {"length": len(note.text)}
+
+    @app.post("/fail")
+    async def fail() -> None:
+        class Orig(Exception):
+            sqlstate = "22021"  # character_not_in_repertoire: a NUL byte in text
+
+        raise DBAPIError("INSERT ...", {}, Orig())
+
+    app.add_middleware(BodySizeLimit, max_bytes=max_bytes)
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
+
+
+STAFF = {"Authorization": "Bearer s3cret"}
+
+
+async def test_a_body_over_the_limit_is_413_whether_declared_or_chunked() -> None:
+    async with client(make_app()) as c:
+        assert (await c.post("/notes", json={"text": "x" * 900}, headers=STAFF)).status_code == 200
+        declared = await c.post("/notes", json={"text": "x" * 1000}, headers=STAFF)
+        assert declared.status_code == 413 and declared.headers["content-type"] == "application/problem+json"
+        assert declared.json()["max_bytes"] == 1000
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"text": "'
+            for _ in range(20):
+                yield b"x" * 100
+            yield b'"}'
+
+        chunked = await c.post("/notes", content=chunks(), headers={**STAFF, "Content-Type": "application/json"})
+        assert chunked.status_code == 413 and chunked.json()["status"] == 413
+
+
+async def test_the_limit_is_configurable_and_zero_turns_it_off() -> None:
+    async with client(make_app(max_bytes=0)) as c:
+        assert (await c.post("/notes", json={"text": "x" * 100_000}, headers=STAFF)).status_code == 200
+
+
+async def test_json_sent_as_another_media_type_is_415() -> None:
+    async with client(make_app()) as c:
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+            response = await c.post("/notes", content=b'{"text": "a"}', headers={**STAFF, "Content-Type": content_type})
+            assert response.status_code == 415 and response.headers["accept-post"] == "application/json", content_type
+        assert (await c.post("/notes", content=b'{"text": "a"}', headers={**STAFF, "Content-Type": "application/merge-patch+json"})).status_code == 200
+
+
+async def test_staff_endpoints_take_the_staff_or_the_operator_token_and_nothing_else() -> None:
+    async with client(make_app()) as c:
+        body: dict[str, Any] = {"json": {"text": "a"}}
+        assert (await c.post("/notes", **body, headers=STAFF)).status_code == 200
+        assert (await c.post("/notes", **body, headers={"Authorization": "Bearer 0p3rator"})).status_code == 200
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}, {"Authorization": b"Bearer \xe9\xe9"}):
+            refused = await c.post("/notes", **body, headers=headers)
+            assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer", headers
+    async with client(make_app(staff_token=None, admin_token=None)) as c:
+        assert (await c.post("/notes", json={"text": "a"})).status_code == 200, "open on a developer's machine"
+    async with client(make_app(staff_token=None)) as c:
+        assert (await c.post("/notes", json={"text": "a"})).status_code == 401, "the operator's token alone closes them"
+
+
+async def test_a_value_postgresql_cannot_store_is_422_not_500() -> None:
+    async with client(make_app()) as c:
+        response = await c.post("/fail")
+        assert response.status_code == 422 and response.json()["type"].endswith("/unstorable-value")
