@@ -53,6 +53,7 @@ class RateLimiter:
     """Evenly spaced send slots for one channel, shared by every concurrent send of this process."""
 
     def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
         self.spacing = Spacing(per_second)
 
     async def wait(self) -> None:
@@ -74,10 +75,12 @@ class Dispatcher:
             "email": SmtpMailer(s) if s.smtp_host else console,
             "console": console,
         }
+        console_limit = RateLimiter(1000)
+        # A channel that falls back to the console sink is not held to its gateway's rate.
         self.limits: Mapping[str, RateLimiter] = {
-            "sms": RateLimiter(s.sms_rate_per_second),
-            "email": RateLimiter(s.smtp_rate_per_second),
-            "console": RateLimiter(1000),
+            "sms": RateLimiter(s.sms_rate_per_second) if s.sms_gateway_url else console_limit,
+            "email": RateLimiter(s.smtp_rate_per_second) if s.smtp_host else console_limit,
+            "console": console_limit,
         }
         self.slots = asyncio.Semaphore(s.send_concurrency)
 
@@ -88,7 +91,8 @@ class Dispatcher:
     def claim_limit(self) -> int:
         """No bigger a batch than the rate limit lets out within half the lease, so no lease runs out in the queue."""
         s = self.settings
-        return max(1, min(s.dispatch_batch, int(min(s.sms_rate_per_second, s.smtp_rate_per_second) * s.sending_lease_seconds / 2)))
+        slowest = min(limit.per_second for limit in self.limits.values())
+        return max(1, min(s.dispatch_batch, int(slowest * s.sending_lease_seconds / 2)))
 
     async def dispatch_once(self) -> int:
         async with self.runtime.sessionmaker() as session, session.begin():
