@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter
 from bench.e2e import run_rate
 from bench.raw_limits import kafka_producer_throughput, pgbench_insert_tps
 from infra.processes import start_services
@@ -83,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
             results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds)))
         print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
+        meter = CpuMeter(stack, services)
+        meter.begin()
+        loadgen_start = time.process_time()
         results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds))
+        noticed = results["sustained"]["intake_to_notice"]["noticed"]
+        results["cpu_ms_per_dossier"] = {
+            **meter.per_dossier_ms(noticed),
+            "load generator": round((time.process_time() - loadgen_start) * 1000 / max(noticed, 1), 2),
+        }
         for process in services.values():
             process.stop()
         print("calendar arithmetic and the deadline tick with open timers", file=sys.stderr)

@@ -69,6 +69,26 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "entries, the outbox marks) and about six Kafka records, which bounds the first ratio.",
         "",
     ]
+    cpu = results.get("cpu_ms_per_dossier")
+    if cpu:
+        total = sum(cpu.values())
+        lines += [
+            "## Where the two cores go (sustained run)",
+            "",
+            "CPU time per dossier noticed, by process, measured from /proc over the sustained run:",
+            "",
+            "| process | CPU ms per dossier |",
+            "| --- | --- |",
+            *[f"| {name} | {ms:.1f} |" for name, ms in sorted(cpu.items(), key=lambda kv: -kv[1])],
+            f"| **all** | **{total:.1f}** |",
+            "",
+            f"Two cores give 2,000 CPU ms a second, so this mix cannot exceed about {2000 / total:.0f} dossiers/s"
+            if total
+            else "",
+            "on this machine however the work is spread; 1,000 dossiers/s would need about 2 CPU ms per",
+            "dossier in all, for a dozen transactions and a dozen Kafka records.",
+            "",
+        ]
     if results.get("calendar"):
         lines += ["## Calendar arithmetic", "", "```json", _json(results["calendar"]), "```", ""]
     if results.get("deadline_tick"):
