@@ -44,7 +44,7 @@ CLAIM = text(
         WHERE status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()
         ORDER BY next_attempt_at, created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
     RETURNING id, dossier_id, trigger, channel, recipient, recipient_masked, body, subject, html_body,
-              attachment_name, attachment, attempts, resends
+              attachment_name, attachment, attempts, resends, created_at
     """
 )
 
@@ -100,8 +100,17 @@ class Dispatcher:
                 await session.execute(CLAIM, {"lease": self.settings.sending_lease_seconds, "limit": self.claim_limit()})
             ).mappings().all()
         if claimed:
-            await asyncio.gather(*(self._deliver(dict(n)) for n in claimed))
+            # Different dossiers' notices go out concurrently; one dossier's, in the order they arose
+            # (a citizen must not read "result ready" before "received").
+            by_dossier: dict[Any, list[dict[str, Any]]] = {}
+            for notice in sorted(claimed, key=lambda n: n["created_at"]):
+                by_dossier.setdefault(notice["dossier_id"], []).append(dict(notice))
+            await asyncio.gather(*(self._deliver_in_order(notices) for notices in by_dossier.values()))
         return len(claimed)
+
+    async def _deliver_in_order(self, notices: list[dict[str, Any]]) -> None:
+        for notice in notices:
+            await self._deliver(notice)
 
     async def _deliver(self, notice: dict[str, Any]) -> None:
         if notice["channel"] == "sms" and self.gateway_configured and await self._hold_if_quiet(notice):
