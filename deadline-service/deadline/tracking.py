@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadline.adapters.tables import deadlines, dossiers, pauses, timers
+from deadline.adapters.tables import deadlines, dossiers, parked_events, pauses, timers
 from deadline.domain.clock import Threshold, classify, remaining_hours, resumed_due, timer_plan
 from services.calendar import WorkingCalendar
 from services.events import Envelope
@@ -255,6 +255,29 @@ class Tracker:
             ClockResumed(resumed_at=at, rule=rule, old_appointment_at=old_appointment, new_appointment_at=new_appointment),
             dossier_id=cause.dossier_id, causation=cause,
         )
+
+    # ------------------------------------------------------------------ before the receipt
+
+    async def hold(self, session: AsyncSession, dossier_id: str) -> None:
+        """Serialise, per dossier, parking against the receipt that unparks (replicas may read
+        the two topics' partitions in parallel); released when the transaction ends."""
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"deadline:{dossier_id}"})
+
+    async def tracked(self, session: AsyncSession, dossier_id: str) -> bool:
+        return (await session.execute(select(dossiers.c.dossier_id).where(dossiers.c.dossier_id == UUID(dossier_id)))).first() is not None
+
+    async def park(self, session: AsyncSession, envelope: Envelope) -> None:
+        log.info("event %s about dossier %s waits for its receipt", envelope.type, envelope.dossier_id)
+        await session.execute(insert(parked_events).values(dossier_id=UUID(envelope.dossier_id), envelope=envelope.model_dump(mode="json")))
+
+    async def unpark(self, session: AsyncSession, dossier_id: str) -> list[Envelope]:
+        """The events parked for this dossier, in the order they were read; removed."""
+        rows = (
+            await session.execute(
+                delete(parked_events).where(parked_events.c.dossier_id == UUID(dossier_id)).returning(parked_events.c.id, parked_events.c.envelope)
+            )
+        ).all()
+        return [Envelope.model_validate(raw) for _, raw in sorted(rows, key=lambda r: r[0])]
 
     # ------------------------------------------------------------------ reads
 

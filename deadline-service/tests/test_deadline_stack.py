@@ -221,6 +221,24 @@ async def test_a_supplement_pauses_the_clock_and_moves_the_appointment(deadline:
     assert resumed_event["rule"] == "keep_elapsed"
 
 
+async def test_routing_events_read_before_the_receipt_wait_for_it(deadline: Deadline) -> None:
+    """After a restart with a backlog, routing's topic can be read ahead of intake's: a dossier whose
+    whole route completed before its receipt was read still ends resolved, its step closed."""
+    dossier_id = new_id()
+    for event in (
+        StepAssigned(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=8, assigned_at=vn(2027, 3, 1, 9, 30)),
+        StepCompleted(step_id="s1", agency_code="UBX", officer="Cán bộ A", completed_at=vn(2027, 3, 1, 15, 0)),
+        RouteCompleted(completed_at=vn(2027, 3, 1, 15, 0)),
+    ):
+        await deadline.publish("routing", dossier_id, event)
+    await asyncio.sleep(1.5)  # read and parked
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24)
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "resolved")
+    assert clock["outcome"] == "early"
+    step = next(d for d in deadline.deadlines(dossier_id, 2) if d["scope"] == "step")
+    assert (step["state"], step["outcome"]) == ("closed", "early")
+
+
 # ---------------------------------------------------------------- timers: exactly once, replicas, restart
 
 

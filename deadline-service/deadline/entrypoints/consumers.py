@@ -1,6 +1,8 @@
 """Deadline follows each dossier's life from intake's and routing's events: it starts the due
 times, pauses and resumes them, closes them (early / on time / late) and ends tracking on a
-refusal or withdrawal."""
+refusal or withdrawal. The two topics are read independently, so an event about a dossier whose
+receipt has not been read yet (after a restart with a backlog, routing's `route_completed` can
+come before intake's `dossier.received`) is parked, and applied in order once the receipt is."""
 
 from __future__ import annotations
 
@@ -42,7 +44,20 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     calendar = tracker.calendar
 
     async def on_dossier_received(session: AsyncSession, envelope: Envelope) -> None:
+        await tracker.hold(session, envelope.dossier_id)
         await tracker.track_dossier(session, envelope, parse(envelope, DossierReceived))
+        for waiting in await tracker.unpark(session, envelope.dossier_id):
+            await handlers[waiting.type](session, waiting)
+
+    def after_receipt(handler: Handler) -> Handler:
+        async def run(session: AsyncSession, envelope: Envelope) -> None:
+            await tracker.hold(session, envelope.dossier_id)
+            if await tracker.tracked(session, envelope.dossier_id):
+                await handler(session, envelope)
+            else:
+                await tracker.park(session, envelope)
+
+        return run
 
     async def on_step_assigned(session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, StepAssigned)
@@ -91,7 +106,6 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         await tracker.end(session, envelope, "withdrawn", parse(envelope, DossierWithdrawn).withdrawn_at)
 
     handlers: dict[str, Handler] = {
-        DossierReceived.event_type: on_dossier_received,
         StepAssigned.event_type: on_step_assigned,
         StepCompleted.event_type: on_step_completed,
         StepTransferred.event_type: on_step_transferred,
@@ -105,4 +119,10 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         DossierRefused.event_type: on_refused,
         DossierWithdrawn.event_type: on_withdrawn,
     }
-    return [Subscription(name="tracker", sources=("intake", "routing"), handlers=handlers)]
+    return [
+        Subscription(
+            name="tracker",
+            sources=("intake", "routing"),
+            handlers={DossierReceived.event_type: on_dossier_received, **{t: after_receipt(h) for t, h in handlers.items()}},
+        )
+    ]
