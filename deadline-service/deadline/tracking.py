@@ -263,8 +263,12 @@ class Tracker:
         the two topics' partitions in parallel); released when the transaction ends."""
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"deadline:{dossier_id}"})
 
+    async def state(self, session: AsyncSession, dossier_id: str) -> str | None:
+        """running, paused, resolved, refused, withdrawn; None before the receipt."""
+        return (await session.execute(select(dossiers.c.state).where(dossiers.c.dossier_id == UUID(dossier_id)))).scalar()
+
     async def tracked(self, session: AsyncSession, dossier_id: str) -> bool:
-        return (await session.execute(select(dossiers.c.dossier_id).where(dossiers.c.dossier_id == UUID(dossier_id)))).first() is not None
+        return await self.state(session, dossier_id) is not None
 
     async def park(self, session: AsyncSession, envelope: Envelope) -> None:
         log.info("event %s about dossier %s waits for its receipt", envelope.type, envelope.dossier_id)

@@ -239,6 +239,21 @@ async def test_routing_events_read_before_the_receipt_wait_for_it(deadline: Dead
     assert (step["state"], step["outcome"]) == ("closed", "early")
 
 
+async def test_the_citizens_supplement_read_before_the_agencys_request_still_resumes_the_clock(deadline: Deadline) -> None:
+    """The agency's request travels on routing's topic, the citizen's answer on intake's; read in the
+    wrong order, the clock must not stay paused until the result is ready."""
+    dossier_id = new_id()
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24, rule="keep_elapsed")
+    deadline.deadlines(dossier_id, 1)
+    await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    await asyncio.sleep(1.5)  # read first, and waits
+    await deadline.publish("routing", dossier_id, SupplementRequested(
+        requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0),
+    ))
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "running" and c["pauses"] and c["pauses"][0]["resumed_at"])
+    assert datetime.fromisoformat(clock["appointment_at"]) == vn(2027, 3, 11, 9, 0)  # 16 working hours left on 9/3
+
+
 # ---------------------------------------------------------------- timers: exactly once, replicas, restart
 
 

@@ -81,6 +81,13 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     async def on_supplement_requested(session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, SupplementRequested)
         await tracker.pause(session, envelope, 5, event.requested_at, event.requested_by, event.step_id)
+        early = [e for e in await tracker.unpark(session, envelope.dossier_id) if e.type == SupplementReceived.event_type]
+        answer = next((e for e in early if parse(e, SupplementReceived).received_at >= event.requested_at), None)
+        for other in early:
+            if other is not answer:
+                await tracker.park(session, other)
+        if answer is not None:
+            await tracker.resume(session, answer, parse(answer, SupplementReceived).received_at)
 
     async def on_fee_requested(session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, FeeRequested)
@@ -91,6 +98,11 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         await tracker.pause(session, envelope, 8, event.stopped_at, event.agency_code, event.step_id)
 
     async def on_supplement_received(session: AsyncSession, envelope: Envelope) -> None:
+        # An agency's request comes on routing's topic, the citizen's answer on intake's: the answer
+        # can be read first. It then waits for the request it answers, or the clock would stay paused.
+        if await tracker.state(session, envelope.dossier_id) == "running":
+            await tracker.park(session, envelope)
+            return
         await tracker.resume(session, envelope, parse(envelope, SupplementReceived).received_at)
 
     async def on_fee_paid(session: AsyncSession, envelope: Envelope) -> None:
