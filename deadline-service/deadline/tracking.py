@@ -267,6 +267,19 @@ class Tracker:
         """running, paused, resolved, refused, withdrawn; None before the receipt."""
         return (await session.execute(select(dossiers.c.state).where(dossiers.c.dossier_id == UUID(dossier_id)))).scalar()
 
+    async def awaiting_supplement(self, session: AsyncSession, dossier_id: str) -> Any:
+        """The open pause of a dossier waiting for the citizen's supplement an agency asked for
+        (status 5), if it is."""
+        return (
+            await session.execute(
+                select(pauses)
+                .join(dossiers, dossiers.c.dossier_id == pauses.c.dossier_id)
+                .where(pauses.c.dossier_id == UUID(dossier_id), pauses.c.resumed_at.is_(None), dossiers.c.state == "paused", dossiers.c.paused_status == 5, pauses.c.requested_by != "counter")
+                .order_by(pauses.c.id.desc())
+                .limit(1)
+            )
+        ).mappings().first()
+
     async def tracked(self, session: AsyncSession, dossier_id: str) -> bool:
         return await self.state(session, dossier_id) is not None
 

@@ -254,6 +254,28 @@ async def test_the_citizens_supplement_read_before_the_agencys_request_still_res
     assert datetime.fromisoformat(clock["appointment_at"]) == vn(2027, 3, 11, 9, 0)  # 16 working hours left on 9/3
 
 
+async def test_a_route_completed_read_before_the_citizens_supplement_waits_for_it(deadline: Deadline) -> None:
+    """Routing's topic read ahead of intake's: the asking step done and the route completed come
+    before the supplement that made them possible; the pause still ends when the citizen answered."""
+    dossier_id = new_id()
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24, rule="keep_elapsed")
+    for event in (
+        StepAssigned(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=24, assigned_at=vn(2027, 3, 1, 9, 0)),
+        SupplementRequested(requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0)),
+        StepCompleted(step_id="s1", agency_code="UBX", officer="Cán bộ A", completed_at=vn(2027, 3, 10, 9, 0)),
+        RouteCompleted(completed_at=vn(2027, 3, 10, 9, 0)),
+    ):
+        await deadline.publish("routing", dossier_id, event)
+    deadline.clock(dossier_id, lambda c: c["state"] == "paused")
+    await asyncio.sleep(1.5)
+    await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "resolved")
+    pause = clock["pauses"][0]
+    assert datetime.fromisoformat(pause["resumed_at"]) == vn(2027, 3, 9, 9, 0)
+    assert datetime.fromisoformat(pause["new_appointment_at"]) == vn(2027, 3, 11, 9, 0)
+    assert clock["outcome"] == "early"  # done on 10/3, the appointment having moved to 11/3
+
+
 # ---------------------------------------------------------------- timers: exactly once, replicas, restart
 
 

@@ -69,6 +69,10 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
 
     async def on_step_completed(session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, StepCompleted)
+        waiting = await tracker.awaiting_supplement(session, envelope.dossier_id)
+        if waiting is not None and waiting["step_id"] == event.step_id:
+            await tracker.park(session, envelope)  # the step that asked cannot be done before the answer: it is on its way
+            return
         await tracker.close_step(session, envelope, event.step_id, event.completed_at)
 
     async def on_step_transferred(session: AsyncSession, envelope: Envelope) -> None:
@@ -76,6 +80,9 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         await tracker.transfer_step(session, envelope, event.step_id, event.to_agency_code, event.to_agency_name)
 
     async def on_route_completed(session: AsyncSession, envelope: Envelope) -> None:
+        if await tracker.awaiting_supplement(session, envelope.dossier_id) is not None:
+            await tracker.park(session, envelope)  # likewise: the citizen's answer was given, it is read later
+            return
         await tracker.close_dossier(session, envelope, parse(envelope, RouteCompleted).completed_at)
 
     async def on_supplement_requested(session: AsyncSession, envelope: Envelope) -> None:
@@ -98,12 +105,15 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         await tracker.pause(session, envelope, 8, event.stopped_at, event.agency_code, event.step_id)
 
     async def on_supplement_received(session: AsyncSession, envelope: Envelope) -> None:
-        # An agency's request comes on routing's topic, the citizen's answer on intake's: the answer
-        # can be read first. It then waits for the request it answers, or the clock would stay paused.
+        # An agency's request comes on routing's topic, the citizen's answer on intake's, so either
+        # can be read first. An answer read before its request waits for it; routing's events that
+        # could only follow the answer (the asking step done, the route completed) wait for the answer.
         if await tracker.state(session, envelope.dossier_id) == "running":
             await tracker.park(session, envelope)
             return
         await tracker.resume(session, envelope, parse(envelope, SupplementReceived).received_at)
+        for waiting in await tracker.unpark(session, envelope.dossier_id):
+            await handlers[waiting.type](session, waiting)
 
     async def on_fee_paid(session: AsyncSession, envelope: Envelope) -> None:
         await tracker.resume(session, envelope, parse(envelope, FeePaid).paid_at)
