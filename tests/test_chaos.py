@@ -191,6 +191,9 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
         return None if any(rows.values()) else rows
 
     unsent = eventually(drained, timeout=60, what="every outbox drained")
+    ids = ",".join(f"'{d}'" for d in scripts)
+    parked = {schema: int(stack.postgres.psql(f"SELECT count(*) FROM {schema}.parked_events WHERE dossier_id IN ({ids})", database=database)) for schema in ("deadline", "notify")}
+    assert not any(parked.values()), f"events still waiting for a dossier that is done: {parked}"
     dead_after = dead_letters(system)
     new_dead = {name: sorted(dead_after[name] - dead_before[name]) for name in SERVICES}
     topic_after = dead_letter_topic_size(system)
@@ -202,7 +205,7 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
         f"\n[chaos] scripts {dict(by_script)}"
         f"\n[chaos] final statuses {dict(Counter(s.final_status for s in scripts.values()))}; clocks {dict(clocks)}"
         f"\n[chaos] notices {sum(per_key.values())} ({dict(triggers)}), sink lines {sum(delivered.values())}"
-        f"\n[chaos] unsent outbox rows {unsent}; new dead letters {new_dead}; dead-letter topic {topic_before}→{topic_after}"
+        f"\n[chaos] unsent outbox rows {unsent}; parked events left {parked}; new dead letters {new_dead}; dead-letter topic {topic_before}→{topic_after}"
         f"\n[chaos] actors {dict(sorted(run.stats.items()))}",
         flush=True,
     )
