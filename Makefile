@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/intake-service:$(CURDIR)/routing-service:$(CURDIR)/deadline-service:$(CURDIR)/notify-service
 
-.PHONY: install run test bench stack-up stack-down event-docs
+.PHONY: install run test chaos bench stack-up stack-down event-docs
 
 install:
 	@bash scripts/install.sh
@@ -12,6 +12,10 @@ run: install
 
 test: install
 	@$(PY) -m pytest
+
+# The fault test in full: 10,000 dossiers while services, the broker and the database are killed.
+chaos: install
+	@CHAOS_DOSSIERS=$${CHAOS_DOSSIERS:-10000} $(PY) -m pytest tests/test_chaos.py -s
 
 stack-up: install
 	@$(PY) -m infra.stack up

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadline.adapters.tables import deadlines, dossiers, pauses, timers
+from deadline.adapters.tables import deadlines, dossiers, parked_events, pauses, timers
 from deadline.domain.clock import Threshold, classify, remaining_hours, resumed_due, timer_plan
 from services.calendar import WorkingCalendar
 from services.events import Envelope
@@ -255,6 +255,46 @@ class Tracker:
             ClockResumed(resumed_at=at, rule=rule, old_appointment_at=old_appointment, new_appointment_at=new_appointment),
             dossier_id=cause.dossier_id, causation=cause,
         )
+
+    # ------------------------------------------------------------------ before the receipt
+
+    async def hold(self, session: AsyncSession, dossier_id: str) -> None:
+        """Serialise, per dossier, parking against the receipt that unparks (replicas may read
+        the two topics' partitions in parallel); released when the transaction ends."""
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"deadline:{dossier_id}"})
+
+    async def state(self, session: AsyncSession, dossier_id: str) -> str | None:
+        """running, paused, resolved, refused, withdrawn; None before the receipt."""
+        return (await session.execute(select(dossiers.c.state).where(dossiers.c.dossier_id == UUID(dossier_id)))).scalar()
+
+    async def awaiting_supplement(self, session: AsyncSession, dossier_id: str) -> Any:
+        """The open pause of a dossier waiting for the citizen's supplement an agency asked for
+        (status 5), if it is."""
+        return (
+            await session.execute(
+                select(pauses)
+                .join(dossiers, dossiers.c.dossier_id == pauses.c.dossier_id)
+                .where(pauses.c.dossier_id == UUID(dossier_id), pauses.c.resumed_at.is_(None), dossiers.c.state == "paused", dossiers.c.paused_status == 5, pauses.c.requested_by != "counter")
+                .order_by(pauses.c.id.desc())
+                .limit(1)
+            )
+        ).mappings().first()
+
+    async def tracked(self, session: AsyncSession, dossier_id: str) -> bool:
+        return await self.state(session, dossier_id) is not None
+
+    async def park(self, session: AsyncSession, envelope: Envelope) -> None:
+        log.info("event %s about dossier %s waits for its receipt", envelope.type, envelope.dossier_id)
+        await session.execute(insert(parked_events).values(dossier_id=UUID(envelope.dossier_id), envelope=envelope.model_dump(mode="json")))
+
+    async def unpark(self, session: AsyncSession, dossier_id: str) -> list[Envelope]:
+        """The events parked for this dossier, in the order they were read; removed."""
+        rows = (
+            await session.execute(
+                delete(parked_events).where(parked_events.c.dossier_id == UUID(dossier_id)).returning(parked_events.c.id, parked_events.c.envelope)
+            )
+        ).all()
+        return [Envelope.model_validate(raw) for _, raw in sorted(rows, key=lambda r: r[0])]
 
     # ------------------------------------------------------------------ reads
 

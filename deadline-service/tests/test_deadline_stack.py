@@ -225,6 +225,61 @@ async def test_a_supplement_pauses_the_clock_and_moves_the_appointment(deadline:
     assert resumed_event["rule"] == "keep_elapsed"
 
 
+async def test_routing_events_read_before_the_receipt_wait_for_it(deadline: Deadline) -> None:
+    """After a restart with a backlog, routing's topic can be read ahead of intake's: a dossier whose
+    whole route completed before its receipt was read still ends resolved, its step closed."""
+    dossier_id = new_id()
+    for event in (
+        StepAssigned(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=8, assigned_at=vn(2027, 3, 1, 9, 30)),
+        StepCompleted(step_id="s1", agency_code="UBX", officer="Cán bộ A", completed_at=vn(2027, 3, 1, 15, 0)),
+        RouteCompleted(completed_at=vn(2027, 3, 1, 15, 0)),
+    ):
+        await deadline.publish("routing", dossier_id, event)
+    await asyncio.sleep(1.5)  # read and parked
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24)
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "resolved")
+    assert clock["outcome"] == "early"
+    step = next(d for d in deadline.deadlines(dossier_id, 2) if d["scope"] == "step")
+    assert (step["state"], step["outcome"]) == ("closed", "early")
+
+
+async def test_the_citizens_supplement_read_before_the_agencys_request_still_resumes_the_clock(deadline: Deadline) -> None:
+    """The agency's request travels on routing's topic, the citizen's answer on intake's; read in the
+    wrong order, the clock must not stay paused until the result is ready."""
+    dossier_id = new_id()
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24, rule="keep_elapsed")
+    deadline.deadlines(dossier_id, 1)
+    await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    await asyncio.sleep(1.5)  # read first, and waits
+    await deadline.publish("routing", dossier_id, SupplementRequested(
+        requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0),
+    ))
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "running" and c["pauses"] and c["pauses"][0]["resumed_at"])
+    assert datetime.fromisoformat(clock["appointment_at"]) == vn(2027, 3, 11, 9, 0)  # 16 working hours left on 9/3
+
+
+async def test_a_route_completed_read_before_the_citizens_supplement_waits_for_it(deadline: Deadline) -> None:
+    """Routing's topic read ahead of intake's: the asking step done and the route completed come
+    before the supplement that made them possible; the pause still ends when the citizen answered."""
+    dossier_id = new_id()
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=24, rule="keep_elapsed")
+    for event in (
+        StepAssigned(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=24, assigned_at=vn(2027, 3, 1, 9, 0)),
+        SupplementRequested(requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0)),
+        StepCompleted(step_id="s1", agency_code="UBX", officer="Cán bộ A", completed_at=vn(2027, 3, 10, 9, 0)),
+        RouteCompleted(completed_at=vn(2027, 3, 10, 9, 0)),
+    ):
+        await deadline.publish("routing", dossier_id, event)
+    deadline.clock(dossier_id, lambda c: c["state"] == "paused")
+    await asyncio.sleep(1.5)
+    await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    clock = deadline.clock(dossier_id, lambda c: c["state"] == "resolved")
+    pause = clock["pauses"][0]
+    assert datetime.fromisoformat(pause["resumed_at"]) == vn(2027, 3, 9, 9, 0)
+    assert datetime.fromisoformat(pause["new_appointment_at"]) == vn(2027, 3, 11, 9, 0)
+    assert clock["outcome"] == "early"  # done on 10/3, the appointment having moved to 11/3
+
+
 # ---------------------------------------------------------------- timers: exactly once, replicas, restart
 
 

@@ -82,6 +82,16 @@ pauses = Table(
     Column("new_appointment_at", DateTime(timezone=True)),
 )
 
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("dossier_id", UUID(as_uuid=True), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_deadline_parked_events_dossier_id", "dossier_id"),
+)
+
 timers = Table(
     "timers",
     metadata,

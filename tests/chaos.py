@@ -1,0 +1,331 @@
+"""The actors of the chaos test: citizens filing dossiers, agencies working their inboxes over
+routing's REST API, the counter handing in supplements and returning results, and the chaos
+monkey killing processes. Each actor is a thread that keeps going through any failure: a refused
+connection, a 5xx, a timeout or a 409 is retried or re-read, never counted as progress."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from infra.stack import Postgres, Stack
+from tests.conftest import System
+
+AGENCY_SECRETS = {"ubnd-xa": "c-ubnd", "ca-xa": "c-ca", "bhxh": "c-bhxh", "vpdkdd": "c-vpdkdd", "thue-cs": "c-thue"}
+AGENCIES = [
+    {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "C_SECRET_UBND"},
+    {"code": "CA-XA", "name": "Công an xã (cư trú)", "client_id": "ca-xa", "client_secret_env": "C_SECRET_CA"},
+    {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "C_SECRET_BHXH"},
+    {"code": "VPDKDD", "name": "Chi nhánh Văn phòng đăng ký đất đai", "client_id": "vpdkdd", "client_secret_env": "C_SECRET_VPDKDD"},
+    {"code": "THUE-CS", "name": "Thuế cơ sở", "client_id": "thue-cs", "client_secret_env": "C_SECRET_THUE"},
+]
+AGENCY_ENV = {
+    "C_SECRET_UBND": AGENCY_SECRETS["ubnd-xa"],
+    "C_SECRET_CA": AGENCY_SECRETS["ca-xa"],
+    "C_SECRET_BHXH": AGENCY_SECRETS["bhxh"],
+    "C_SECRET_VPDKDD": AGENCY_SECRETS["vpdkdd"],
+    "C_SECRET_THUE": AGENCY_SECRETS["thue-cs"],
+}
+
+
+@dataclass(frozen=True)
+class Script:
+    """What happens to one kind of dossier, and where it must end."""
+
+    name: str
+    procedure_code: str
+    documents: tuple[str, ...]
+    channels: tuple[str, ...]
+    supplement_step: str | None = None  # the agency asks the citizen for more at this step, once
+    fee_step: str | None = None  # the agency asks for a fee at this step, once, and it is paid
+    returned: bool = False  # the result is handed over at the counter afterwards
+
+    @property
+    def final_status(self) -> int:
+        return 10 if self.returned else 9
+
+    def triggers(self) -> set[str]:
+        """The citizen's notices this script must produce, per channel."""
+        found = {"dossier.received", "routing.route_completed"}
+        if self.supplement_step:
+            found.add("dossier.supplement_requested")
+        if self.fee_step:
+            found.add("routing.fee_requested")
+        if self.returned:
+            found.add("dossier.result_returned")
+        return found
+
+
+SCRIPTS = (
+    Script("birth-group", "1.001193", ("birth-certificate", "interlinked-form"), ("sms",), returned=True),
+    Script("copy", "1.004227", ("request-form",), ("sms", "email")),
+    Script("copy-with-supplement", "1.004227", ("request-form",), ("email",), supplement_step="civil-status", returned=True),
+    Script("land-transfer-with-tax", "1.004193", ("change-form", "transfer-contract", "certificate", "tax-declaration"), ("sms",), fee_step="tax-notice"),
+    Script("birth-group-with-supplement", "1.001193", ("birth-certificate", "interlinked-form"), ("sms", "email"), supplement_step="health-insurance"),
+)
+
+
+def dossier_body(i: int, script: Script) -> dict[str, Any]:
+    applicant: dict[str, Any] = {"name": f"Công dân Thử {i}", "citizen_id": f"0791{i:08d}", "notify_channels": list(script.channels)}
+    if "sms" in script.channels:
+        applicant["phone"] = f"09{i % 10**8:08d}"
+    if "email" in script.channels:
+        applicant["email"] = f"cong.dan.{i}@example.vn"
+    return {"procedure_code": script.procedure_code, "channel": 1 + i % 2, "documents": [{"code": c} for c in script.documents], "applicant": applicant}
+
+
+class OwnPostgres(Postgres):
+    """The profile's own server, even while DATABASE_URL (set for the services) names it."""
+
+    @property
+    def external(self) -> bool:
+        return False
+
+
+class Stopped(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    system: System
+    stack: Stack
+    total: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    scripts: dict[str, Script] = field(default_factory=dict)  # dossier id -> script
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stats: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    chaos_log: list[str] = field(default_factory=list)
+    submitted: threading.Event = field(default_factory=threading.Event)
+
+    def count(self, what: str, n: int = 1) -> None:
+        with self.lock:
+            self.stats[what] += n
+
+    def url(self, name: str) -> str:
+        try:
+            return self.system.url(name)
+        except StopIteration:  # every replica down at this instant
+            raise httpx.ConnectError(f"{name} is down") from None
+
+    def request(self, method: str, service: str, path: str, *, retry_on: Callable[[httpx.Response], bool] | None = None, **kwargs: Any) -> httpx.Response:
+        """One call that survives the faults: retried on a refused connection, a timeout or a 5xx."""
+        while not self.stop.is_set():
+            try:
+                response = httpx.request(method, f"{self.url(service)}{path}", timeout=10, **kwargs)
+            except httpx.HTTPError:
+                self.count(f"retries.{service}")
+                time.sleep(0.3)
+                continue
+            if response.status_code >= 500 or response.status_code == 429 or (retry_on and retry_on(response)):
+                self.count(f"retries.{service}")
+                time.sleep(0.3)
+                continue
+            return response
+        raise Stopped
+
+    def guard(self, name: str, body: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                body()
+            except Stopped:
+                pass
+            except Exception:  # an actor that dies is a failure of the test, shown at the end
+                self.errors.append(f"{name}: {traceback.format_exc()}")
+        return run
+
+    # ------------------------------------------------------------ citizens at the counter
+
+    def submit_all(self, pace_seconds: float) -> None:
+        """File every dossier; a failed POST is retried with the same Idempotency-Key."""
+        start = time.monotonic()
+        for i in range(self.total):
+            script = SCRIPTS[i % len(SCRIPTS)]
+            key = f"chaos-{uuid.uuid4()}"
+            body = dossier_body(i, script)
+            response = self.request("POST", "intake", "/dossiers", json=body, headers={"Idempotency-Key": key})
+            assert response.status_code == 201, f"dossier {i}: {response.status_code} {response.text}"
+            with self.lock:
+                self.scripts[response.json()["id"]] = script
+            self.count("submitted")
+            ahead = start + pace_seconds * (i + 1) / self.total - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        self.submitted.set()
+
+    # ------------------------------------------------------------ agencies over routing's REST API
+
+    def agency(self, client_id: str) -> None:
+        token: str | None = None
+        while not self.stop.is_set():
+            if token is None:
+                answer = self.request(
+                    "POST", "routing", "/oauth/token",
+                    data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": AGENCY_SECRETS[client_id]},
+                )
+                assert answer.status_code == 200, answer.text
+                token = answer.json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            inbox = self.request("GET", "routing", "/agency/steps", headers=headers,
+                                 params={"state": ["assigned", "accepted", "fee"], "page_size": 200})
+            if inbox.status_code == 401:
+                token = None
+                continue
+            assert inbox.status_code == 200, inbox.text
+            items = [s for s in inbox.json()["items"] if s["dossier_id"] in self.scripts]
+            random.shuffle(items)
+            for step in items:
+                self.act_on(step, self.scripts[step["dossier_id"]], headers)
+            if not items:
+                time.sleep(0.5)
+
+    def act_on(self, step: dict[str, Any], script: Script, headers: dict[str, str]) -> None:
+        dossier_id, step_id, state = step["dossier_id"], step["step_id"], step["state"]
+        body: dict[str, Any] = {"officer": "Cán bộ thử nghiệm"}
+        if state == "assigned":
+            action = "accept"
+        elif state == "fee":
+            action, body = "fee-payment", {**body, "amount_vnd": 1_250_000, "receipt_ref": f"BL-{dossier_id[:8]}"}
+        elif step_id in (script.supplement_step, script.fee_step) and not self.handed_over(dossier_id, step_id, "supplement" if step_id == script.supplement_step else "fee"):
+            if step_id == script.supplement_step:
+                action, body = "supplement", {**body, "items": ["Bản sao giấy tờ tùy thân"], "reason": "Thiếu giấy tờ"}
+            else:
+                action, body = "fee", {**body, "amount_vnd": 1_250_000, "description": "Thuế thu nhập cá nhân và lệ phí trước bạ"}
+        else:
+            action, body = "complete", {**body, "result_documents": [f"doc://{step_id}/{dossier_id[:8]}"]}
+        answer = self.request("POST", "routing", f"/agency/steps/{dossier_id}/{step_id}/{action}", headers=headers, json=body)
+        if answer.status_code == 200:
+            self.count(f"agency.{action}")
+        elif answer.status_code == 409:  # done already (an answer lost to a kill) or moved on: re-read next round
+            self.count("agency.conflicts")
+        else:
+            raise AssertionError(f"{action} {dossier_id}/{step_id}: {answer.status_code} {answer.text}")
+
+    def handed_over(self, dossier_id: str, step_id: str, action: str) -> bool:
+        """From the control sheet (form 5), not from memory: an answer lost to a kill still counts."""
+        route = self.request("GET", "routing", f"/dossiers/{dossier_id}/route")
+        assert route.status_code == 200, route.text
+        return any(h["step_id"] == step_id and h["action"] == action for h in route.json()["handovers"])
+
+    # ------------------------------------------------------------ the counter at intake
+
+    def in_status(self, status: int) -> list[str]:
+        found: list[str] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"status": status, "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.request("GET", "intake", "/dossiers", params=params)
+            assert page.status_code == 200, page.text
+            data = page.json()
+            found += [d["id"] for d in data["items"] if d["id"] in self.scripts]
+            cursor = data.get("next_cursor")
+            if not cursor:
+                return found
+
+    def counter(self) -> None:
+        while not self.stop.is_set():
+            acted = False
+            for dossier_id in self.in_status(5):
+                answer = self.request("POST", "intake", f"/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao giấy tờ tùy thân"]})
+                assert answer.status_code in (200, 409), answer.text
+                self.count("counter.supplements" if answer.status_code == 200 else "counter.conflicts")
+                acted = True
+            for dossier_id in self.in_status(9):
+                if self.scripts[dossier_id].returned:
+                    answer = self.request("POST", "intake", f"/dossiers/{dossier_id}/result-return", json={"method": "counter"})
+                    assert answer.status_code in (200, 409), answer.text
+                    self.count("counter.result_returns" if answer.status_code == 200 else "counter.conflicts")
+                    acted = True
+            if not acted:
+                time.sleep(1)
+
+    def finished(self) -> int:
+        """How many of our dossiers have reached their final status at intake."""
+        at = {9: set(self.in_status(9)), 10: set(self.in_status(10))}
+        return sum(1 for d, s in list(self.scripts.items()) if d in at[s.final_status])
+
+    # ------------------------------------------------------------ the faults
+
+    def note(self, what: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {what}"
+        self.chaos_log.append(line)
+        print(f"[chaos] {line}", flush=True)
+
+    def restart_service(self, name: str) -> None:
+        process = self.system.processes[name][0]
+        process.kill()
+        self.count(f"kills.{name}")
+        self.note(f"SIGKILL {name}")
+        time.sleep(random.uniform(0.2, 1.5))
+        self.start_service(name)
+
+    def start_service(self, name: str) -> None:
+        for attempt in range(5):  # readiness needs the database and the broker, which may be coming back
+            try:
+                self.system.start(name, replica=0)
+                return
+            except RuntimeError:
+                self.system.processes[name][0].kill()
+                time.sleep(2)
+        raise AssertionError(f"{name} does not come back")
+
+    def restart_kafka(self) -> None:
+        self.stack.kafka.kill()
+        self.count("kills.kafka")
+        self.note("SIGKILL the Kafka broker")
+        time.sleep(2)
+        self.stack.kafka.up()
+        self.note("Kafka is back")
+
+    def restart_postgres(self) -> None:
+        self.stack.postgres.kill()
+        self.count("kills.postgres")
+        self.note("SIGKILL PostgreSQL")
+        deadline = time.monotonic() + 60
+        while True:  # its backends notice the postmaster's death and leave; then it can start again
+            try:
+                time.sleep(2)
+                OwnPostgres(self.stack.profile).up()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+        self.note("PostgreSQL is back")
+
+    def chaos(self, plan: list[str], gap_seconds: float) -> None:
+        for fault in plan:
+            if self.stop.wait(gap_seconds * random.uniform(0.6, 1.4)):
+                return
+            if fault == "kafka":
+                self.restart_kafka()
+            elif fault == "postgres":
+                self.restart_postgres()
+            else:
+                self.restart_service(fault)
+        self.note("chaos plan done")
+
+
+def chaos_plan(kills_per_service: int = 3) -> list[str]:
+    """Every service killed `kills_per_service` times, the broker and the database once, interleaved."""
+    services = ["intake", "routing", "deadline", "notify"]
+    plan: list[str] = []
+    for round_ in range(kills_per_service):
+        order = services[round_:] + services[:round_]
+        plan += order
+        if round_ == 0:
+            plan.append("kafka")
+        if round_ == 1:
+            plan.append("postgres")
+    return plan
