@@ -1,15 +1,18 @@
 """Trustworthy exchange with the LGSP and the national portal (pure): retry backoff with jitter,
-a circuit breaker per endpoint, HMAC signatures over body + timestamp + nonce, and the
-hash chain of the audit log (nhật ký trao đổi)."""
+a circuit breaker per endpoint, HMAC signatures over body + timestamp + nonce (re-exported from
+the shared kernel, `services.signing`), and the hash chain of the audit log (nhật ký trao đổi)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
+
+from services.signing import fresh, sign, signature_valid, signing_input
+
+__all__ = ["GENESIS", "CircuitBreaker", "backoff_seconds", "canonical", "chain_hash", "first_broken", "fresh", "sign", "signature_valid", "signing_input"]
 
 GENESIS = "0" * 64
 
@@ -55,29 +58,6 @@ class CircuitBreaker:
         self.trial_in_flight = False
         if self.opened_at is not None or self.failures >= self.threshold:
             self.opened_at = now
-
-
-def signing_input(body: bytes, timestamp: str, nonce: str) -> bytes:
-    return timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
-
-
-def sign(secret: str, body: bytes, timestamp: str, nonce: str) -> str:
-    """HMAC-SHA256, hex, over `timestamp \\n nonce \\n body`."""
-    return hmac.new(secret.encode(), signing_input(body, timestamp, nonce), hashlib.sha256).hexdigest()
-
-
-def signature_valid(secret: str, body: bytes, timestamp: str, nonce: str, signature: str) -> bool:
-    # bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any byte
-    return hmac.compare_digest(sign(secret, body, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape"))
-
-
-def fresh(timestamp: str, now: float, max_skew: float) -> bool:
-    """A signed request is fresh when its timestamp is within `max_skew` seconds of now."""
-    try:
-        sent = float(timestamp)
-    except ValueError:
-        return False
-    return abs(now - sent) <= max_skew
 
 
 def canonical(entry: dict[str, Any]) -> bytes:

@@ -14,10 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from routing.adapters import audit
 from routing.adapters.tables import inbound_nonces
-from routing.domain.exchange import fresh, signature_valid
 from routing.entrypoints.agency_api import AgencyStep, perform
 from routing.handling import Command, agencies_of
 from services.problems import Problem, field_name
+from services.signing import fresh, signature_valid
 from services.web import RuntimeDep
 
 router = APIRouter(prefix="/lgsp", tags=["lgsp"])
