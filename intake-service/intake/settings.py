@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from intake.adapters.lgsp_clients import CLIENTS_FILE
 from intake.domain.catalogue import CATALOGUE_FILE
 from services.settings import ServiceSettings
 
@@ -25,3 +26,7 @@ class IntakeSettings(ServiceSettings):
     )
     housekeeping_interval_s: int = Field(300, ge=1, validation_alias="INTAKE_HOUSEKEEPING_INTERVAL_S")
     public_base_url: str = Field("https://dichvucong.example.gov.vn", validation_alias="INTAKE_PUBLIC_BASE_URL")
+    lgsp_clients_file: Path = Field(CLIENTS_FILE, validation_alias="INTAKE_LGSP_CLIENTS_FILE")
+    inbound_max_skew_seconds: float = Field(
+        300.0, gt=0, validation_alias="INBOUND_MAX_SKEW_SECONDS", description="How far a signed request's timestamp may be from now."
+    )

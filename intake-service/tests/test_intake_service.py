@@ -5,8 +5,11 @@ deadline and notify would."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +42,9 @@ LAND: dict[str, Any] = {
     "documents": [{"code": "change-form"}, {"code": "transfer-contract"}, {"code": "certificate"}, {"code": "tax-declaration"}],
     "applicant": {"name": "Lê Văn Hùng", "citizen_id": "079080001111", "email": "hung@example.vn", "notify_channels": ["email"]},
 }
+
+
+LGSP_KEY = "lgsp-tinh-hmac-key-0123456789"
 
 
 def body_for(name: str, **overrides: Any) -> dict[str, Any]:
@@ -108,6 +114,7 @@ def intake(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         "INTAKE_LOOKUP_RATE_LIMIT": "5",
         "INTAKE_LOOKUP_RATE_WINDOW_S": "600",
         "INTAKE_TRUSTED_PROXIES": "127.0.0.1",
+        "INTAKE_LGSP_SECRET_LGSP_TINH": LGSP_KEY,  # the shipped lgsp_clients.json; its other client has no key set
     }
     logs = tmp_path_factory.mktemp("intake-logs")
     replicas = [ServiceProcess("intake", free_port(), env, logs / f"intake-{i}.log", replica=i).start() for i in range(2)]
@@ -725,3 +732,96 @@ async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_not
     finally:
         intake.replicas[0].start()
         await asyncio.to_thread(intake.replicas[0].wait_ready)
+
+
+# ---------------------------------------------------------------- dossiers through the LGSP, signed
+
+
+def lgsp_request(body: dict[str, Any] | bytes, *, nonce: str | None = None, key: str = LGSP_KEY, client_id: str = "lgsp-tinh",
+                 timestamp: float | None = None) -> tuple[bytes, dict[str, str]]:
+    """What the LGSP sends: the raw body and its HMAC headers, signed as the README says."""
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    ts, nonce = str(int(time.time() if timestamp is None else timestamp)), nonce or uuid.uuid4().hex
+    signature = hmac.new(key.encode(), ts.encode() + b"\n" + nonce.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
+    headers = {"X-Client-Id": client_id, "X-Timestamp": ts, "X-Nonce": nonce, "X-Signature": signature, "Content-Type": "application/json"}
+    return raw, headers
+
+
+async def named(intake: Intake, client: httpx.AsyncClient, name: str) -> int:
+    return (await client.get(f"{intake.url()}/dossiers", params={"q": name})).json()["counts"]["total"]
+
+
+async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries(intake: Intake, client: httpx.AsyncClient) -> None:
+    body = body_for("Võ Thị Hồng Nhung", channel=2)
+    nonce = uuid.uuid4().hex
+    raw, headers = lgsp_request(body, nonce=nonce)
+    first = await client.post(f"{intake.url(0)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0001"})
+    assert first.status_code == 201, first.text
+    answer = first.json()
+    assert answer["request_id"] == "lgsp-req-0001" and first.headers["X-Request-ID"] == "lgsp-req-0001"
+    assert re.fullmatch(r"[A-Z0-9.-]+-\d{6}-\d{4}", answer["code"]) and answer["status"] == 2 and not answer["replayed"]
+
+    # Received exactly as at the counter: the dossier, its receipt, one dossier.received, online.
+    dossier = await intake.get(client, answer["id"])
+    assert dossier["code"] == answer["code"] and dossier["channel"] == 2 and dossier["status"] == 2
+    receipt = await client.get(f"{intake.url()}/dossiers/{answer['id']}/receipt")
+    assert receipt.status_code == 200 and receipt.json()["dossier_code"] == answer["code"]
+
+    # The LGSP did not hear back and retries: same nonce, same body, re-signed later, on the other replica.
+    raw, headers = lgsp_request(body, nonce=nonce, timestamp=time.time() + 2)
+    retry = await client.post(f"{intake.url(1)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0002"})
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["id"] == answer["id"] and retry.json()["code"] == answer["code"] and retry.json()["replayed"]
+    assert retry.json()["request_id"] == "lgsp-req-0002"
+    assert await named(intake, client, "Võ Thị Hồng Nhung") == 1
+    received = [e for e in await intake.produced(answer["id"], 2, timeout=5) if e.type == "dossier.received"]
+    assert len(received) == 1 and received[0].payload["channel"] == 2 and received[0].payload["fully_online"]
+
+
+async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    url = f"{intake.url()}/lgsp/dossiers"
+
+    async def post(raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        response = await client.post(url, content=raw, headers=headers)
+        assert response.headers["content-type"].startswith("application/problem+json"), response.text
+        return {"status": response.status_code, **response.json()}
+
+    name = "Đỗ Văn Khải"
+    body = body_for(name, channel=2)
+    raw, headers = lgsp_request(body)
+    assert (await post(raw, {**headers, "X-Signature": "0" * 64}))["status"] == 401  # bad signature
+    assert (await post(raw, {k: v for k, v in headers.items() if k != "X-Signature"}))["status"] == 401  # none at all
+    assert (await post(raw.replace(b"Kh", b"KH"), headers))["status"] == 401  # body changed after signing
+    assert (await post(*lgsp_request(body, key="guessed-key")))["status"] == 401
+    assert (await post(*lgsp_request(body, client_id="intruder")))["status"] == 401  # unknown client
+    assert (await post(*lgsp_request(body, client_id="dvcqg")))["status"] == 401  # listed, but no key configured
+    stale = await post(*lgsp_request(body, timestamp=time.time() - 3600))
+    assert stale["status"] == 401 and "stale" in stale["detail"]
+    future = await post(*lgsp_request(body, timestamp=time.time() + 3600))
+    assert future["status"] == 401
+
+    # Invalid bodies, signed correctly: each field named.
+    invalid = await post(*lgsp_request({**body, "applicant": {**body["applicant"], "citizen_id": "12"}}))
+    assert invalid["status"] == 422 and invalid["errors"][0]["field"] == "applicant.citizen_id"
+    counter = await post(*lgsp_request(body_for(name, channel=1)))
+    assert counter["status"] == 422 and counter["errors"][0]["field"] == "channel"
+    missing = await post(*lgsp_request(body_for(name, channel=2, documents=[{"code": "birth-certificate"}])))
+    assert missing["status"] == 422 and any("documents" in e["field"] for e in missing["errors"]), missing
+    assert (await post(*lgsp_request(b"{not json")))["status"] == 422
+    assert await named(intake, client, name) == 0  # nothing created by any of these
+
+    # A nonce used once cannot carry another dossier.
+    nonce = uuid.uuid4().hex
+    accepted = await client.post(url, content=(signed := lgsp_request(body, nonce=nonce))[0], headers=signed[1])
+    assert accepted.status_code == 201, accepted.text
+    replayed = await post(*lgsp_request(body_for("Kẻ Mạo Danh", channel=2), nonce=nonce))
+    assert replayed["status"] == 409 and replayed["type"].endswith("replayed-request")
+    assert await named(intake, client, "Kẻ Mạo Danh") == 0 and await named(intake, client, name) == 1
+
+    # Every refusal is in the service's log, with its reason.
+    log_text = intake.replicas[0].log_path.read_text(encoding="utf-8")
+    refused = [json.loads(line) for line in log_text.splitlines() if "lgsp dossier refused" in line]
+    reasons = {line.get("reason") for line in refused}
+    assert {"bad-signature", "stale-request", "validation", "replayed-request"} <= reasons, reasons

@@ -120,3 +120,15 @@ lookup_attempts = Table(
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+# 0003: a signed LGSP delivery's nonce doubles as its idempotency key (same columns as idempotency_keys)
+inbound_nonces = Table(
+    "inbound_nonces",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("dossier_id", UUID(as_uuid=True)),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+)

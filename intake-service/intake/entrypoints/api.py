@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import HTMLResponse
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,6 +108,37 @@ async def receive_dossier(
         Header(max_length=200, description="Resubmitting with the same key returns the first result, never a second dossier."),
     ] = None,
 ) -> dict[str, Any]:
+    key = None if idempotency_key is None else Claim(idempotency_keys, {"key": idempotency_key}, key_reused)
+    result, replayed = await receive_once(runtime, body, key)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+def key_reused() -> Problem:
+    return Problem(  # 422 as the IETF Idempotency-Key draft asks
+        422,
+        "Idempotency-Key reused",
+        "this Idempotency-Key was already used for a different dossier",
+        type="idempotency-key-reused",
+        errors=[{"field": "Idempotency-Key", "message": "used for a different request", "code": "key_reused"}],
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Where a receipt's idempotency key is recorded (a table with `request_hash`, `dossier_id` and
+    `response`), the key's columns, and the refusal when the key comes back with another body."""
+
+    table: Table
+    key: dict[str, str]
+    reused: Callable[[], Problem]
+
+
+async def receive_once(runtime: Any, body: DossierCreate, claim: Claim | None) -> tuple[dict[str, Any], bool]:
+    """Receive a dossier (checks, code, appointment, `dossier.received`), once per claim: the same
+    key with the same body answers the first result (and True), with another body `claim.reused()`.
+    The counter's `POST /dossiers` and the LGSP's `POST /lgsp/dossiers` both receive through here."""
     catalogue = catalogue_of(runtime)
     applicant = body.applicant
     procedure, errors = check_submission(
@@ -129,40 +161,23 @@ async def receive_dossier(
     request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
     async with runtime.sessionmaker() as session, session.begin():
-        if idempotency_key is not None:
+        if claim is not None:
+            table, where = claim.table, [claim.table.c[column] == value for column, value in claim.key.items()]
             claimed = (
                 await session.execute(
-                    pg_insert(idempotency_keys)
-                    .values(key=idempotency_key, request_hash=request_hash)
-                    .on_conflict_do_nothing()
-                    .returning(idempotency_keys.c.key)
+                    pg_insert(table).values(**claim.key, request_hash=request_hash).on_conflict_do_nothing().returning(table.c.request_hash)
                 )
             ).first()
             if claimed is None:  # the first request with this key has committed (the insert waited for it)
-                first = (
-                    (await session.execute(select(idempotency_keys).where(idempotency_keys.c.key == idempotency_key)))
-                    .mappings()
-                    .one()
-                )
+                first = (await session.execute(select(table).where(*where))).mappings().one()
                 if first["request_hash"] != request_hash:
-                    raise Problem(  # 422 as the IETF Idempotency-Key draft asks
-                        422,
-                        "Idempotency-Key reused",
-                        "this Idempotency-Key was already used for a different dossier",
-                        type="idempotency-key-reused",
-                        errors=[{"field": "Idempotency-Key", "message": "used for a different request", "code": "key_reused"}],
-                    )
-                response.headers["Idempotent-Replayed"] = "true"
-                return first["response"]
+                    raise claim.reused()
+                return first["response"], True
         public = await _receive(session, runtime, catalogue, procedure, body)
         result = public.model_dump(mode="json")
-        if idempotency_key is not None:
-            await session.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.key == idempotency_key)
-                .values(dossier_id=public.id, response=result)
-            )
-    return result
+        if claim is not None:
+            await session.execute(update(table).where(*where).values(dossier_id=public.id, response=result))
+    return result, False
 
 
 async def _receive(

@@ -1,4 +1,4 @@
-"""Background housekeeping: forget look-up counters of past windows and expired Idempotency-Keys."""
+"""Background housekeeping: forget look-up counters of past windows and expired Idempotency-Keys and LGSP nonces."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
-from intake.adapters.tables import idempotency_keys, lookup_attempts
+from intake.adapters.tables import idempotency_keys, inbound_nonces, lookup_attempts
 from services.messaging.relay import wait_for
 from services.runtime import Runtime
 
@@ -24,6 +24,10 @@ async def purge_once(runtime: Runtime) -> tuple[int, int]:
         )
         keys = await session.execute(
             delete(idempotency_keys).where(idempotency_keys.c.created_at < now - timedelta(hours=settings.idempotency_ttl_hours))  # type: ignore[attr-defined]
+        )
+        # an LGSP nonce is its delivery's idempotency key: kept as long, not just the freshness window
+        await session.execute(
+            delete(inbound_nonces).where(inbound_nonces.c.created_at < now - timedelta(hours=settings.idempotency_ttl_hours))  # type: ignore[attr-defined]
         )
     return attempts.rowcount, keys.rowcount
 
