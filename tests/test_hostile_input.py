@@ -40,6 +40,8 @@ def hardened(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     """The four services with staff, operator and callback tokens set, and agencies configured."""
     folder = tmp_path_factory.mktemp("hostile")
     agencies = folder / "agencies.json"
+    lgsp_clients = folder / "lgsp_clients.json"  # intake's: the same signer as routing's agency system
+    lgsp_clients.write_text(json.dumps({"clients": [{"client_id": "ca-xa", "name": "Công an xã", "secret_env": "T_HMAC_CA"}]}), encoding="utf-8")
     agencies.write_text(
         json.dumps(
             {
@@ -65,6 +67,7 @@ def hardened(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "NOTIFY_SMS_RECEIPT_TOKEN": RECEIPT_TOKEN,
         "ROUTING_AGENCIES_FILE": str(agencies),
+        "INTAKE_LGSP_CLIENTS_FILE": str(lgsp_clients),
         "ROUTING_JWT_SECRET": "jwt-test-secret-0123456789abcdef",
         "T_SECRET_UBND": SECRETS["ubnd-xa"],
         "T_SECRET_CA": SECRETS["ca-xa"],
@@ -200,7 +203,7 @@ def test_an_oversized_body_is_refused_with_413_before_it_is_parsed(hardened: Sys
     chunks = (b"x" * 65536 for _ in range(40))
     chunked = httpx.post(f"{hardened.url('intake')}/lookup", content=chunks, headers={"Content-Type": "application/json"}, timeout=30)
     assert_problem(chunked, 413)
-    for service, path in (("routing", "/lgsp/step-results"), ("notify", "/sms/delivery-receipts"), ("deadline", "/admin/tick")):
+    for service, path in (("routing", "/lgsp/step-results"), ("intake", "/lgsp/dossiers"), ("notify", "/sms/delivery-receipts"), ("deadline", "/admin/tick")):
         response = httpx.post(f"{hardened.url(service)}{path}", content=b"[" + b"1," * 1_000_000 + b"1]", headers={"Content-Type": "application/json"}, timeout=30)
         assert_problem(response, 413)
     assert_problem(httpx.get(f"{hardened.url('intake')}/dossiers", headers=STAFF, params={"q": "x" * 101}, timeout=10), 422)
@@ -343,6 +346,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST /lookup": Rule("lookup", 200),
         "GET /catalogue": Rule("public", 200),
         "GET /catalogue/procedures/{code}": Rule("public", 200),
+        "POST /lgsp/dossiers": Rule("lgsp", 201),  # a dossier filed online elsewhere, signed
     },
     "routing": {
         **OPERATIONS,
@@ -447,6 +451,8 @@ class Caller:
             client = {"agency_a": "bhxh", "agency_b": "ubnd-xa"}.get(role)
             body = f"grant_type=client_credentials&client_id={client or 'intruder'}&client_secret={SECRETS.get(client or '', 'guess')}"
             content_type = "application/x-www-form-urlencoded"
+        elif path == "/lgsp/dossiers":
+            body = {**BIRTH_GROUP, "channel": 2}
         elif path == "/lgsp/step-results":
             body = {"request_id": "ac-1", "dossier_id": self.dossier.id, "step_id": "health-insurance", "action": "accept", "officer": "Đại úy Phạm Minh"}
         raw = b"" if body is None else body.encode() if isinstance(body, str) else json.dumps(body).encode()
