@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,9 +35,9 @@ ONLINE = 2
 class LgspDossierAnswer(BaseModel):
     request_id: str = Field(description="The caller's X-Request-ID, echoed.")
     id: UUID
-    code: str = Field(description="Số hồ sơ, e.g. `UBND-XA-260323-0001`.")
+    code: str = Field(description="Số hồ sơ, `<unit>-YYMMDD-XXXX`.")
     status: int = Field(description="National portal status code (1–10).")
-    appointment_at: str
+    appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
     replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")
 
 
