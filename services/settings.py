@@ -22,6 +22,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, validation_alias="CONSUMER_MAX_ATTEMPTS")
     consumer_retry_backoff_ms: int = Field(100, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
     consumer_max_batch: int = Field(200, validation_alias="CONSUMER_MAX_BATCH")
+    consumer_commit_interval_ms: int = Field(
+        1000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS", description="Longest wait before applied offsets are committed to Kafka."
+    )
     relay_batch_size: int = Field(500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
     max_in_flight: int = Field(64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503.")

@@ -1,8 +1,8 @@
 """The idempotent consumer: applies each event at most once, however often Kafka delivers it.
 
-For each batch of one partition, a single database transaction records every event id in the
+For each batch polled, a single database transaction records every event id in the
 inbox together with the handler's effects (and any events the handler emits to the outbox);
-the Kafka offset is committed only after that transaction commits. A redelivered event finds
+the Kafka offsets are committed only after that transaction commits. A redelivered event finds
 its id in the inbox and is skipped. A handler that keeps failing is retried with backoff, then
 the message goes to the dead-letter topic with its error and the partition moves on."""
 
@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +38,29 @@ from services.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+class PendingOffsets:
+    """Offsets of applied batches, committed to Kafka at most once per interval, and as soon as
+    the consumer is idle. The inbox already makes a redelivered event harmless, so a crash between
+    two commits costs a re-read, never a second effect; committing after every poll cost a broker
+    round trip per batch."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.offsets: dict[TopicPartition, int] = {}
+        self.last_commit = time.monotonic()
+
+    def advance(self, offsets: dict[TopicPartition, int]) -> None:
+        self.offsets.update(offsets)
+
+    def due(self, *, idle: bool) -> bool:
+        return bool(self.offsets) and (idle or time.monotonic() - self.last_commit >= self.interval_s)
+
+    def take(self) -> dict[TopicPartition, int]:
+        offsets, self.offsets = self.offsets, {}
+        self.last_commit = time.monotonic()
+        return offsets
 
 
 class _HandlerFailed(Exception):
@@ -72,26 +99,32 @@ class IdempotentConsumer:
         self.group_id = f"{settings.topic_prefix}.{settings.service_name}.{subscription.name}"
         self.topics = [stage_topic(settings.topic_prefix, s) for s in subscription.sources]
         self.inbox = outbox.tables.inbox
+        # One fixed statement for any batch size: compiled once and prepared once per connection.
+        self.record_in_inbox = text(
+            f"INSERT INTO {outbox.tables.schema}.inbox (consumer, event_id) SELECT CAST(:consumer AS varchar), unnest(CAST(:ids AS uuid[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        ).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))).columns(event_id=PG_UUID(as_uuid=True))
         self.assigned = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
             consumer = create_consumer(self.settings, self.group_id, self.topics)
+            offsets = PendingOffsets(self.settings.consumer_commit_interval_ms / 1000)
             try:
                 await consumer.start()
                 while not stop.is_set():
                     batches = await consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_max_batch)
                     if consumer.assignment():
                         self.assigned.set()
-                    for tp, records in batches.items():
-                        await self.apply(records)
-                        try:
-                            await consumer.commit({tp: records[-1].offset + 1})
-                        except (CommitFailedError, IllegalStateError) as exc:
-                            # Rebalanced away mid-batch: the new owner re-reads, and the inbox drops repeats.
-                            log.info("offset commit skipped after rebalance: %s", exc)
+                    if batches:
+                        # One transaction for the whole poll: each partition's records keep their order.
+                        await self.apply([record for records in batches.values() for record in records])
+                        offsets.advance({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    if offsets.due(idle=not batches):
+                        await self._commit(consumer, offsets.take())
                     backoff = 0.5
+                await self._commit(consumer, offsets.take())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -104,8 +137,18 @@ class IdempotentConsumer:
                 except Exception:  # pragma: no cover - best effort on a broken client
                     log.debug("consumer stop failed", exc_info=True)
 
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # Rebalanced away: the new owner re-reads from the last commit, and the inbox drops repeats.
+            log.info("offset commit skipped after rebalance: %s", exc)
+
     async def apply(self, records: list[ConsumerRecord]) -> None:
-        """Apply one partition's batch in one transaction. The fast path records the whole batch's
+        """Apply one poll's records in one transaction. The fast path records the whole batch's
         event ids in the inbox with one statement and runs the handlers without savepoints; if a
         handler fails, the batch is rolled back and applied again event by event, each in a
         savepoint, so a poison message can be retried and dead-lettered without undoing its
@@ -134,16 +177,7 @@ class IdempotentConsumer:
         if not envelopes:
             return
         ids = list(dict.fromkeys(e.event_id for e in envelopes))
-        fresh = set(
-            (
-                await session.execute(
-                    insert(self.inbox)
-                    .values([{"consumer": self.name, "event_id": event_id} for event_id in ids])
-                    .on_conflict_do_nothing()
-                    .returning(self.inbox.c.event_id)
-                )
-            ).scalars()
-        )
+        fresh = set((await session.execute(self.record_in_inbox, {"consumer": self.name, "ids": ids})).scalars())
         for envelope in envelopes:
             if envelope.event_id not in fresh:
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()

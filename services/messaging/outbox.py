@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events import Envelope, Event
@@ -22,6 +24,12 @@ class Outbox:
         self.service = service
         self.topic = stage_topic(topic_prefix, service)
         self.dead_letter_topic = dead_letter_topic(topic_prefix)
+        # The message goes in as JSON text already serialised (pydantic's serialiser, not a dict
+        # re-encoded by the driver); one fixed statement, prepared once per connection.
+        self.insert_row = text(
+            f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) "
+            "VALUES (:event_id, :topic, :key, CAST(:message AS jsonb), CAST(:headers AS jsonb))"
+        ).bindparams(bindparam("event_id", type_=PG_UUID(as_uuid=True)))
 
     async def emit(
         self,
@@ -35,7 +43,7 @@ class Outbox:
         envelope = event.envelope(
             dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
         )
-        await self.append(session, topic=self.topic, key=dossier_id, message=envelope.model_dump(mode="json"), event_id=envelope.event_id)
+        await self.append(session, topic=self.topic, key=dossier_id, message=envelope.model_dump_json(), event_id=envelope.event_id)
         return envelope
 
     async def append(
@@ -44,12 +52,17 @@ class Outbox:
         *,
         topic: str,
         key: str,
-        message: dict[str, Any],
+        message: dict[str, Any] | str,
         event_id: UUID | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         await session.execute(
-            insert(self.tables.outbox).values(
-                event_id=event_id or uuid4(), topic=topic, key=key, message=message, headers=headers or {}
-            )
+            self.insert_row,
+            {
+                "event_id": event_id or uuid4(),
+                "topic": topic,
+                "key": key,
+                "message": message if isinstance(message, str) else json.dumps(message, ensure_ascii=False),
+                "headers": json.dumps(headers or {}, ensure_ascii=False),
+            },
         )
