@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ import httpx
 from infra.stack import Postgres, Stack
 from tests.conftest import System
 
+COUNTER, ONLINE = 1, 2  # filing channels
 AGENCY_SECRETS = {"ubnd-xa": "c-ubnd", "ca-xa": "c-ca", "bhxh": "c-bhxh", "vpdkdd": "c-vpdkdd", "thue-cs": "c-thue"}
 AGENCIES = [
     {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "C_SECRET_UBND"},
@@ -80,7 +82,8 @@ def dossier_body(i: int, script: Script) -> dict[str, Any]:
         applicant["phone"] = f"09{i % 10**8:08d}"
     if "email" in script.channels:
         applicant["email"] = f"cong.dan.{i}@example.vn"
-    return {"procedure_code": script.procedure_code, "channel": 1 + i % 2, "documents": [{"code": c} for c in script.documents], "applicant": applicant}
+    channel = COUNTER if script.returned else ONLINE  # who filed at the counter collects the result there
+    return {"procedure_code": script.procedure_code, "channel": channel, "documents": [{"code": c} for c in script.documents], "applicant": applicant}
 
 
 class OwnPostgres(Postgres):
@@ -107,10 +110,20 @@ class Run:
     errors: list[str] = field(default_factory=list)
     chaos_log: list[str] = field(default_factory=list)
     submitted: threading.Event = field(default_factory=threading.Event)
+    local: threading.local = field(default_factory=threading.local)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def count(self, what: str, n: int = 1) -> None:
         with self.lock:
             self.stats[what] += n
+
+    def client(self) -> httpx.Client:
+        """Each actor thread keeps its connections open, as a real client would; a killed service's
+        broken connections fail the call, which is retried on a new one."""
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = httpx.Client(timeout=10)
+        return client
 
     def url(self, name: str) -> str:
         try:
@@ -122,7 +135,7 @@ class Run:
         """One call that survives the faults: retried on a refused connection, a timeout or a 5xx."""
         while not self.stop.is_set():
             try:
-                response = httpx.request(method, f"{self.url(service)}{path}", timeout=10, **kwargs)
+                response = self.client().request(method, f"{self.url(service)}{path}", **kwargs)
             except httpx.HTTPError:
                 self.count(f"retries.{service}")
                 time.sleep(0.3)
@@ -146,22 +159,31 @@ class Run:
 
     # ------------------------------------------------------------ citizens at the counter
 
-    def submit_all(self, pace_seconds: float) -> None:
-        """File every dossier; a failed POST is retried with the same Idempotency-Key."""
+    def submit_all(self, pace_seconds: float, citizens: int = 4) -> None:
+        """File every dossier, `citizens` at a time, spread over `pace_seconds`; a failed POST is
+        retried with the same Idempotency-Key."""
         start = time.monotonic()
-        for i in range(self.total):
-            script = SCRIPTS[i % len(SCRIPTS)]
-            key = f"chaos-{uuid.uuid4()}"
-            body = dossier_body(i, script)
-            response = self.request("POST", "intake", "/dossiers", json=body, headers={"Idempotency-Key": key})
-            assert response.status_code == 201, f"dossier {i}: {response.status_code} {response.text}"
-            with self.lock:
-                self.scripts[response.json()["id"]] = script
-            self.count("submitted")
-            ahead = start + pace_seconds * (i + 1) / self.total - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-        self.submitted.set()
+
+        def citizen(first: int) -> None:
+            for i in range(first, self.total, citizens):
+                script = SCRIPTS[i % len(SCRIPTS)]
+                key = f"chaos-{uuid.uuid4()}"
+                response = self.request("POST", "intake", "/dossiers", json=dossier_body(i, script), headers={"Idempotency-Key": key})
+                assert response.status_code == 201, f"dossier {i}: {response.status_code} {response.text}"
+                with self.lock:
+                    self.scripts[response.json()["id"]] = script
+                self.count("submitted")
+                ahead = start + pace_seconds * (i + 1) / self.total - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+
+        threads = [threading.Thread(target=self.guard(f"citizen {n}", lambda n=n: citizen(n)), daemon=True) for n in range(citizens)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.stats["submitted"] == self.total:
+            self.submitted.set()
 
     # ------------------------------------------------------------ agencies over routing's REST API
 
@@ -219,16 +241,17 @@ class Run:
 
     # ------------------------------------------------------------ the counter at intake
 
-    def in_status(self, status: int) -> list[str]:
+    def search(self, **filters: Any) -> dict[str, Any]:
+        page = self.request("GET", "intake", "/dossiers", params={"received_from": self.started_at.isoformat(), **filters})
+        assert page.status_code == 200, page.text
+        return page.json()
+
+    def in_status(self, status: int, **filters: Any) -> list[str]:
+        """This run's dossiers in a status (every dossier received since it started is one of ours)."""
         found: list[str] = []
         cursor: str | None = None
         while True:
-            params: dict[str, Any] = {"status": status, "limit": 200}
-            if cursor:
-                params["cursor"] = cursor
-            page = self.request("GET", "intake", "/dossiers", params=params)
-            assert page.status_code == 200, page.text
-            data = page.json()
+            data = self.search(status=status, limit=200, **({"cursor": cursor} if cursor else {}), **filters)
             found += [d["id"] for d in data["items"] if d["id"] in self.scripts]
             cursor = data.get("next_cursor")
             if not cursor:
@@ -242,19 +265,20 @@ class Run:
                 assert answer.status_code in (200, 409), answer.text
                 self.count("counter.supplements" if answer.status_code == 200 else "counter.conflicts")
                 acted = True
-            for dossier_id in self.in_status(9):
-                if self.scripts[dossier_id].returned:
-                    answer = self.request("POST", "intake", f"/dossiers/{dossier_id}/result-return", json={"method": "counter"})
-                    assert answer.status_code in (200, 409), answer.text
-                    self.count("counter.result_returns" if answer.status_code == 200 else "counter.conflicts")
-                    acted = True
+            # Results are returned at the counter for dossiers filed there (channel 1), and only those.
+            for dossier_id in self.in_status(9, channel=COUNTER):
+                answer = self.request("POST", "intake", f"/dossiers/{dossier_id}/result-return", json={"method": "counter"})
+                assert answer.status_code in (200, 409), answer.text
+                self.count("counter.result_returns" if answer.status_code == 200 else "counter.conflicts")
+                acted = True
             if not acted:
                 time.sleep(1)
 
     def finished(self) -> int:
-        """How many of our dossiers have reached their final status at intake."""
-        at = {9: set(self.in_status(9)), 10: set(self.in_status(10))}
-        return sum(1 for d, s in list(self.scripts.items()) if d in at[s.final_status])
+        """How many of this run's dossiers have reached their final status at intake."""
+        returned = self.search(status=10, channel=COUNTER, limit=1)["counts"]["total"]
+        ready = self.search(status=9, channel=ONLINE, limit=1)["counts"]["total"]
+        return returned + ready
 
     # ------------------------------------------------------------ the faults
 
@@ -305,9 +329,14 @@ class Run:
         self.note("PostgreSQL is back")
 
     def chaos(self, plan: list[str], gap_seconds: float) -> None:
-        for fault in plan:
+        """Each fault after its share of the dossiers has been filed (and at least a gap after the
+        last one), so faults fall all along the filing, however fast the machine files."""
+        for n, fault in enumerate(plan, start=1):
             if self.stop.wait(gap_seconds * random.uniform(0.6, 1.4)):
                 return
+            while self.stats["submitted"] < self.total * n / (len(plan) + 1) and not self.submitted.is_set() and not self.errors:
+                if self.stop.wait(0.5):
+                    return
             if fault == "kafka":
                 self.restart_kafka()
             elif fault == "postgres":

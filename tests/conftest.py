@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,15 @@ class System:
         self.env = env
         self.logs = logs
         self.processes: dict[str, list[ServiceProcess]] = {name: [] for name in SERVICES}
+        self._local = threading.local()
+
+    @property
+    def http(self) -> httpx.Client:
+        """A kept-alive client per thread (a restarted service listens on a new port, so no stale connection is reused)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(timeout=10)
+        return client
 
     def start(self, name: str, replica: int | None = None) -> ServiceProcess:
         replica = len(self.processes[name]) if replica is None else replica
@@ -36,11 +46,11 @@ class System:
         return next(p for p in self.processes[name] if p.alive()).url
 
     def get(self, name: str, path: str) -> Any:
-        response = httpx.get(f"{self.url(name)}{path}", timeout=10)
+        response = self.http.get(f"{self.url(name)}{path}")
         return response.json() if response.status_code == 200 else None
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(f"{self.url('intake')}/dossiers", json=body, timeout=10)
+        response = self.http.post(f"{self.url('intake')}/dossiers", json=body)
         assert response.status_code == 201, response.text
         return response.json()
 

@@ -28,8 +28,10 @@ from tests.chaos import AGENCIES, AGENCY_ENV, Run, Script, chaos_plan
 from tests.conftest import System, eventually
 
 DOSSIERS = int(os.environ.get("CHAOS_DOSSIERS", "150"))
-# Seconds between faults; submissions are spread over the whole plan so every fault hits dossiers in flight.
-GAP_SECONDS = float(os.environ.get("CHAOS_GAP_SECONDS", str(max(4.0, DOSSIERS / 200))))
+# Dossiers are filed at about CHAOS_RATE a second, and the faults spread along the filing, at least
+# CHAOS_GAP_SECONDS apart, so every fault hits dossiers in flight.
+GAP_SECONDS = float(os.environ.get("CHAOS_GAP_SECONDS", "4"))
+RATE = float(os.environ.get("CHAOS_RATE", "20"))
 SETTLE_SECONDS = 120 + DOSSIERS * 0.3
 SCHEMAS = ("intake", "routing", "deadline", "notify")
 
@@ -100,7 +102,8 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
     run = Run(system, stack, DOSSIERS)
     started = time.monotonic()
 
-    actors = [threading.Thread(target=run.guard("citizens", lambda: run.submit_all(GAP_SECONDS * len(plan))), daemon=True)]
+    filing_seconds = max(GAP_SECONDS * len(plan), DOSSIERS / RATE)
+    actors = [threading.Thread(target=run.guard("citizens", lambda: run.submit_all(filing_seconds)), daemon=True)]
     actors += [threading.Thread(target=run.guard(a["client_id"], lambda a=a: run.agency(a["client_id"])), daemon=True) for a in AGENCIES]
     actors += [threading.Thread(target=run.guard("counter", run.counter), daemon=True)]
     monkey = threading.Thread(target=run.guard("chaos", lambda: run.chaos(plan, GAP_SECONDS)), daemon=True)
