@@ -154,7 +154,8 @@ class Postgres:
                 shutil.chown(self.logfile, "postgres")
             opts = (
                 f"-p {self.profile.pg_port} -k {self.data} -c listen_addresses=127.0.0.1 "
-                "-c max_connections=300 -c fsync=off -c full_page_writes=off -c shared_buffers=256MB"
+                "-c max_connections=300 -c fsync=off -c full_page_writes=off -c shared_buffers=256MB "
+                + os.environ.get("MOTCUA_PG_OPTIONS", "")  # e.g. pg_stat_statements for `python -m bench.profile`
             )
             log(f"starting PostgreSQL on 127.0.0.1:{self.profile.pg_port}")
             subprocess.run(

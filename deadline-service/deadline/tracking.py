@@ -36,7 +36,8 @@ class Tracker:
             {"dossier_id": dossier_id, "scope": scope, "step_id": step_id, "kind": kind, "due_at": due_at, "fire_at": fire_at}
             for kind, fire_at in timer_plan(self.calendar, self.thresholds, started_at, due_at, budget_hours)
         ]
-        await session.execute(insert(timers).values(rows).on_conflict_do_nothing(constraint="uq_timer_once_per_due_time"))
+        if rows:  # as executemany: one cached statement for any number of timers, sent as one multi-row INSERT
+            await session.execute(insert(timers).on_conflict_do_nothing(constraint="uq_timer_once_per_due_time"), rows)
 
     async def disarm(self, session: AsyncSession, dossier_id: UUID, scope: str | None = None, step_id: str | None = None) -> None:
         """Drop the timers not fired yet (the fired ones stay: they prove what was sent)."""

@@ -40,6 +40,26 @@ async def lock_dossier(session: AsyncSession, dossier_id: UUID) -> dict[str, Any
     return dict(row) if row else None
 
 
+async def lock_for_event(session: AsyncSession, dossier_id: UUID) -> dict[str, Any] | None:
+    """The columns another service's event can change or needs, locked; not the whole row (its
+    procedure snapshot, applicant and documents are JSON a timeline entry never reads)."""
+    row = (
+        await session.execute(
+            select(
+                dossiers.c.status,
+                dossiers.c.resume_status,
+                dossiers.c.current_agency_code,
+                dossiers.c.current_agency_name,
+                dossiers.c.appointment_at,
+                dossiers.c.procedure_snapshot["steps"].label("steps"),
+            )
+            .where(dossiers.c.id == dossier_id)
+            .with_for_update()
+        )
+    ).mappings().first()
+    return dict(row) if row else None
+
+
 async def add_timeline(
     session: AsyncSession,
     dossier_id: UUID,

@@ -38,7 +38,7 @@ class Note:
 def _agency(row: dict[str, Any], step_id: str | None, code: str | None) -> str:
     if code and row["current_agency_code"] == code and row["current_agency_name"]:
         return row["current_agency_name"]
-    for step in row["procedure_snapshot"].get("steps", []):
+    for step in row["steps"] or []:
         if step["step_id"] == step_id and (code is None or step["agency_code"] == code):
             return step["agency_name"]
     return code or "cơ quan giải quyết"
@@ -246,7 +246,7 @@ async def on_event(session: AsyncSession, envelope: Envelope) -> None:
     """Apply one event of routing, deadline or notify to the dossier's status and timeline."""
     event = parse(envelope, BY_TYPE[envelope.type])
     dossier_id = UUID(envelope.dossier_id)
-    row = await repository.lock_dossier(session, dossier_id)
+    row = await repository.lock_for_event(session, dossier_id)
     if row is None:  # dead-lettered, to be replayed once the cause is known
         raise LookupError(f"intake has no dossier {dossier_id}")
     note = DESCRIBE[type(event)](event, row)

@@ -21,6 +21,7 @@ class ConsoleSink:
     def _load(self) -> set[str]:
         if self._seen is None:
             self._seen = set()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.exists():
                 for line in self.path.read_text(encoding="utf-8").splitlines():
                     try:
@@ -35,7 +36,6 @@ class ConsoleSink:
         seen = self._load()
         if notice_id in seen:
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = {
             "notice_id": notice_id,
             "dossier_id": dossier_id,
