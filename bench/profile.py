@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--services", default="intake,routing,deadline,notify")
+    parser.add_argument("--native", action="store_true", help="C frames too (py-spy then pauses the process for each sample)")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             pid = services[name].process.pid  # type: ignore[union-attr]
             spies[name] = subprocess.Popen(
                 [py_spy(), "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
-                 "--format", "raw", "--output", str(OUT / f"{name}.collapsed"), "--nonblocking"],
+                 "--format", "raw", "--output", str(OUT / f"{name}.collapsed"), *(["--native"] if args.native else ["--nonblocking"])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         figures = asyncio.run(run_rate(intake, database_url, args.rate, args.seconds))

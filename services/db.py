@@ -12,7 +12,10 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # No overflow: connections past the pool were closed as soon as they were returned, so a
+        # burst opened (and set up, and prepared statements on) a new connection per transaction.
+        # Past the pool, callers wait their turn.
+        max_overflow=0,
         pool_timeout=5,  # past this, a request answers 503 instead of queueing on
         # No ping before each checkout (a round trip per transaction): a connection that died with
         # the server fails its statement, SQLAlchemy then discards the pool, and the caller retries

@@ -11,7 +11,7 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "motcua"
     database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:25432/motcua", validation_alias="DATABASE_URL")
-    db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE")
+    db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE", description="Database connections per process; callers past it wait their turn.")
     kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     topic_prefix: str = Field("motcua", validation_alias="TOPIC_PREFIX")
     topic_partitions: int = Field(6, validation_alias="TOPIC_PARTITIONS")
