@@ -14,18 +14,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy import bindparam, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.db import driver_connection
 from services.events import Envelope
 from services.events.topics import stage_topic
 from services.kafka import create_consumer
@@ -99,11 +98,11 @@ class IdempotentConsumer:
         self.group_id = f"{settings.topic_prefix}.{settings.service_name}.{subscription.name}"
         self.topics = [stage_topic(settings.topic_prefix, s) for s in subscription.sources]
         self.inbox = outbox.tables.inbox
-        # One fixed statement for any batch size: compiled once and prepared once per connection.
-        self.record_in_inbox = text(
-            f"INSERT INTO {outbox.tables.schema}.inbox (consumer, event_id) SELECT CAST(:consumer AS varchar), unnest(CAST(:ids AS uuid[])) "
+        # One statement for any batch size, prepared once per connection.
+        self.record_in_inbox = (
+            f"INSERT INTO {outbox.tables.schema}.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) "
             "ON CONFLICT DO NOTHING RETURNING event_id"
-        ).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))).columns(event_id=PG_UUID(as_uuid=True))
+        )
         self.assigned = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -177,7 +176,7 @@ class IdempotentConsumer:
         if not envelopes:
             return
         ids = list(dict.fromkeys(e.event_id for e in envelopes))
-        fresh = set((await session.execute(self.record_in_inbox, {"consumer": self.name, "ids": ids})).scalars())
+        fresh = await self.first_seen(session, ids)
         for envelope in envelopes:
             if envelope.event_id not in fresh:
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()
@@ -191,6 +190,11 @@ class IdempotentConsumer:
                 raise _HandlerFailed from exc
             EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
 
+    async def first_seen(self, session: AsyncSession, event_ids: list[UUID]) -> set[UUID]:
+        """Record the events in the inbox; the ids recorded now (not by an earlier delivery)."""
+        rows = await (await driver_connection(session)).fetch(self.record_in_inbox, self.name, event_ids)
+        return {row[0] for row in rows}
+
     async def _apply_one(self, session: AsyncSession, record: ConsumerRecord) -> None:
         try:
             envelope = Envelope.from_bytes(record.value)
@@ -201,15 +205,7 @@ class IdempotentConsumer:
         if handler is None:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
             return
-        first_time = (
-            await session.execute(
-                insert(self.inbox)
-                .values(consumer=self.name, event_id=envelope.event_id)
-                .on_conflict_do_nothing()
-                .returning(self.inbox.c.event_id)
-            )
-        ).first()
-        if first_time is None:
+        if not await self.first_seen(session, [envelope.event_id]):
             EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()
             return
         attempt = 0

@@ -6,10 +6,9 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.db import driver_connection
 from services.events import Envelope, Event
 from services.events.topics import dead_letter_topic, stage_topic
 from services.messaging.tables import MessagingTables
@@ -25,11 +24,10 @@ class Outbox:
         self.topic = stage_topic(topic_prefix, service)
         self.dead_letter_topic = dead_letter_topic(topic_prefix)
         # The message goes in as JSON text already serialised (pydantic's serialiser, not a dict
-        # re-encoded by the driver); one fixed statement, prepared once per connection.
-        self.insert_row = text(
-            f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) "
-            "VALUES (:event_id, :topic, :key, CAST(:message AS jsonb), CAST(:headers AS jsonb))"
-        ).bindparams(bindparam("event_id", type_=PG_UUID(as_uuid=True)))
+        # re-encoded by the driver), on the driver connection: one statement prepared per connection.
+        self.insert_row = (
+            f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)"
+        )
 
     async def emit(
         self,
@@ -56,13 +54,11 @@ class Outbox:
         event_id: UUID | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        await session.execute(
+        await (await driver_connection(session)).execute(
             self.insert_row,
-            {
-                "event_id": event_id or uuid4(),
-                "topic": topic,
-                "key": key,
-                "message": message if isinstance(message, str) else json.dumps(message, ensure_ascii=False),
-                "headers": json.dumps(headers or {}, ensure_ascii=False),
-            },
+            event_id or uuid4(),
+            topic,
+            key,
+            message if isinstance(message, str) else json.dumps(message, ensure_ascii=False),
+            json.dumps(headers or {}, ensure_ascii=False),
         )

@@ -8,11 +8,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, or_, select, text, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from intake.adapters.tables import dossiers, supplement_requests, timeline
 from intake.domain.dossier import FINAL_STATUSES, PAUSED_STATUSES
+from services.db import driver_connection, insert_row
 
 
 async def next_sequence(engine: AsyncEngine, unit_code: str, day: date) -> int:
@@ -24,15 +25,13 @@ async def next_sequence(engine: AsyncEngine, unit_code: str, day: date) -> int:
     One statement in autocommit: one round trip, no BEGIN/COMMIT."""
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return (
-            await conn.execute(
-                text(
-                    "INSERT INTO intake.code_sequences (unit_code, day, last) VALUES (:unit, :day, 1) "
-                    "ON CONFLICT (unit_code, day) DO UPDATE SET last = code_sequences.last + 1 RETURNING last"
-                ),
-                {"unit": unit_code, "day": day},
-            )
-        ).scalar_one()
+        driver = (await conn.get_raw_connection()).driver_connection
+        return await driver.fetchval(
+            "INSERT INTO intake.code_sequences (unit_code, day, last) VALUES ($1, $2, 1) "
+            "ON CONFLICT (unit_code, day) DO UPDATE SET last = code_sequences.last + 1 RETURNING last",
+            unit_code,
+            day,
+        )
 
 
 async def lock_dossier(session: AsyncSession, dossier_id: UUID) -> dict[str, Any] | None:
@@ -43,21 +42,14 @@ async def lock_dossier(session: AsyncSession, dossier_id: UUID) -> dict[str, Any
 async def lock_for_event(session: AsyncSession, dossier_id: UUID) -> dict[str, Any] | None:
     """The columns another service's event can change or needs, locked; not the whole row (its
     procedure snapshot, applicant and documents are JSON a timeline entry never reads)."""
-    row = (
-        await session.execute(
-            select(
-                dossiers.c.status,
-                dossiers.c.resume_status,
-                dossiers.c.current_agency_code,
-                dossiers.c.current_agency_name,
-                dossiers.c.appointment_at,
-                dossiers.c.procedure_snapshot["steps"].label("steps"),
-            )
-            .where(dossiers.c.id == dossier_id)
-            .with_for_update()
-        )
-    ).mappings().first()
-    return dict(row) if row else None
+    row = await (await driver_connection(session)).fetchrow(
+        "SELECT status, resume_status, current_agency_code, current_agency_name, appointment_at, "
+        "procedure_snapshot->'steps' AS steps FROM intake.dossiers WHERE id = $1 FOR UPDATE",
+        dossier_id,
+    )
+    if row is None:
+        return None
+    return {**row, "steps": row["steps"] or []}
 
 
 async def add_timeline(
@@ -71,10 +63,8 @@ async def add_timeline(
     event_id: UUID | None,
     public: bool = True,
 ) -> None:
-    await session.execute(
-        insert(timeline).values(
-            dossier_id=dossier_id, at=at, kind=kind, label=label, detail=detail, event_id=event_id, public=public
-        )
+    await insert_row(
+        session, timeline, {"dossier_id": dossier_id, "at": at, "kind": kind, "label": label, "detail": detail, "event_id": event_id, "public": public}
     )
 
 

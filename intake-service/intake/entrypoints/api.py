@@ -44,6 +44,7 @@ from intake.entrypoints.schemas import (
     WithdrawalIn,
 )
 from services.calendar import VN_TZ, working_calendar
+from services.db import insert_row
 from services.events import Envelope, Event
 from services.events.schemas import (
     ApplicantContact,
@@ -202,8 +203,10 @@ async def _receive(
         for d in procedure.documents
         if d.code in handed_in
     ]
-    await session.execute(
-        insert(dossiers).values(
+    await insert_row(
+        session,
+        dossiers,
+        dict(
             id=dossier_id,
             code=code,
             procedure_code=procedure.code,
@@ -218,7 +221,7 @@ async def _receive(
             },
             receiving_unit=unit.code,
             channel=body.channel,
-            status=PortalStatus.ACCEPTED,
+            status=int(PortalStatus.ACCEPTED),
             applicant={**applicant.model_dump(mode="json"), "result_delivery": body.result_delivery},
             applicant_name=applicant.name,
             lookup_secret=secret,

@@ -15,6 +15,7 @@ from intake.adapters import repository
 from intake.adapters.tables import dossiers, supplement_requests
 from intake.domain.dossier import PortalStatus, vn_money, vn_time
 from intake.domain.lifecycle import State, apply_event
+from services.db import update_row
 from services.events import Envelope, Event, parse
 from services.events import schemas as ev
 from services.messaging import Subscription
@@ -256,9 +257,7 @@ async def on_event(session: AsyncSession, envelope: Envelope) -> None:
     if after != before:
         changes |= {"status": int(after.status), "resume_status": int(after.resume_status) if after.resume_status else None}
     if changes:
-        await session.execute(
-            update(dossiers).where(dossiers.c.id == dossier_id).values(**changes, updated_at=envelope.occurred_at)
-        )
+        await update_row(session, dossiers, {"id": dossier_id}, {**changes, "updated_at": envelope.occurred_at})
     if isinstance(event, ev.ClockResumed):
         await _record_new_appointment(session, dossier_id, event)
     if isinstance(event, ev.SupplementRequested) and after.status is PortalStatus.SUPPLEMENT_REQUESTED:
