@@ -4,6 +4,7 @@ audit record, outbound deliveries, portal pushes and the announcing events commi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -11,8 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters import audit
@@ -22,6 +22,7 @@ from routing.domain.national import FINAL_PHASES, phase_from_steps, portal_recor
 from routing.domain.route import StepState, ready_steps, route_complete
 from routing.domain.steps import OPEN, IllegalTransition, next_state, return_target
 from routing.settings import RoutingSettings
+from services.db import driver_connection, insert_row, insert_rows, update_row
 from services.events import Envelope, Event
 from services.events.schemas import (
     DossierReceived,
@@ -94,14 +95,14 @@ class Routing:
 
     # ------------------------------------------------------------ events
 
-    async def _emit(self, session: AsyncSession, event: Event, dossier: RowMapping, cause: Envelope | None) -> None:
+    async def _emit(self, session: AsyncSession, event: Event, dossier: Mapping[str, Any], cause: Envelope | None) -> None:
         await self.runtime.outbox.emit(
             session, event, dossier_id=str(dossier["dossier_id"]), causation=cause, correlation_id=None if cause else dossier["correlation_id"]
         )
 
     async def _handover(self, session: AsyncSession, dossier_id: UUID, step_id: str, src: str, dst: str, at: datetime, actor: str, action: str, note: str | None = None) -> None:
-        await session.execute(
-            insert(handovers).values(dossier_id=dossier_id, step_id=step_id, from_party=src, to_party=dst, at=at, actor=actor, action=action, note=note)
+        await insert_row(
+            session, handovers, {"dossier_id": dossier_id, "step_id": step_id, "from_party": src, "to_party": dst, "at": at, "actor": actor, "action": action, "note": note}
         )
 
     # ------------------------------------------------------------ route
@@ -111,8 +112,10 @@ class Routing:
         event = DossierReceived.model_validate(envelope.payload)
         dossier_id = UUID(envelope.dossier_id)
         at = envelope.occurred_at
-        await session.execute(
-            insert(dossiers).values(
+        await insert_row(
+            session,
+            dossiers,
+            dict(
                 dossier_id=dossier_id,
                 dossier_code=event.dossier_code,
                 procedure_code=event.procedure_code,
@@ -127,8 +130,9 @@ class Routing:
                 updated_at=at,
             )
         )
-        await session.execute(
-            insert(route_steps),
+        await insert_rows(
+            session,
+            route_steps,
             [
                 {
                     "dossier_id": dossier_id,
@@ -151,26 +155,22 @@ class Routing:
         await self.assign_ready_steps(session, dossier, envelope, from_party=f"Bộ phận một cửa {event.receiving_unit}", at=at)
         await self.refresh_phase(session, dossier, at)
 
-    async def lock_dossier(self, session: AsyncSession, dossier_id: UUID) -> RowMapping | None:
+    async def lock_dossier(self, session: AsyncSession, dossier_id: UUID) -> Mapping[str, Any] | None:
         """Every change to one dossier's route runs under this row lock, so parallel branches finishing together still see each other."""
-        return (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id).with_for_update())).mappings().first()
+        return await (await driver_connection(session)).fetchrow("SELECT * FROM routing.dossiers WHERE dossier_id = $1 FOR UPDATE", dossier_id)
 
-    async def steps_of(self, session: AsyncSession, dossier_id: UUID) -> list[RowMapping]:
-        return list(
-            (await session.execute(select(route_steps).where(route_steps.c.dossier_id == dossier_id).order_by(route_steps.c.position))).mappings().all()
-        )
+    async def steps_of(self, session: AsyncSession, dossier_id: UUID) -> list[Mapping[str, Any]]:
+        return await (await driver_connection(session)).fetch("SELECT * FROM routing.route_steps WHERE dossier_id = $1 ORDER BY position", dossier_id)
 
-    async def assign_ready_steps(self, session: AsyncSession, dossier: RowMapping, cause: Envelope | None, from_party: str, at: datetime) -> list[str]:
+    async def assign_ready_steps(self, session: AsyncSession, dossier: Mapping[str, Any], cause: Envelope | None, from_party: str, at: datetime) -> list[str]:
         dossier_id = dossier["dossier_id"]
         rows = await self.steps_of(session, dossier_id)
         ready = set(ready_steps(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows))
         for row in rows:
             if row["step_id"] not in ready:
                 continue
-            await session.execute(
-                update(route_steps)
-                .where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == row["step_id"])
-                .values(state="assigned", assigned_at=at, updated_at=at, officer=None)
+            await update_row(
+                session, route_steps, {"dossier_id": dossier_id, "step_id": row["step_id"]}, {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None}
             )
             await self._handover(session, dossier_id, row["step_id"], from_party, row["agency_name"], at, "routing-service", "assign")
             await self._emit(
@@ -186,7 +186,7 @@ class Routing:
 
     # ------------------------------------------------------------ phase and national portal
 
-    async def refresh_phase(self, session: AsyncSession, dossier: RowMapping, at: datetime, phase: str | None = None) -> None:
+    async def refresh_phase(self, session: AsyncSession, dossier: Mapping[str, Any], at: datetime, phase: str | None = None) -> None:
         if dossier["phase"] in FINAL_PHASES and phase != "delivered":
             return
         rows = await self.steps_of(session, dossier["dossier_id"])
@@ -194,10 +194,10 @@ class Routing:
             phase = phase_from_steps(r["state"] for r in rows)
         if phase == dossier["phase"]:
             return
-        await session.execute(update(dossiers).where(dossiers.c.dossier_id == dossier["dossier_id"]).values(phase=phase, updated_at=at))
+        await update_row(session, dossiers, {"dossier_id": dossier["dossier_id"]}, {"phase": phase, "updated_at": at})
         await self.queue_portal_update(session, dossier, phase, at, rows)
 
-    async def queue_portal_update(self, session: AsyncSession, dossier: RowMapping, phase: str, at: datetime, rows: list[RowMapping] | None = None) -> None:
+    async def queue_portal_update(self, session: AsyncSession, dossier: Mapping[str, Any], phase: str, at: datetime, rows: list[Mapping[str, Any]] | None = None) -> None:
         if not self.settings.portal_url:
             return
         rows = rows if rows is not None else await self.steps_of(session, dossier["dossier_id"])
@@ -211,7 +211,7 @@ class Routing:
 
     # ------------------------------------------------------------ LGSP outbound
 
-    async def _deliver(self, session: AsyncSession, dossier: RowMapping, step_id: str, agency_code: str, budget_hours: float, at: datetime) -> None:
+    async def _deliver(self, session: AsyncSession, dossier: Mapping[str, Any], step_id: str, agency_code: str, budget_hours: float, at: datetime) -> None:
         agency = agencies_of(self.runtime).by_code.get(agency_code)
         if agency is None or not agency.lgsp_endpoint:
             return
@@ -240,11 +240,8 @@ class Routing:
         dossier = await self.lock_dossier(session, dossier_id)
         if dossier is None:
             raise StepNotFound()
-        step = (
-            await session.execute(
-                select(route_steps).where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == step_id).with_for_update()
-            )
-        ).mappings().first()
+        driver = await driver_connection(session)
+        step = await driver.fetchrow("SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2 FOR UPDATE", dossier_id, step_id)
         if step is None or step["agency_code"] != agency_code:
             raise StepNotFound()
         try:
@@ -256,7 +253,7 @@ class Routing:
         values: dict[str, Any] = {"state": target, "updated_at": at}
         handler = getattr(self, f"_on_{command.action}")
         await handler(session, dossier, step, command, at, values)
-        await session.execute(update(route_steps).where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == step_id).values(**values))
+        await update_row(session, route_steps, {"dossier_id": dossier_id, "step_id": step_id}, values)
         await audit.append(
             session,
             f"officer.{command.action}",
@@ -278,17 +275,15 @@ class Routing:
         dossier = await self.lock_dossier(session, dossier_id)
         assert dossier is not None
         await self.refresh_phase(session, dossier, at, "refused" if command.action == "refuse" else None)
-        current = (
-            await session.execute(select(route_steps).where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == step_id))
-        ).mappings().one()
+        current = await driver.fetchrow("SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2", dossier_id, step_id)
         return dict(current)
 
-    async def _on_accept(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_accept(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         values["officer"] = c.officer
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], c.officer, at, c.officer, "accept", c.note)
         await self._emit(session, StepAccepted(step_id=step["step_id"], agency_code=step["agency_code"], officer=c.officer, accepted_at=at), dossier, None)
 
-    async def _on_complete(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_complete(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         values.update(completed_at=at, result_documents=c.result_documents, note=c.note, officer=c.officer)
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "routing-service", at, c.officer, "complete", c.note)
         await self._emit(
@@ -298,14 +293,14 @@ class Routing:
             None,
         )
 
-    async def _after_completion(self, session: AsyncSession, dossier: RowMapping, from_party: str, at: datetime) -> None:
+    async def _after_completion(self, session: AsyncSession, dossier: Mapping[str, Any], from_party: str, at: datetime) -> None:
         await self.assign_ready_steps(session, dossier, None, from_party, at)
         rows = await self.steps_of(session, dossier["dossier_id"])
         if route_complete(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows):
             documents = [d for r in rows for d in r["result_documents"]]
             await self._emit(session, RouteCompleted(completed_at=at, result_documents=documents), dossier, None)
 
-    async def _on_return(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_return(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         try:
             to_step_id = return_target(list(step["after"]), c.to_step_id)
         except ValueError as exc:
@@ -327,7 +322,7 @@ class Routing:
         )
         await self._deliver(session, dossier, to_step_id, previous["agency_code"], previous["budget_hours"], at)
 
-    async def _on_supplement(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_supplement(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "supplement", "; ".join(c.items))
         await self._emit(
             session,
@@ -336,7 +331,7 @@ class Routing:
             None,
         )
 
-    async def _on_fee(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_fee(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "fee", c.description)
         await self._emit(
             session,
@@ -345,7 +340,7 @@ class Routing:
             None,
         )
 
-    async def _on_fee_paid(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_fee_paid(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._handover(session, dossier["dossier_id"], step["step_id"], "công dân", step["agency_name"], at, c.officer, "fee_paid", c.receipt_ref)
         await self._emit(
             session,
@@ -354,22 +349,22 @@ class Routing:
             None,
         )
 
-    async def _on_stop(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_stop(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], step["agency_name"], at, c.officer, "stop", c.reason)
         await self._emit(session, HandlingStopped(step_id=step["step_id"], agency_code=step["agency_code"], reason=c.reason or "", stopped_at=at), dossier, None)
 
-    async def _on_resume(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_resume(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], step["agency_name"], at, c.officer, "resume", c.note)
         await self._emit(session, HandlingResumed(step_id=step["step_id"], agency_code=step["agency_code"], resumed_at=at), dossier, None)
 
-    async def _on_refuse(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_refuse(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         await self._cancel_others(session, dossier["dossier_id"], step["step_id"], at)
         await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "refuse", c.reason)
         await self._emit(
             session, DossierRefused(refused_by=step["agency_code"], step_id=step["step_id"], reason=c.reason or "", refused_at=at), dossier, None
         )
 
-    async def _on_transfer(self, session: AsyncSession, dossier: RowMapping, step: RowMapping, c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_transfer(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
         target = agencies_of(self.runtime).by_code.get(c.to_agency_code or "")
         if target is None:
             raise InvalidCommand("to_agency_code", f"unknown agency {c.to_agency_code!r}")
