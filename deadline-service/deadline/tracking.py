@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, select, text, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadline.adapters.tables import deadlines, dossiers, parked_events, pauses, timers
 from deadline.domain.clock import Threshold, classify, remaining_hours, resumed_due, timer_plan
 from services.calendar import WorkingCalendar
+from services.db import driver_connection, insert_row, insert_rows
 from services.events import Envelope
 from services.events.schemas import ClockPaused, ClockResumed, DeadlineClosed, DeadlineTracked, DossierReceived
 from services.messaging import Outbox
@@ -37,7 +38,7 @@ class Tracker:
             for kind, fire_at in timer_plan(self.calendar, self.thresholds, started_at, due_at, budget_hours)
         ]
         if rows:  # as executemany: one cached statement for any number of timers, sent as one multi-row INSERT
-            await session.execute(insert(timers).on_conflict_do_nothing(constraint="uq_timer_once_per_due_time"), rows)
+            await insert_rows(session, timers, rows, "ON CONFLICT ON CONSTRAINT uq_timer_once_per_due_time DO NOTHING")
 
     async def disarm(self, session: AsyncSession, dossier_id: UUID, scope: str | None = None, step_id: str | None = None) -> None:
         """Drop the timers not fired yet (the fired ones stay: they prove what was sent)."""
@@ -50,30 +51,28 @@ class Tracker:
 
     async def track_dossier(self, session: AsyncSession, cause: Envelope, event: DossierReceived) -> None:
         dossier_id = UUID(cause.dossier_id)
-        inserted = (
-            await session.execute(
-                insert(dossiers)
-                .values(
-                    dossier_id=dossier_id,
-                    dossier_code=event.dossier_code,
-                    procedure_code=event.procedure_code,
-                    procedure_name=event.procedure_name,
-                    field_code=event.field_code,
-                    channel=event.channel,
-                    fully_online=event.fully_online,
-                    receiving_unit=event.receiving_unit,
-                    received_at=event.received_at,
-                    budget_hours=event.budget_hours,
-                    resume_rule=event.resume_rule,
-                    route=[step.model_dump(mode="json") for step in event.route],
-                    state="running",
-                    due_at=event.appointment_at,
-                    appointment_at=event.appointment_at,
-                )
-                .on_conflict_do_nothing()
-                .returning(dossiers.c.dossier_id)
-            )
-        ).first()
+        inserted = await insert_row(
+            session,
+            dossiers,
+            dict(
+                dossier_id=dossier_id,
+                dossier_code=event.dossier_code,
+                procedure_code=event.procedure_code,
+                procedure_name=event.procedure_name,
+                field_code=event.field_code,
+                channel=event.channel,
+                fully_online=event.fully_online,
+                receiving_unit=event.receiving_unit,
+                received_at=event.received_at,
+                budget_hours=event.budget_hours,
+                resume_rule=event.resume_rule,
+                route=[step.model_dump(mode="json") for step in event.route],
+                state="running",
+                due_at=event.appointment_at,
+                appointment_at=event.appointment_at,
+            ),
+            "ON CONFLICT DO NOTHING RETURNING dossier_id",
+        )
         if inserted is None:
             return
         await self.track(
@@ -86,17 +85,15 @@ class Tracker:
         started_at: datetime, due_at: datetime, budget_hours: float,
     ) -> bool:
         dossier_id = UUID(cause.dossier_id)
-        inserted = (
-            await session.execute(
-                insert(deadlines)
-                .values(
-                    dossier_id=dossier_id, scope=scope, step_id=step_id, agency_code=agency_code, agency_name=agency_name,
-                    started_at=started_at, due_at=due_at, budget_hours=budget_hours, state="open",
-                )
-                .on_conflict_do_nothing()
-                .returning(deadlines.c.dossier_id)
-            )
-        ).first()
+        inserted = await insert_row(
+            session,
+            deadlines,
+            dict(
+                dossier_id=dossier_id, scope=scope, step_id=step_id, agency_code=agency_code, agency_name=agency_name,
+                started_at=started_at, due_at=due_at, budget_hours=budget_hours, state="open",
+            ),
+            "ON CONFLICT DO NOTHING RETURNING dossier_id",
+        )
         if inserted is None:
             return False
         await self.arm(session, dossier_id, scope, step_id, started_at, due_at, budget_hours)
@@ -262,11 +259,11 @@ class Tracker:
     async def hold(self, session: AsyncSession, dossier_id: str) -> None:
         """Serialise, per dossier, parking against the receipt that unparks (replicas may read
         the two topics' partitions in parallel); released when the transaction ends."""
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"deadline:{dossier_id}"})
+        await (await driver_connection(session)).execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deadline:{dossier_id}")
 
     async def state(self, session: AsyncSession, dossier_id: str) -> str | None:
         """running, paused, resolved, refused, withdrawn; None before the receipt."""
-        return (await session.execute(select(dossiers.c.state).where(dossiers.c.dossier_id == UUID(dossier_id)))).scalar()
+        return await (await driver_connection(session)).fetchval("SELECT state FROM deadline.dossiers WHERE dossier_id = $1", UUID(dossier_id))
 
     async def awaiting_supplement(self, session: AsyncSession, dossier_id: str) -> Any:
         """The open pause of a dossier waiting for the citizen's supplement an agency asked for
@@ -286,15 +283,13 @@ class Tracker:
 
     async def park(self, session: AsyncSession, envelope: Envelope) -> None:
         log.info("event %s about dossier %s waits for its receipt", envelope.type, envelope.dossier_id)
-        await session.execute(insert(parked_events).values(dossier_id=UUID(envelope.dossier_id), envelope=envelope.model_dump(mode="json")))
+        await insert_row(session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")})
 
     async def unpark(self, session: AsyncSession, dossier_id: str) -> list[Envelope]:
         """The events parked for this dossier, in the order they were read; removed."""
-        rows = (
-            await session.execute(
-                delete(parked_events).where(parked_events.c.dossier_id == UUID(dossier_id)).returning(parked_events.c.id, parked_events.c.envelope)
-            )
-        ).all()
+        rows = await (await driver_connection(session)).fetch(
+            "DELETE FROM deadline.parked_events WHERE dossier_id = $1 RETURNING id, envelope", UUID(dossier_id)
+        )
         return [Envelope.model_validate(raw) for _, raw in sorted(rows, key=lambda r: r[0])]
 
     # ------------------------------------------------------------------ reads
