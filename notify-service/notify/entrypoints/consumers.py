@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.staff import load_staff_directory, staff_for
@@ -20,6 +18,7 @@ from notify.adapters.tables import contacts, notices, parked_events
 from notify.domain.messages import render_email, render_sms
 from notify.domain.policy import TRIGGERS, Contact, Trigger, mask, recipients, suppressed
 from notify.settings import NotifySettings
+from services.db import driver_connection, insert_row
 from services.events import Envelope, parse
 from services.events.schemas import (
     ApologyIssued,
@@ -67,23 +66,21 @@ class Notifier:
             values.update(body=email.text, subject=email.subject, html_body=email.html)
             if email.attachment is not None:
                 values.update(attachment_name=email.attachment.filename, attachment=email.attachment.content)
-        await session.execute(insert(notices).values(**values).on_conflict_do_nothing(constraint="uq_notify_notice_per_event"))
+        await insert_row(session, notices, values, "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
 
     def _dossier(self, row: Any) -> dict[str, Any]:
         return {
-            "code": row.dossier_code,
-            "procedure_name": row.procedure_name,
-            "applicant_name": row.name,
-            "lookup_url": self.settings.lookup_url.format(code=row.dossier_code),
+            "code": row["dossier_code"],
+            "procedure_name": row["procedure_name"],
+            "applicant_name": row["name"],
+            "lookup_url": self.settings.lookup_url.format(code=row["dossier_code"]),
         }
 
     async def _contact(self, session: AsyncSession, envelope: Envelope) -> Any | None:
         """The stored contact, or None after parking the event until the receipt arrives."""
-        row = (await session.execute(select(contacts).where(contacts.c.dossier_id == UUID(envelope.dossier_id)))).first()
+        row = await (await driver_connection(session)).fetchrow("SELECT * FROM notify.contacts WHERE dossier_id = $1", UUID(envelope.dossier_id))
         if row is None:
-            await session.execute(
-                insert(parked_events).values(dossier_id=UUID(envelope.dossier_id), envelope=envelope.model_dump(mode="json"))
-            )
+            await insert_row(session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")})
         return row
 
     async def to_citizen(self, session: AsyncSession, envelope: Envelope) -> None:
@@ -91,7 +88,7 @@ class Notifier:
         if row is None:
             return
         trigger = TRIGGERS[envelope.type]
-        contact = Contact(row.name, row.phone, row.email, tuple(row.channels), row.language, row.opt_out_non_essential)
+        contact = Contact(row["name"], row["phone"], row["email"], tuple(row["channels"]), row["language"], row["opt_out_non_essential"])
         context = {"dossier": self._dossier(row), "event": envelope.payload}
         skipped = suppressed(trigger, contact)
         for channel, address in recipients(contact):
@@ -116,9 +113,10 @@ class Notifier:
     async def on_received(self, session: AsyncSession, envelope: Envelope) -> None:
         event = parse(envelope, DossierReceived)
         a = event.applicant
-        await session.execute(
-            insert(contacts)
-            .values(
+        await insert_row(
+            session,
+            contacts,
+            dict(
                 dossier_id=UUID(envelope.dossier_id),
                 dossier_code=event.dossier_code,
                 procedure_name=event.procedure_name,
@@ -128,15 +126,13 @@ class Notifier:
                 channels=list(a.notify_channels),
                 language=a.language,
                 opt_out_non_essential=a.opt_out_non_essential,
-            )
-            .on_conflict_do_nothing()
+            ),
+            "ON CONFLICT DO NOTHING",
         )
         await self.to_citizen(session, envelope)
-        parked = (
-            await session.execute(
-                delete(parked_events).where(parked_events.c.dossier_id == UUID(envelope.dossier_id)).returning(parked_events.c.id, parked_events.c.envelope)
-            )
-        ).all()
+        parked = await (await driver_connection(session)).fetch(
+            "DELETE FROM notify.parked_events WHERE dossier_id = $1 RETURNING id, envelope", UUID(envelope.dossier_id)
+        )
         for _, raw in sorted(parked, key=lambda r: r[0]):
             waiting = Envelope.model_validate(raw)
             await self.handlers()[waiting.type](session, waiting)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from notify.adapters.channels import Channel, Outcome, Outgoing
 from notify.adapters.console_sink import ConsoleChannel, ConsoleSink
@@ -27,6 +27,7 @@ from notify.adapters.tables import notices
 from notify.domain.policy import Spacing, retry_delay
 from notify.settings import NotifySettings
 from services.calendar import VN_TZ
+from services.db import driver_connection
 from services.events.schemas import NoticeFailed, NoticeSent
 from services.messaging.relay import wait_for
 from services.runtime import Runtime
@@ -35,18 +36,20 @@ log = logging.getLogger(__name__)
 
 SEND_OUTCOMES = Counter("motcua_notify_sends_total", "Send attempts by channel and outcome (accepted, rejected, transient, held).", ["channel", "outcome"])
 
-CLAIM = text(
-    """
+CLAIM = """
     UPDATE notify.notices SET status = 'sending', attempts = attempts + 1,
-           next_attempt_at = now() + make_interval(secs => :lease)
+           next_attempt_at = now() + make_interval(secs => $1)
     WHERE id IN (
         SELECT id FROM notify.notices
         WHERE status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()
-        ORDER BY next_attempt_at, created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+        ORDER BY next_attempt_at, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING id, dossier_id, trigger, channel, recipient, recipient_masked, body, subject, html_body,
               attachment_name, attachment, attempts, resends, created_at
     """
-)
+MARK_SENT = """
+    UPDATE notify.notices SET status = 'sent', sent_at = $2, gateway_id = $3, provider_message_id = $4, last_error = NULL
+    WHERE id = $1 AND status = 'sending' RETURNING id
+    """
 
 
 class RateLimiter:
@@ -96,9 +99,7 @@ class Dispatcher:
 
     async def dispatch_once(self) -> int:
         async with self.runtime.sessionmaker() as session, session.begin():
-            claimed = (
-                await session.execute(CLAIM, {"lease": self.settings.sending_lease_seconds, "limit": self.claim_limit()})
-            ).mappings().all()
+            claimed = await (await driver_connection(session)).fetch(CLAIM, float(self.settings.sending_lease_seconds), self.claim_limit())
         if claimed:
             # Different dossiers' notices go out concurrently; one dossier's, in the order they arose
             # (a citizen must not read "result ready" before "received").
@@ -157,14 +158,9 @@ class Dispatcher:
         where = (notices.c.id == notice["id"], notices.c.status == "sending")
         async with self.runtime.sessionmaker() as session, session.begin():
             if outcome.status == "accepted":
-                marked = (
-                    await session.execute(
-                        update(notices).where(*where)
-                        .values(status="sent", sent_at=now, gateway_id=outgoing.idempotency_id,
-                                provider_message_id=outcome.provider_message_id, last_error=None)
-                        .returning(notices.c.id)
-                    )
-                ).first()
+                marked = await (await driver_connection(session)).fetchrow(
+                    MARK_SENT, notice["id"], now, outgoing.idempotency_id, outcome.provider_message_id
+                )
                 if marked is not None:
                     await self.runtime.outbox.emit(
                         session,
