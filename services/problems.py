@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -60,10 +61,11 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-def _data_exception(exc: DBAPIError) -> bool:
+def _data_exception(exc: Exception) -> bool:
     if isinstance(exc, DataError):
         return True
-    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy's wrapper, or the driver's own error (driver_connection)
+    for error in (orig, getattr(orig, "__cause__", None)):
         sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if isinstance(sqlstate, str) and sqlstate.startswith("22"):
             return True
@@ -96,6 +98,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(asyncpg.exceptions.OperatorInterventionError)
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
@@ -104,12 +109,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(asyncpg.PostgresError)
     @app.exception_handler(UnicodeError)
     async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
         # A value PostgreSQL cannot hold (a NUL byte, an unpaired surrogate, a number out of range:
         # SQLSTATE class 22, data exception) is the client's mistake, not the server's; the
         # transaction rolled back, nothing changed. Any other database error is ours.
-        if isinstance(exc, DBAPIError) and not _data_exception(exc):
+        if isinstance(exc, (DBAPIError, asyncpg.PostgresError)) and not _data_exception(exc):
             log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
             return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)
         log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)

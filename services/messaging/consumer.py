@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -78,6 +79,9 @@ class Subscription:
 def is_infrastructure_failure(exc: BaseException) -> bool:
     """A lost database is not the message's fault: stop and retry the batch instead of dead-lettering."""
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, OSError)):
+        return True
+    # The same from statements run on the driver connection, which asyncpg raises unwrapped.
+    if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
@@ -35,6 +36,14 @@ def make_app(max_bytes: int = 1000, staff_token: str | None = "s3cret", admin_to
             sqlstate = "22021"  # character_not_in_repertoire: a NUL byte in text
 
         raise DBAPIError("INSERT ...", {}, Orig())
+
+    @app.post("/fail-on-the-driver/{kind}")
+    async def fail_on_the_driver(kind: str) -> None:
+        if kind == "nul":
+            raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding \"UTF8\": 0x00")
+        if kind == "lost":
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        raise asyncpg.exceptions.UndefinedColumnError('column "nope" does not exist')
 
     app.add_middleware(BodySizeLimit, max_bytes=max_bytes)
     return app
@@ -95,3 +104,13 @@ async def test_a_value_postgresql_cannot_store_is_422_not_500() -> None:
     async with client(make_app()) as c:
         response = await c.post("/fail")
         assert response.status_code == 422 and response.json()["type"].endswith("/unstorable-value")
+
+
+async def test_errors_raised_by_the_driver_itself_are_problems_too() -> None:
+    async with client(make_app()) as c:
+        unstorable = await c.post("/fail-on-the-driver/nul")
+        lost = await c.post("/fail-on-the-driver/lost")
+        ours = await c.post("/fail-on-the-driver/bug")
+    assert unstorable.status_code == 422 and unstorable.json()["type"].endswith("/unstorable-value")
+    assert lost.status_code == 503 and lost.headers["retry-after"] and lost.headers["content-type"] == "application/problem+json"
+    assert ours.status_code == 500 and "nope" not in ours.text
