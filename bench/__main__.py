@@ -51,6 +51,22 @@ def run_script(path: Path, *args: str) -> dict[str, Any] | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def previous_run(path: Path) -> dict[str, Any] | None:
+    """The last committed run's headline figures, so the report shows what changed since."""
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if "(--quick)" in before.get("command", ""):
+        return before.get("previous")
+    return {
+        "date": before["machine"]["date"],
+        "sustained_offered_per_s": before.get("sustained", {}).get("offered_per_s"),
+        "end_to_end_per_s": before.get("sustained", {}).get("intake_to_notice", {}).get("end_to_end_per_s"),
+        "cpu_ms_per_dossier": before.get("cpu_ms_per_dossier"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true")
@@ -61,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     step_seconds, sustain_seconds = (5, 10) if args.quick else (20, 60)
 
     results: dict[str, Any] = {"machine": machine(), "command": COMMAND + (" (--quick)" if args.quick else "")}
+    results["previous"] = previous_run(REPO / "bench" / "results.json")
     stack = Stack(PROFILES["bench"])
     services = {}
     try:

@@ -93,6 +93,22 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "dossier in all, for a dozen transactions and a dozen Kafka records.",
             "",
         ]
+    before = results.get("previous")
+    if cpu and before and before.get("cpu_ms_per_dossier"):
+        then = before["cpu_ms_per_dossier"]
+        names = sorted(set(cpu) | set(then), key=lambda n: -cpu.get(n, 0))
+        lines += [
+            f"## Since the previous run ({before['date']})",
+            "",
+            f"Sustained end to end: {before.get('end_to_end_per_s')} dossiers/s then (offered {before.get('sustained_offered_per_s')}/s), "
+            f"{e2e} now (offered {sustained.get('offered_per_s')}/s).",
+            "",
+            "| process | CPU ms per dossier then | now |",
+            "| --- | --- | --- |",
+            *[f"| {n} | {then.get(n, 0):.1f} | {cpu.get(n, 0):.1f} |" for n in names],
+            f"| **all** | **{sum(then.values()):.1f}** | **{sum(cpu.values()):.1f}** |",
+            "",
+        ]
     fixed = {round(r["offered_per_s"]): r for r in results.get("fixed_rates", [])}
     at_200 = fixed.get(200, {}).get("intake_latency_ms", {}).get("p99")
     lines += [

@@ -22,6 +22,7 @@ from infra.stack import Postgres, Stack
 from tests.conftest import System
 
 COUNTER, ONLINE = 1, 2  # filing channels
+UNITS = ("000.00.00.H30", "000.01.30.H30")  # the catalogue's receiving units
 AGENCY_SECRETS = {"ubnd-xa": "c-ubnd", "ca-xa": "c-ca", "bhxh": "c-bhxh", "vpdkdd": "c-vpdkdd", "thue-cs": "c-thue"}
 AGENCIES = [
     {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "C_SECRET_UBND"},
@@ -83,7 +84,9 @@ def dossier_body(i: int, script: Script) -> dict[str, Any]:
     if "email" in script.channels:
         applicant["email"] = f"cong.dan.{i}@example.vn"
     channel = COUNTER if script.returned else ONLINE  # who filed at the counter collects the result there
-    return {"procedure_code": script.procedure_code, "channel": channel, "documents": [{"code": c} for c in script.documents], "applicant": applicant}
+    # A unit numbers at most 9,999 dossiers a day (the code's 4-digit sequence), so a large run
+    # files at both of the catalogue's units.
+    return {"procedure_code": script.procedure_code, "channel": channel, "receiving_unit": UNITS[i // len(SCRIPTS) % len(UNITS)], "documents": [{"code": c} for c in script.documents], "applicant": applicant}
 
 
 class OwnPostgres(Postgres):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,17 +103,16 @@ def conflict(command: str, current: PortalStatus) -> Problem:
 async def receive_dossier(
     body: DossierCreate,
     runtime: RuntimeDep,
-    response: Response,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Resubmitting with the same key returns the first result, never a second dossier."),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     key = None if idempotency_key is None else Claim(idempotency_keys, {"key": idempotency_key}, key_reused)
     result, replayed = await receive_once(runtime, body, key)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return result
+    # `result` is DossierPublic already dumped as JSON (and stored so for a replay): sent as is,
+    # not validated into the response model and serialised a second time.
+    return JSONResponse(result, status_code=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 def key_reused() -> Problem:
