@@ -51,6 +51,19 @@ def run_script(path: Path, *args: str) -> dict[str, Any] | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def province_catalogue(folder: Path, units: int = 20) -> tuple[Path, list[str]]:
+    """The shipped catalogue with the receiving units of a province's communes added. A unit
+    numbers at most 9,999 dossiers a day (the code's 4-digit sequence) and one run files more than
+    that, as a province does across its units."""
+    catalogue = json.loads((REPO / "intake-service" / "catalogue" / "procedures.json").read_text(encoding="utf-8"))
+    known = {u["code"] for u in catalogue["units"]}
+    extra = [{"code": f"000.{n:02d}.30.H30", "name": f"Bộ phận một cửa xã số {n}"} for n in range(2, 2 + units)]
+    catalogue["units"] += [u for u in extra if u["code"] not in known]
+    path = folder / "procedures.json"
+    path.write_text(json.dumps(catalogue, ensure_ascii=False), encoding="utf-8")
+    return path, [u["code"] for u in catalogue["units"]]
+
+
 def previous_run(path: Path) -> dict[str, Any] | None:
     """The last committed run's headline figures, so the report shows what changed since."""
     try:
@@ -98,18 +111,20 @@ def main(argv: list[str] | None = None) -> int:
             "NOTIFY_SINK_PATH": str(Path(tempfile.mkdtemp()) / "notices.jsonl"),
             "LOG_LEVEL": "WARNING",
         }
+        catalogue, units = province_catalogue(Path(tempfile.mkdtemp()))
+        env["INTAKE_CATALOGUE_PATH"] = str(catalogue)
         services = start_services(env, stack.profile.root / "logs", 18001)
         intake = services["intake"].url
-        asyncio.run(run_rate(intake, database_url, 20, 3))  # warm-up: connections, caches, consumer groups
+        asyncio.run(run_rate(intake, database_url, 20, 3, units))  # warm-up: connections, caches, consumer groups
         results["fixed_rates"] = []
         for rate in rates:
             print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
-            results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds)))
+            results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds, units)))
         print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
         meter = CpuMeter(stack, services)
         meter.begin()
         loadgen_start = time.process_time()
-        results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds))
+        results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds, units))
         noticed = results["sustained"]["intake_to_notice"]["noticed"]
         results["cpu_ms_per_dossier"] = {
             **meter.per_dossier_ms(noticed),

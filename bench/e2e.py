@@ -9,13 +9,14 @@ after the run (the benchmark, unlike the services, may read every schema)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import httpx
 
+from bench.loadgen import Pool, Unanswered, post_request
 from services.db import asyncpg_dsn
 
 BODY = {
@@ -50,35 +51,38 @@ class LoadResult:
     dossier_ids: list[str] = field(default_factory=list)
 
 
-async def offer(url: str, rate: float, seconds: float, connections: int = 256) -> LoadResult:
+async def offer(url: str, rate: float, seconds: float, units: list[str] | None = None, connections: int = 256) -> LoadResult:
     result = LoadResult(rate, seconds)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    pool = Pool(url, connections)
+    requests = [post_request(pool.authority, "/dossiers", {**BODY, "receiving_unit": unit} if unit else BODY) for unit in units or [None]]
 
-        async def one(scheduled: float) -> None:
-            try:
-                response = await client.post("/dossiers", json=BODY)
-            except httpx.HTTPError:
-                result.errors += 1
-                return
-            result.latencies.append(time.perf_counter() - scheduled)
-            if response.status_code == 201:
-                result.accepted += 1
-                result.dossier_ids.append(response.json()["id"])
-            else:
-                result.refused[response.status_code] = result.refused.get(response.status_code, 0) + 1
+    async def one(scheduled: float, request: bytes) -> None:
+        try:
+            status, body = await pool.post(request)
+        except Unanswered:
+            result.errors += 1
+            return
+        result.latencies.append(time.perf_counter() - scheduled)
+        if status == 201:
+            result.accepted += 1
+            result.dossier_ids.append(json.loads(body)["id"])
+        else:
+            result.refused[status] = result.refused.get(status, 0) + 1
 
-        tasks = []
-        start = time.perf_counter()
-        total = int(rate * seconds)
+    tasks = []
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    try:
         for i in range(total):
             scheduled = start + i / rate
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
+            tasks.append(asyncio.create_task(one(scheduled, requests[i % len(requests)])))
             result.sent += 1
         await asyncio.gather(*tasks)
+    finally:
+        pool.close()
     return result
 
 
@@ -127,8 +131,8 @@ def describe(result: LoadResult) -> dict[str, Any]:
     }
 
 
-async def run_rate(intake_url: str, database_url: str, rate: float, seconds: float) -> dict[str, Any]:
-    result = await offer(intake_url, rate, seconds)
+async def run_rate(intake_url: str, database_url: str, rate: float, seconds: float, units: list[str] | None = None) -> dict[str, Any]:
+    result = await offer(intake_url, rate, seconds, units)
     figures = describe(result)
     figures["intake_to_notice"] = await notice_latencies(database_url, result.dossier_ids)
     return figures

@@ -12,6 +12,14 @@ def _ratio(ours: float | None, limit: float | None) -> str:
     return f"{ours / limit:.4f}"
 
 
+def _refused(run: dict[str, Any]) -> str:
+    """By status (503: shed under load), and requests that got no answer at all."""
+    parts = [f"{n} × {code}" for code, n in sorted(run["refused"].items())]
+    if run["errors"]:
+        parts.append(f"{run['errors']} unanswered")
+    return ", ".join(parts) or "0"
+
+
 def _lat(figures: dict[str, Any]) -> str:
     return " / ".join("–" if figures.get(p) is None else f"{figures[p]:.0f}" for p in ("p50", "p95", "p99"))
 
@@ -52,7 +60,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     for run in results.get("fixed_rates", []) + ([sustained] if sustained else []):
         notice = run["intake_to_notice"]
         lines.append(
-            f"| {run['offered_per_s']:.0f} | {run['seconds']} | {run['accepted']} | {sum(run['refused'].values()) + run['errors']} | "
+            f"| {run['offered_per_s']:.0f} | {run['seconds']} | {run['accepted']} | {_refused(run)} | "
             f"{run['achieved_intake_per_s']} | {_lat(run['intake_latency_ms'])} | {_lat(notice['latency_ms'])} | {notice['noticed']}/{notice['of']} |"
         )
     lines += [
