@@ -61,7 +61,12 @@ class Pool:
 
     async def post(self, request: bytes) -> tuple[int, bytes]:
         async with self.slots:
-            connection = self.idle.pop() if self.idle else None
+            connection = None
+            while self.idle and connection is None:
+                connection = self.idle.pop()
+                if connection.reader.at_eof():  # the server closed it while idle (keep-alive timeout)
+                    connection.close()
+                    connection = None
             try:
                 if connection is None:
                     connection = Connection(*await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout))
