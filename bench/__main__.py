@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rates", default="50,100,200,500")
-    parser.add_argument("--sustain-rate", type=float, default=75, help="near what the machine sustains, so the run measures steady state")
+    parser.add_argument("--sustain-rate", type=float, default=100, help="near what the machine sustains, so the run measures steady state")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     step_seconds, sustain_seconds = (5, 10) if args.quick else (20, 60)
