@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
@@ -280,3 +280,30 @@ async def test_relay_survives_a_broker_restart_without_loss_or_reordering(kit: K
     for d in range(4):
         assert firsts[f"dossier-{d}"] == [f"{i:03d}" for i in range(60) if i % 4 == d]
     assert await kit.unpublished() == 0
+
+
+async def test_applied_offsets_are_committed_once_the_consumer_is_idle(kit: Kit) -> None:
+    """Offsets are committed at most once a second, and at once when nothing more comes: a consumer
+    that restarts after a quiet moment does not read the applied events again."""
+    consumer = kit.consumer("c1")
+    kit.spawn(OutboxRelay(kit.settings, kit.engine, tables).run)
+    kit.spawn(consumer.run)
+    for i in range(20):
+        await kit.emit(f"dossier-{i}", f"s{i}")
+    assert len(await kit.wait_applied(20)) == 20
+
+    probe = AIOKafkaConsumer(bootstrap_servers=kit.settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False)
+    await probe.start()
+    try:
+        partitions = [TopicPartition(kit.topic, p) for p in probe.partitions_for_topic(kit.topic) or range(kit.settings.topic_partitions)]
+        end = await probe.end_offsets(partitions)
+
+        async def committed() -> int:
+            return sum([await probe.committed(tp) or 0 for tp in partitions])
+
+        deadline = asyncio.get_running_loop().time() + 15
+        while await committed() < sum(end.values()) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+        assert await committed() == sum(end.values()) == 20
+    finally:
+        await probe.stop()
