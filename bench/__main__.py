@@ -13,7 +13,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 from bench.cpu import CpuMeter
 from bench.e2e import run_rate
 from bench.raw_limits import kafka_producer_throughput, pgbench_insert_tps
-from infra.processes import start_services
+from bench.system import BenchSystem, start_system
 from infra.stack import PROFILES, REPO, Stack
 
 COMMAND = "make bench"
@@ -49,19 +48,6 @@ def run_script(path: Path, *args: str) -> dict[str, Any] | None:
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def province_catalogue(folder: Path, units: int = 20) -> tuple[Path, list[str]]:
-    """The shipped catalogue with the receiving units of a province's communes added. A unit
-    numbers at most 9,999 dossiers a day (the code's 4-digit sequence) and one run files more than
-    that, as a province does across its units."""
-    catalogue = json.loads((REPO / "intake-service" / "catalogue" / "procedures.json").read_text(encoding="utf-8"))
-    known = {u["code"] for u in catalogue["units"]}
-    extra = [{"code": f"000.{n:02d}.30.H30", "name": f"Bộ phận một cửa xã số {n}"} for n in range(2, 2 + units)]
-    catalogue["units"] += [u for u in extra if u["code"] not in known]
-    path = folder / "procedures.json"
-    path.write_text(json.dumps(catalogue, ensure_ascii=False), encoding="utf-8")
-    return path, [u["code"] for u in catalogue["units"]]
 
 
 def previous_run(path: Path) -> dict[str, Any] | None:
@@ -92,36 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "command": COMMAND + (" (--quick)" if args.quick else "")}
     results["previous"] = previous_run(REPO / "bench" / "results.json")
     stack = Stack(PROFILES["bench"])
-    services = {}
+    system: BenchSystem | None = None
     try:
         stack.up()
         print("measuring the machine's raw limits (pgbench, kafka ProducerPerformance)", file=sys.stderr)
         results["postgres_insert"] = pgbench_insert_tps(stack, runs=1 if args.quick else 3, seconds=5 if args.quick else 10)
         results["kafka_producer"] = kafka_producer_throughput(stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000)
 
-        # A fresh database per run: figures never depend on earlier runs' rows (nor on how many
-        # of today's 9,999 dossier-code numbers they used).
-        database = f"motcua_bench_{int(time.time())}"
-        stack.postgres.psql(f'CREATE DATABASE "{database}"')
-        database_url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}"
-        env = {
-            **stack.profile.env(),
-            "DATABASE_URL": database_url,
-            "TOPIC_PREFIX": f"bench{int(time.time())}",
-            "NOTIFY_SINK_PATH": str(Path(tempfile.mkdtemp()) / "notices.jsonl"),
-            "LOG_LEVEL": "WARNING",
-        }
-        catalogue, units = province_catalogue(Path(tempfile.mkdtemp()))
-        env["INTAKE_CATALOGUE_PATH"] = str(catalogue)
-        services = start_services(env, stack.profile.root / "logs", 18001)
-        intake = services["intake"].url
+        system = start_system(stack, "bench")
+        intake, database_url, units = system.intake, system.database_url, system.units
         asyncio.run(run_rate(intake, database_url, 20, 3, units))  # warm-up: connections, caches, consumer groups
         results["fixed_rates"] = []
         for rate in rates:
             print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
             results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds, units)))
         print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
-        meter = CpuMeter(stack, services)
+        meter = CpuMeter(stack, system.services)
         meter.begin()
         loadgen_start = time.process_time()
         results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds, units))
@@ -130,16 +102,15 @@ def main(argv: list[str] | None = None) -> int:
             **meter.per_dossier_ms(noticed),
             "load generator": round((time.process_time() - loadgen_start) * 1000 / max(noticed, 1), 2),
         }
-        for process in services.values():
-            process.stop()
+        system.stop()
         print("calendar arithmetic and the deadline tick with open timers", file=sys.stderr)
         results["calendar"] = run_script(REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else []))
         results["deadline_tick"] = run_script(
             REPO / "bench" / "deadline_tick_bench.py", *(["--timers", "100000", "--runs", "3"] if args.quick else [])
         )
     finally:
-        for process in services.values():
-            process.stop()
+        if system is not None:
+            system.stop()
         stack.down()
 
     (REPO / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -9,17 +9,15 @@ call; then, from pg_stat_statements, the SQL statements run per dossier and the 
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 from bench.e2e import run_rate
-from infra.processes import start_services
+from bench.system import BenchSystem, start_system
 from infra.stack import PROFILES, REPO, Stack
 
 OUT = REPO / "bench" / "profiles"
@@ -59,33 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     # A server started here loads pg_stat_statements; stop the bench stack first if it is running.
     os.environ.setdefault("MOTCUA_PG_OPTIONS", "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all")
     stack = Stack(PROFILES["bench"])
-    services = {}
+    system: BenchSystem | None = None
     spies: dict[str, subprocess.Popen[bytes]] = {}
     try:
         stack.up()
-        database = f"motcua_profile_{int(time.time())}"
-        stack.postgres.psql(f'CREATE DATABASE "{database}"')
-        database_url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}"
-        env = {
-            **stack.profile.env(),
-            "DATABASE_URL": database_url,
-            "TOPIC_PREFIX": f"profile{int(time.time())}",
-            "NOTIFY_SINK_PATH": str(Path(tempfile.mkdtemp()) / "notices.jsonl"),
-            "LOG_LEVEL": "WARNING",
-        }
-        services = start_services(env, stack.profile.root / "logs", 18001)
-        intake = services["intake"].url
-        asyncio.run(run_rate(intake, database_url, 20, 3))
+        system = start_system(stack, "profile")
+        database, database_url = system.database, system.database_url
+        asyncio.run(run_rate(system.intake, database_url, 20, 3, system.units))
         stack.postgres.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", database=database)
         stack.postgres.psql("SELECT pg_stat_statements_reset()", database=database)
         for name in args.services.split(","):
-            pid = services[name].process.pid  # type: ignore[union-attr]
+            pid = system.services[name].process.pid  # type: ignore[union-attr]
             spies[name] = subprocess.Popen(
                 [py_spy(), "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
                  "--format", "raw", "--output", str(OUT / f"{name}.collapsed"), *(["--native"] if args.native else ["--nonblocking"])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-        figures = asyncio.run(run_rate(intake, database_url, args.rate, args.seconds))
+        figures = asyncio.run(run_rate(system.intake, database_url, args.rate, args.seconds, system.units))
         for spy in spies.values():
             spy.wait(timeout=args.seconds + 60)
         dossiers = figures["intake_to_notice"]["noticed"]
@@ -100,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             database=database,
         )
     finally:
-        for process in services.values():
-            process.stop()
+        if system is not None:
+            system.stop()
         stack.down()
 
     print(f"offered {args.rate}/s for {args.seconds}s: intake {figures['intake_latency_ms']}, notice {figures['intake_to_notice']['latency_ms']}")

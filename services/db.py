@@ -60,18 +60,19 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return adapted.driver_connection
 
 
-_INSERTS: dict[tuple[Table, tuple[str, ...], str], tuple[str, tuple[bool, ...]]] = {}
+# Statement text per (table, columns, kind), built once: the driver then prepares it once per connection.
+_STATEMENTS: dict[tuple[Table, tuple[str, ...], str], tuple[str, tuple[bool, ...]]] = {}
 
 
 def _insert_sql(table: Table, columns: tuple[str, ...], suffix: str) -> tuple[str, tuple[bool, ...]]:
     key = (table, columns, suffix)
-    found = _INSERTS.get(key)
+    found = _STATEMENTS.get(key)
     if found is None:
         is_json = tuple(isinstance(table.c[name].type, sqltypes.JSON) for name in columns)
         casts = [("::jsonb" if isinstance(table.c[name].type, JSONB) else "::json") if j else "" for name, j in zip(columns, is_json, strict=True)]
         names = ", ".join(f'"{name}"' for name in columns)
         params = ", ".join(f"${i}{cast}" for i, cast in enumerate(casts, start=1))
-        found = _INSERTS[key] = (f"INSERT INTO {table.schema}.{table.name} ({names}) VALUES ({params}) {suffix}".rstrip(), is_json)
+        found = _STATEMENTS[key] = (f"INSERT INTO {table.schema}.{table.name} ({names}) VALUES ({params}) {suffix}".rstrip(), is_json)
     return found
 
 
@@ -100,11 +101,11 @@ async def update_row(session: AsyncSession, table: Table, key: Mapping[str, Any]
     """UPDATE the row of `table` whose columns equal `key` on the driver connection; the command status."""
     columns = (*values, *key)
     sql_key = (table, columns, "UPDATE")
-    found = _INSERTS.get(sql_key)
+    found = _STATEMENTS.get(sql_key)
     if found is None:
         is_json = tuple(isinstance(table.c[name].type, sqltypes.JSON) for name in columns)
         sets = ", ".join(f'"{name}" = ${i}' for i, name in enumerate(values, start=1))
         where = " AND ".join(f'"{name}" = ${i}' for i, name in enumerate(key, start=len(values) + 1))
-        found = _INSERTS[sql_key] = (f"UPDATE {table.schema}.{table.name} SET {sets} WHERE {where}", is_json)
+        found = _STATEMENTS[sql_key] = (f"UPDATE {table.schema}.{table.name} SET {sets} WHERE {where}", is_json)
     sql, is_json = found
     return await (await driver_connection(session)).execute(sql, *_arguments({**values, **key}, columns, is_json))

@@ -1,0 +1,59 @@
+"""The four services over the benchmark stack, on a database of their own."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.processes import ServiceProcess, start_services
+from infra.stack import REPO, Stack
+
+
+def province_catalogue(folder: Path, units: int = 20) -> tuple[Path, list[str]]:
+    """The shipped catalogue with the receiving units of a province's communes added. A unit
+    numbers at most 9,999 dossiers a day (the code's 4-digit sequence) and one run files more than
+    that, as a province does across its units."""
+    catalogue = json.loads((REPO / "intake-service" / "catalogue" / "procedures.json").read_text(encoding="utf-8"))
+    known = {u["code"] for u in catalogue["units"]}
+    extra = [{"code": f"000.{n:02d}.30.H30", "name": f"Bộ phận một cửa xã số {n}"} for n in range(2, 2 + units)]
+    catalogue["units"] += [u for u in extra if u["code"] not in known]
+    path = folder / "procedures.json"
+    path.write_text(json.dumps(catalogue, ensure_ascii=False), encoding="utf-8")
+    return path, [u["code"] for u in catalogue["units"]]
+
+
+@dataclass
+class BenchSystem:
+    database: str
+    database_url: str
+    services: dict[str, ServiceProcess]
+    units: list[str]
+
+    @property
+    def intake(self) -> str:
+        return self.services["intake"].url
+
+    def stop(self) -> None:
+        for process in self.services.values():
+            process.stop()
+
+
+def start_system(stack: Stack, name: str) -> BenchSystem:
+    """A fresh database per run (figures never depend on earlier runs' rows, nor on how many of
+    today's dossier-code numbers they used), its own topics, and the services started on it."""
+    database = f"motcua_{name}_{int(time.time())}"
+    stack.postgres.psql(f'CREATE DATABASE "{database}"')
+    database_url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}"
+    catalogue, units = province_catalogue(Path(tempfile.mkdtemp()))
+    env = {
+        **stack.profile.env(),
+        "DATABASE_URL": database_url,
+        "TOPIC_PREFIX": f"{name}{int(time.time())}",
+        "NOTIFY_SINK_PATH": str(Path(tempfile.mkdtemp()) / "notices.jsonl"),
+        "LOG_LEVEL": "WARNING",
+        "INTAKE_CATALOGUE_PATH": str(catalogue),
+    }
+    return BenchSystem(database, database_url, start_services(env, stack.profile.root / "logs", 18001), units)
