@@ -13,10 +13,13 @@ A PostgreSQL server given by DATABASE_URL is used as it is instead of starting o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -113,11 +116,31 @@ def _pid_alive(pid: int) -> bool:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def reachable_by_postgres(path: Path) -> bool:
+    """Whether the `postgres` user can get to `path` (every existing folder above it searchable)."""
+    owner = pwd.getpwnam("postgres").pw_uid
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            info = folder.stat()
+            if not (info.st_mode & stat.S_IXOTH or info.st_uid == owner):
+                return False
+    return True
+
+
 class Postgres:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.data = profile.root / "postgres"
-        self.logfile = profile.root / "postgres.log"
+        root = profile.root
+        if os.geteuid() == 0 and not reachable_by_postgres(root):
+            # Run as root from a checkout postgres cannot enter (a `mktemp -d` folder is 0700): the
+            # cluster lives in postgres's own home instead, one per checkout and profile.
+            checkout = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+            root = Path(pwd.getpwnam("postgres").pw_dir) / "motcua" / checkout / profile.name
+            root.mkdir(parents=True, exist_ok=True)
+            for folder in (root, root.parent, root.parent.parent):
+                shutil.chown(folder, "postgres", "postgres")
+        self.data = root / "postgres"
+        self.logfile = root / "postgres.log"
 
     @staticmethod
     def bindir() -> Path:
@@ -148,7 +171,7 @@ class Postgres:
         if not self.running():
             self._init()
             bindir = self.bindir()
-            self.profile.root.mkdir(parents=True, exist_ok=True)
+            self.logfile.parent.mkdir(parents=True, exist_ok=True)
             self.logfile.touch()
             if os.geteuid() == 0:
                 shutil.chown(self.logfile, "postgres")
