@@ -1,7 +1,8 @@
 """Start and stop the real infrastructure on this machine: PostgreSQL and an Apache Kafka broker.
 
 No Docker engine exists on the machines this project runs on, so the stack is two local
-processes whose data lives under `.run/<profile>/`, which survives restarts:
+processes whose data lives under `.run/<profile>/` (PostgreSQL's in `~postgres/motcua/` when the
+`postgres` user cannot enter this checkout), which survives restarts:
 
     python -m infra.stack up   [--profile dev|test]   start (or reuse) both, print their addresses
     python -m infra.stack down [--profile dev|test]   stop what `up` started
