@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/intake-service:$(CURDIR)/routing-service:$(CURDIR)/deadline-service:$(CURDIR)/notify-service
 
-.PHONY: install run test chaos bench stack-up stack-down event-docs
+.PHONY: install run test lint chaos bench stack-up stack-down event-docs
 
 install:
 	@bash scripts/install.sh
@@ -10,8 +10,13 @@ install:
 run: install
 	@$(PY) -m infra.demo
 
-test: install
+test: install lint
 	@$(PY) -m pytest
+
+# Formatting and lint rules are in pyproject.toml; `ruff format .` and `ruff check --fix .` apply them.
+lint: install
+	@$(PY) -m ruff format --check --quiet .
+	@$(PY) -m ruff check --quiet .
 
 # The fault test in full: 10,000 dossiers while services, the broker and the database are killed.
 chaos: install

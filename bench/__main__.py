@@ -1,7 +1,7 @@
 """`make bench`: one run on this machine, everything on the same cores, written to BENCHMARKS.md.
 
-    python -m bench                 the full run (about 10 minutes)
-    python -m bench --quick         shorter runs, to check the harness
+python -m bench                 the full run (about 10 minutes)
+python -m bench --quick         shorter runs, to check the harness
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ COMMAND = "make bench"
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
     mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
     return {
         "cpu": cpu,
@@ -70,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rates", default="50,100,200,500")
-    parser.add_argument("--sustain-rate", type=float, default=100, help="near what the machine sustains, so the run measures steady state")
+    parser.add_argument(
+        "--sustain-rate", type=float, default=100, help="near what the machine sustains, so the run measures steady state"
+    )
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     step_seconds, sustain_seconds = (5, 10) if args.quick else (20, 60)
@@ -83,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         print("measuring the machine's raw limits (pgbench, kafka ProducerPerformance)", file=sys.stderr)
         results["postgres_insert"] = pgbench_insert_tps(stack, runs=1 if args.quick else 3, seconds=5 if args.quick else 10)
-        results["kafka_producer"] = kafka_producer_throughput(stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000)
+        results["kafka_producer"] = kafka_producer_throughput(
+            stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000
+        )
 
         system = start_system(stack, "bench")
         intake, database_url, units = system.intake, system.database_url, system.units
@@ -104,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         system.stop()
         print("calendar arithmetic and the deadline tick with open timers", file=sys.stderr)
-        results["calendar"] = run_script(REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else []))
+        results["calendar"] = run_script(
+            REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else [])
+        )
         results["deadline_tick"] = run_script(
             REPO / "bench" / "deadline_tick_bench.py", *(["--timers", "100000", "--runs", "3"] if args.quick else [])
         )

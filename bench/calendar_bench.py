@@ -34,10 +34,10 @@ def main() -> None:
     add_s, between_s, start_s = [], [], []
     for _ in range(args.runs):
         t = time.perf_counter()
-        dues = [calendar.add_working_hours(s, b) for s, b in zip(starts, budgets)]
+        dues = [calendar.add_working_hours(s, b) for s, b in zip(starts, budgets, strict=False)]
         add_s.append(time.perf_counter() - t)
         t = time.perf_counter()
-        for s, d in zip(starts, dues):
+        for s, d in zip(starts, dues, strict=False):
             calendar.working_hours_between(s, d)
         between_s.append(time.perf_counter() - t)
         t = time.perf_counter()
@@ -47,17 +47,25 @@ def main() -> None:
 
     def figures(samples: list[float]) -> dict[str, float]:
         median = statistics.median(samples)
-        return {"median_s": round(median, 4), "per_second": round(args.n / median), "us_per_call": round(median / args.n * 1e6, 3)}
+        return {
+            "median_s": round(median, 4),
+            "per_second": round(args.n / median),
+            "us_per_call": round(median / args.n * 1e6, 3),
+        }
 
-    print(json.dumps({
-        "benchmark": "calendar",
-        "n": args.n,
-        "runs": args.runs,
-        "table_build_s": round(build_s, 4),
-        "add_working_hours": figures(add_s),
-        "working_hours_between": figures(between_s),
-        "clock_start": figures(start_s),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "calendar",
+                "n": args.n,
+                "runs": args.runs,
+                "table_build_s": round(build_s, 4),
+                "add_working_hours": figures(add_s),
+                "working_hours_between": figures(between_s),
+                "clock_start": figures(start_s),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -47,14 +47,20 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     started = time.perf_counter()
     async with runtime.engine.begin() as conn:
         await conn.execute(text("SET LOCAL synchronous_commit = off"))
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(f"""
             INSERT INTO deadline.deadlines (dossier_id, scope, step_id, agency_code, agency_name, started_at, due_at, budget_hours, state)
             SELECT md5(i::text)::uuid, 'step', 's1', 'A' || (i % 50), 'Agency', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz) + make_interval(mins => i), 16, 'open'
-            FROM generate_series(1, {args.timers}) AS i"""), {"t0": T0})
-        await conn.execute(text(f"""
+            FROM generate_series(1, {args.timers}) AS i"""),
+            {"t0": T0},
+        )
+        await conn.execute(
+            text(f"""
             INSERT INTO deadline.timers (dossier_id, scope, step_id, kind, due_at, fire_at)
             SELECT md5(i::text)::uuid, 'step', 's1', 'overdue', CAST(:t0 AS timestamptz) + make_interval(mins => i), CAST(:t0 AS timestamptz) + make_interval(mins => i)
-            FROM generate_series(1, {args.timers}) AS i"""), {"t0": T0})
+            FROM generate_series(1, {args.timers}) AS i"""),
+            {"t0": T0},
+        )
     async with runtime.engine.connect() as conn:
         await conn.execute(text("ANALYZE deadline.timers"))
         await conn.execute(text("ANALYZE deadline.deadlines"))
@@ -75,9 +81,18 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
         assert result.fired == 0
     async with runtime.engine.connect() as conn:
         open_timers = (await conn.execute(text("SELECT count(*) FROM deadline.timers WHERE fire_at IS NOT NULL"))).scalar_one()
-        plan = (await conn.execute(text(
-            "EXPLAIN SELECT id FROM deadline.timers WHERE fire_at IS NOT NULL AND fire_at <= :at ORDER BY fire_at LIMIT 500 FOR UPDATE SKIP LOCKED"
-        ), {"at": T0})).scalars().all()
+        plan = (
+            (
+                await conn.execute(
+                    text(
+                        "EXPLAIN SELECT id FROM deadline.timers WHERE fire_at IS NOT NULL AND fire_at <= :at ORDER BY fire_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"at": T0},
+                )
+            )
+            .scalars()
+            .all()
+        )
     await runtime.engine.dispose()
     busy_median = statistics.median(busy)
     return {

@@ -54,7 +54,9 @@ class LoadResult:
 async def offer(url: str, rate: float, seconds: float, units: list[str] | None = None, connections: int = 256) -> LoadResult:
     result = LoadResult(rate, seconds)
     pool = Pool(url, connections)
-    requests = [post_request(pool.authority, "/dossiers", {**BODY, "receiving_unit": unit} if unit else BODY) for unit in units or [None]]
+    requests = [
+        post_request(pool.authority, "/dossiers", {**BODY, "receiving_unit": unit} if unit else BODY) for unit in units or [None]
+    ]
 
     async def one(scheduled: float, request: bytes) -> None:
         try:
@@ -94,7 +96,8 @@ async def notice_latencies(database_url: str, dossier_ids: list[str], timeout: f
         ids = list(dossier_ids)
         while True:
             done = await conn.fetchval(
-                "SELECT count(DISTINCT dossier_id) FROM notify.notices WHERE status = 'sent' AND dossier_id = ANY($1::uuid[])", ids
+                "SELECT count(DISTINCT dossier_id) FROM notify.notices WHERE status = 'sent' AND dossier_id = ANY($1::uuid[])",
+                ids,
             )
             if done >= len(ids) or time.monotonic() > deadline:
                 break
@@ -131,7 +134,9 @@ def describe(result: LoadResult) -> dict[str, Any]:
     }
 
 
-async def run_rate(intake_url: str, database_url: str, rate: float, seconds: float, units: list[str] | None = None) -> dict[str, Any]:
+async def run_rate(
+    intake_url: str, database_url: str, rate: float, seconds: float, units: list[str] | None = None
+) -> dict[str, Any]:
     result = await offer(intake_url, rate, seconds, units)
     figures = describe(result)
     figures["intake_to_notice"] = await notice_latencies(database_url, result.dossier_ids)

@@ -69,9 +69,23 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.services.split(","):
             pid = system.services[name].process.pid  # type: ignore[union-attr]
             spies[name] = subprocess.Popen(
-                [py_spy(), "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
-                 "--format", "raw", "--output", str(OUT / f"{name}.collapsed"), *(["--native"] if args.native else ["--nonblocking"])],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    py_spy(),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(OUT / f"{name}.collapsed"),
+                    *(["--native"] if args.native else ["--nonblocking"]),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         figures = asyncio.run(run_rate(system.intake, database_url, args.rate, args.seconds, system.units))
         for spy in spies.values():
@@ -92,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             system.stop()
         stack.down()
 
-    print(f"offered {args.rate}/s for {args.seconds}s: intake {figures['intake_latency_ms']}, notice {figures['intake_to_notice']['latency_ms']}")
+    print(
+        f"offered {args.rate}/s for {args.seconds}s: intake {figures['intake_latency_ms']}, notice {figures['intake_to_notice']['latency_ms']}"
+    )
     print(f"\n=== SQL: {int(statements) / max(dossiers, 1):.1f} statements per dossier ({statements} for {dossiers} dossiers)")
     print("calls | time | statement")
     print(costliest)

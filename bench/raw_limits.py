@@ -15,16 +15,40 @@ from infra.stack import KAFKA_DIR, KAFKA_LIB, Postgres, Stack
 
 def pgbench_insert_tps(stack: Stack, runs: int = 3, seconds: int = 10, clients: int = 8) -> dict[str, object]:
     """Single-row INSERTs, each its own transaction (what one dossier's commit costs at minimum)."""
-    stack.postgres.psql("DROP TABLE IF EXISTS bench_insert; CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload jsonb NOT NULL, at timestamptz DEFAULT now())", database="motcua")
+    stack.postgres.psql(
+        "DROP TABLE IF EXISTS bench_insert; CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload jsonb NOT NULL, at timestamptz DEFAULT now())",
+        database="motcua",
+    )
     script = Path(tempfile.mkstemp(suffix=".sql")[1])
-    script.write_text("""INSERT INTO bench_insert (payload) VALUES ('{"dossier": "000.00.00.H30-261122-0001", "status": 2}');\n""")
+    script.write_text(
+        """INSERT INTO bench_insert (payload) VALUES ('{"dossier": "000.00.00.H30-261122-0001", "status": 2}');\n"""
+    )
     pgbench = Postgres.bindir() / "pgbench"
     results = []
     for _ in range(runs):
         out = subprocess.run(
-            [str(pgbench), "-h", "127.0.0.1", "-p", str(stack.profile.pg_port), "-U", "motcua", "-n", "-f", str(script),
-             "-c", str(clients), "-j", "2", "-T", str(seconds), "motcua"],
-            check=True, capture_output=True, text=True,
+            [
+                str(pgbench),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(stack.profile.pg_port),
+                "-U",
+                "motcua",
+                "-n",
+                "-f",
+                str(script),
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "motcua",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         match = re.search(r"tps = ([\d.]+)", out)
         assert match, out
@@ -38,14 +62,38 @@ def kafka_producer_throughput(stack: Stack, runs: int = 3, records: int = 300_00
     results = []
     for i in range(runs):
         out = subprocess.run(
-            ["java", "-Xmx512m", f"-Dlog4j.configuration=file:{KAFKA_DIR / 'log4j.properties'}", "-cp", f"{KAFKA_LIB}/*",
-             "org.apache.kafka.tools.ProducerPerformance", "--topic", f"bench-perf-{i}", "--num-records", str(records),
-             "--record-size", str(record_size), "--throughput", "-1", "--producer-props",
-             f"bootstrap.servers={stack.profile.kafka_bootstrap}", "acks=all", "enable.idempotence=true", "linger.ms=5"],
-            check=True, capture_output=True, text=True,
+            [
+                "java",
+                "-Xmx512m",
+                f"-Dlog4j.configuration=file:{KAFKA_DIR / 'log4j.properties'}",
+                "-cp",
+                f"{KAFKA_LIB}/*",
+                "org.apache.kafka.tools.ProducerPerformance",
+                "--topic",
+                f"bench-perf-{i}",
+                "--num-records",
+                str(records),
+                "--record-size",
+                str(record_size),
+                "--throughput",
+                "-1",
+                "--producer-props",
+                f"bootstrap.servers={stack.profile.kafka_bootstrap}",
+                "acks=all",
+                "enable.idempotence=true",
+                "linger.ms=5",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         summary = [line for line in out.splitlines() if "records sent" in line][-1]
         match = re.search(r"([\d.]+) records/sec", summary)
         assert match, out
         results.append(float(match.group(1)))
-    return {"records_per_s_median": statistics.median(results), "runs": results, "record_size": record_size, "records_per_run": records}
+    return {
+        "records_per_s_median": statistics.median(results),
+        "runs": results,
+        "record_size": record_size,
+        "records_per_run": records,
+    }

@@ -42,7 +42,12 @@ SAMPLES: list[dict[str, Any]] = [
         "procedure_code": "1.004227",
         "channel": 2,
         "documents": [{"code": "request-form"}],
-        "applicant": {"name": "Trần Văn Bình", "citizen_id": "001085004321", "email": "binh.tran@example.vn", "notify_channels": ["email"]},
+        "applicant": {
+            "name": "Trần Văn Bình",
+            "citizen_id": "001085004321",
+            "email": "binh.tran@example.vn",
+            "notify_channels": ["email"],
+        },
     },
     {
         "procedure_code": "1.001193",
@@ -81,7 +86,9 @@ class Agency:
         self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
 
     def inbox(self) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self.routing}/agency/steps", params={"state": ["assigned", "accepted"]}, headers=self.headers, timeout=10)
+        response = httpx.get(
+            f"{self.routing}/agency/steps", params={"state": ["assigned", "accepted"]}, headers=self.headers, timeout=10
+        )
         response.raise_for_status()
         return response.json()["items"]
 
@@ -112,7 +119,9 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
     intake, routing = services["intake"].url, services["routing"].url
     submitted: dict[str, str] = {}
     for sample in SAMPLES:
-        response = httpx.post(f"{intake}/dossiers", json=sample, headers={**STAFF, "Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+        response = httpx.post(
+            f"{intake}/dossiers", json=sample, headers={**STAFF, "Idempotency-Key": str(uuid.uuid4())}, timeout=10
+        )
         if response.status_code != 201:
             print(f"! intake refused a sample dossier: {response.text}", file=sys.stderr)
             continue
@@ -133,16 +142,32 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
                     agency.act(step, "accept", {})
                 elif step["step_id"] == "residence" and step["dossier_id"] not in supplement_asked:
                     supplement_asked.add(step["dossier_id"])
-                    agency.act(step, "supplement", {"items": ["Bản sao sổ hộ khẩu của người mẹ"], "reason": "Thiếu giấy tờ cư trú"})
+                    agency.act(
+                        step, "supplement", {"items": ["Bản sao sổ hộ khẩu của người mẹ"], "reason": "Thiếu giấy tờ cư trú"}
+                    )
                     print(f"  {code} asks the citizen of {submitted[step['dossier_id']]} for a supplement")
                 else:
-                    agency.act(step, "complete", {"result_documents": [f"doc://{step['step_id']}/{step['dossier_code']}"], "note": "Đã giải quyết"})
+                    agency.act(
+                        step,
+                        "complete",
+                        {"result_documents": [f"doc://{step['step_id']}/{step['dossier_code']}"], "note": "Đã giải quyết"},
+                    )
         for dossier_id, code in submitted.items():
             state = summary(services, dossier_id)
             if state["status"] == 5 and dossier_id in supplement_asked:
-                httpx.post(f"{intake}/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]}, headers=STAFF, timeout=10)
+                httpx.post(
+                    f"{intake}/dossiers/{dossier_id}/supplements",
+                    json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]},
+                    headers=STAFF,
+                    timeout=10,
+                )
             if state["status"] == 9 and dossier_id not in returned:
-                if httpx.post(f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}, headers=STAFF, timeout=10).status_code == 200:
+                if (
+                    httpx.post(
+                        f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}, headers=STAFF, timeout=10
+                    ).status_code
+                    == 200
+                ):
                     returned.add(dossier_id)
             if state != last.get(dossier_id):
                 last[dossier_id] = state

@@ -31,7 +31,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env, "PYTHONPATH": PYTHONPATH, "HTTP_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
@@ -52,7 +52,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode if self.process else '?'}; see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode if self.process else '?'}; see {self.log_path}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
@@ -80,10 +82,10 @@ class ServiceProcess:
             self.process.wait()
 
 
-def start_services(env: dict[str, str], logs: Path, base_port: int, names: tuple[str, ...] = SERVICES) -> dict[str, ServiceProcess]:
-    processes = {
-        name: ServiceProcess(name, base_port + i, env, logs / f"{name}.log").start() for i, name in enumerate(names)
-    }
+def start_services(
+    env: dict[str, str], logs: Path, base_port: int, names: tuple[str, ...] = SERVICES
+) -> dict[str, ServiceProcess]:
+    processes = {name: ServiceProcess(name, base_port + i, env, logs / f"{name}.log").start() for i, name in enumerate(names)}
     try:
         for process in processes.values():
             process.wait_ready()

@@ -183,7 +183,9 @@ class Postgres:
             )
             log(f"starting PostgreSQL on 127.0.0.1:{self.profile.pg_port}")
             subprocess.run(
-                self._as_owner([str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", opts, "-w", "-t", "60", "start"]),
+                self._as_owner(
+                    [str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", opts, "-w", "-t", "60", "start"]
+                ),
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -201,7 +203,19 @@ class Postgres:
         os.chmod(self.data, 0o700)
         log(f"initialising a PostgreSQL cluster in {self.data}")
         subprocess.run(
-            self._as_owner([str(self.bindir() / "initdb"), "-D", str(self.data), "-U", "motcua", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            self._as_owner(
+                [
+                    str(self.bindir() / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "motcua",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -284,7 +298,16 @@ class Kafka:
         if not (self.data / "meta.properties").exists():
             log(f"formatting Kafka storage in {self.data}")
             subprocess.run(
-                [*self._java(), "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(self.config), "--ignore-formatted"],
+                [
+                    *self._java(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    KAFKA_CLUSTER_ID,
+                    "-c",
+                    str(self.config),
+                    "--ignore-formatted",
+                ],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -359,7 +382,7 @@ class Stack:
         self.kafka = Kafka(profile)
         self.started: list[str] = []
 
-    def up(self) -> "Stack":
+    def up(self) -> Stack:
         if self.postgres.up():
             self.started.append("postgres")
         if self.kafka.up():

@@ -90,7 +90,7 @@ class WorkingCalendar:
         windows = tuple(sorted(self.windows, key=lambda w: w.start))
         if not windows:
             raise ValueError("a working calendar needs at least one office window")
-        for before, after in zip(windows, windows[1:]):
+        for before, after in zip(windows, windows[1:], strict=False):
             if after.start < before.end:
                 raise ValueError(f"office windows overlap: {before.start}–{before.end} and {after.start}–{after.end}")
         object.__setattr__(self, "windows", windows)
@@ -109,7 +109,7 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ construction from data
 
     @classmethod
-    def from_schedule(cls, schedule: dict[str, Any]) -> "WorkingCalendar":
+    def from_schedule(cls, schedule: dict[str, Any]) -> WorkingCalendar:
         """A calendar from a province's schedule document::
 
             {"office_hours": [["07:30", "11:30"], ["13:00", "17:00"]],
@@ -133,7 +133,7 @@ class WorkingCalendar:
         return cls(windows=windows, extra_days_off=frozenset(days_off), extra_working_days=frozenset(working))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "WorkingCalendar":
+    def from_file(cls, path: str | Path) -> WorkingCalendar:
         return cls.from_schedule(json.loads(Path(path).read_text(encoding="utf-8")))
 
     # ------------------------------------------------------------------ days
@@ -204,7 +204,7 @@ class WorkingCalendar:
         done = table.rank[index] * self._day_us  # type: ignore[attr-defined]
         if not table.working[index]:
             return done
-        for (lo, hi), before in zip(self._bounds, self._before):  # type: ignore[attr-defined]
+        for (lo, hi), before in zip(self._bounds, self._before, strict=False):  # type: ignore[attr-defined]
             if of_day < hi:
                 return done + before + max(0, of_day - lo)
         return done + self._day_us  # type: ignore[attr-defined]
@@ -214,7 +214,7 @@ class WorkingCalendar:
         day_us: int = self._day_us  # type: ignore[attr-defined]
         rank, into = divmod(position - 1, day_us)
         into += 1
-        for (lo, hi), before in zip(self._bounds, self._before):  # type: ignore[attr-defined]
+        for (lo, hi), before in zip(self._bounds, self._before, strict=False):  # type: ignore[attr-defined]
             if into <= before + hi - lo:
                 return self._instant(self._working_day(rank), lo + into - before)
         raise AssertionError("unreachable")
@@ -223,7 +223,7 @@ class WorkingCalendar:
         """The latest instant at this coordinate: the next window's start rather than an end."""
         day_us: int = self._day_us  # type: ignore[attr-defined]
         rank, into = divmod(position, day_us)
-        for (lo, hi), before in zip(self._bounds, self._before):  # type: ignore[attr-defined]
+        for (lo, hi), before in zip(self._bounds, self._before, strict=False):  # type: ignore[attr-defined]
             if into < before + hi - lo:
                 return self._instant(self._working_day(rank), lo + into - before)
         raise AssertionError("unreachable")

@@ -10,8 +10,8 @@ import asyncpg
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql import sqltypes
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import sqltypes
 
 from services.settings import ServiceSettings
 
@@ -69,15 +69,24 @@ def _insert_sql(table: Table, columns: tuple[str, ...], suffix: str) -> tuple[st
     found = _STATEMENTS.get(key)
     if found is None:
         is_json = tuple(isinstance(table.c[name].type, sqltypes.JSON) for name in columns)
-        casts = [("::jsonb" if isinstance(table.c[name].type, JSONB) else "::json") if j else "" for name, j in zip(columns, is_json, strict=True)]
+        casts = [
+            ("::jsonb" if isinstance(table.c[name].type, JSONB) else "::json") if j else ""
+            for name, j in zip(columns, is_json, strict=True)
+        ]
         names = ", ".join(f'"{name}"' for name in columns)
         params = ", ".join(f"${i}{cast}" for i, cast in enumerate(casts, start=1))
-        found = _STATEMENTS[key] = (f"INSERT INTO {table.schema}.{table.name} ({names}) VALUES ({params}) {suffix}".rstrip(), is_json)
+        found = _STATEMENTS[key] = (
+            f"INSERT INTO {table.schema}.{table.name} ({names}) VALUES ({params}) {suffix}".rstrip(),
+            is_json,
+        )
     return found
 
 
 def _arguments(values: Mapping[str, Any], columns: tuple[str, ...], is_json: tuple[bool, ...]) -> list[Any]:
-    return [json.dumps(values[name], ensure_ascii=False) if j and values[name] is not None else values[name] for name, j in zip(columns, is_json, strict=True)]
+    return [
+        json.dumps(values[name], ensure_ascii=False) if j and values[name] is not None else values[name]
+        for name, j in zip(columns, is_json, strict=True)
+    ]
 
 
 async def insert_row(session: AsyncSession, table: Table, values: Mapping[str, Any], suffix: str = "") -> asyncpg.Record | None:

@@ -50,7 +50,9 @@ def run_env(metadata: MetaData) -> None:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.connect() as conn:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"{schema}.migrations".encode())})
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"{schema}.migrations".encode())}
+                )
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
                 await conn.run_sync(run)
                 await conn.commit()

@@ -42,7 +42,14 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str | None = None, *, type: str | None = None, instance: str | None = None, headers: dict[str, str] | None = None, **extensions: Any
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": TYPE_BASE + type if type else "about:blank", "title": title, "status": status}
     if detail:
@@ -104,8 +111,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
-            503, "Service unavailable", "The database is busy or unreachable; nothing was changed. Retry shortly.",
-            type="unavailable", instance=request.url.path, headers={"Retry-After": "2"},
+            503,
+            "Service unavailable",
+            "The database is busy or unreachable; nothing was changed. Retry shortly.",
+            type="unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(DBAPIError)
@@ -120,9 +131,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(500, "Internal error", "The request failed; nothing was changed.", instance=request.url.path)
         log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
-            422, "Invalid request",
+            422,
+            "Invalid request",
             "a value cannot be stored: text must be valid Unicode without NUL characters, numbers within range",
-            type="unstorable-value", instance=request.url.path,
+            type="unstorable-value",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

@@ -44,7 +44,7 @@ class ServiceDefinition:
     tables: MessagingTables
     migrations: Path
     settings_class: type[ServiceSettings] = ServiceSettings
-    subscriptions: Callable[["Runtime"], Sequence[Subscription]] = lambda runtime: ()
+    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: ()
     routers: Sequence[APIRouter] = ()
     workers: Sequence[Worker] = field(default_factory=tuple)
 
@@ -108,7 +108,9 @@ class Runtime:
             checks["database"] = f"error: {type(exc).__name__}"
         try:
             if self._admin is None:
-                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=2000)
+                self._admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=2000
+                )
                 await asyncio.wait_for(self._admin.start(), 3)
             await asyncio.wait_for(self._admin.describe_cluster(), 3)
             checks["kafka"] = "ok"

@@ -11,7 +11,9 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "motcua"
     database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:25432/motcua", validation_alias="DATABASE_URL")
-    db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE", description="Database connections per process; callers past it wait their turn.")
+    db_pool_size: int = Field(
+        10, validation_alias="DB_POOL_SIZE", description="Database connections per process; callers past it wait their turn."
+    )
     kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     topic_prefix: str = Field("motcua", validation_alias="TOPIC_PREFIX")
     topic_partitions: int = Field(6, validation_alias="TOPIC_PARTITIONS")
@@ -23,11 +25,15 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(100, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
     consumer_max_batch: int = Field(200, validation_alias="CONSUMER_MAX_BATCH")
     consumer_commit_interval_ms: int = Field(
-        1000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS", description="Longest wait before applied offsets are committed to Kafka."
+        1000,
+        validation_alias="CONSUMER_COMMIT_INTERVAL_MS",
+        description="Longest wait before applied offsets are committed to Kafka.",
     )
     relay_batch_size: int = Field(500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
-    max_in_flight: int = Field(64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503.")
+    max_in_flight: int = Field(
+        64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503."
+    )
     admin_token: str | None = Field(None, validation_alias="ADMIN_TOKEN")
     staff_token: str | None = Field(
         None, validation_alias="STAFF_TOKEN", description="Bearer token of the staff endpoints (counter, back office, reports)."

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def get_runtime(request: Request) -> "Runtime":
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -51,9 +51,7 @@ async def require_operator(
         raise Problem(401, "Unauthorized", "operator token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-async def require_staff(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
+async def require_staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     """Staff endpoints (the counter, the back office, reports) take `Authorization: Bearer $STAFF_TOKEN`;
     the operator's ADMIN_TOKEN is accepted too. With neither set (a developer's machine) they are open."""
     settings = request.app.state.runtime.settings
@@ -87,8 +85,11 @@ async def require_declared_content_type(request: Request) -> None:
     if given in accepted or (accepted == JSON_TYPES and given.startswith("application/") and given.endswith("+json")):
         return
     raise Problem(
-        415, "Unsupported media type", f"send the body as {' or '.join(accepted)}, not {given or 'without a Content-Type'}",
-        type="unsupported-media-type", headers={"Accept-Post": ", ".join(accepted)},
+        415,
+        "Unsupported media type",
+        f"send the body as {' or '.join(accepted)}, not {given or 'without a Content-Type'}",
+        type="unsupported-media-type",
+        headers={"Accept-Post": ", ".join(accepted)},
     )
 
 
@@ -176,7 +177,7 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
 
 
 def create_app(
-    runtime: "Runtime",
+    runtime: Runtime,
     *,
     title: str,
     description: str,

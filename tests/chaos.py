@@ -28,7 +28,12 @@ AGENCIES = [
     {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "C_SECRET_UBND"},
     {"code": "CA-XA", "name": "Công an xã (cư trú)", "client_id": "ca-xa", "client_secret_env": "C_SECRET_CA"},
     {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "C_SECRET_BHXH"},
-    {"code": "VPDKDD", "name": "Chi nhánh Văn phòng đăng ký đất đai", "client_id": "vpdkdd", "client_secret_env": "C_SECRET_VPDKDD"},
+    {
+        "code": "VPDKDD",
+        "name": "Chi nhánh Văn phòng đăng ký đất đai",
+        "client_id": "vpdkdd",
+        "client_secret_env": "C_SECRET_VPDKDD",
+    },
     {"code": "THUE-CS", "name": "Thuế cơ sở", "client_id": "thue-cs", "client_secret_env": "C_SECRET_THUE"},
 ]
 AGENCY_ENV = {
@@ -72,13 +77,29 @@ SCRIPTS = (
     Script("birth-group", "1.001193", ("birth-certificate", "interlinked-form"), ("sms",), returned=True),
     Script("copy", "1.004227", ("request-form",), ("sms", "email")),
     Script("copy-with-supplement", "1.004227", ("request-form",), ("email",), supplement_step="civil-status", returned=True),
-    Script("land-transfer-with-tax", "1.004193", ("change-form", "transfer-contract", "certificate", "tax-declaration"), ("sms",), fee_step="tax-notice"),
-    Script("birth-group-with-supplement", "1.001193", ("birth-certificate", "interlinked-form"), ("sms", "email"), supplement_step="health-insurance"),
+    Script(
+        "land-transfer-with-tax",
+        "1.004193",
+        ("change-form", "transfer-contract", "certificate", "tax-declaration"),
+        ("sms",),
+        fee_step="tax-notice",
+    ),
+    Script(
+        "birth-group-with-supplement",
+        "1.001193",
+        ("birth-certificate", "interlinked-form"),
+        ("sms", "email"),
+        supplement_step="health-insurance",
+    ),
 )
 
 
 def dossier_body(i: int, script: Script) -> dict[str, Any]:
-    applicant: dict[str, Any] = {"name": f"Công dân Thử {i}", "citizen_id": f"0791{i:08d}", "notify_channels": list(script.channels)}
+    applicant: dict[str, Any] = {
+        "name": f"Công dân Thử {i}",
+        "citizen_id": f"0791{i:08d}",
+        "notify_channels": list(script.channels),
+    }
     if "sms" in script.channels:
         applicant["phone"] = f"09{i % 10**8:08d}"
     if "email" in script.channels:
@@ -86,7 +107,13 @@ def dossier_body(i: int, script: Script) -> dict[str, Any]:
     channel = COUNTER if script.returned else ONLINE  # who filed at the counter collects the result there
     # A unit numbers at most 9,999 dossiers a day (the code's 4-digit sequence), so a large run
     # files at both of the catalogue's units.
-    return {"procedure_code": script.procedure_code, "channel": channel, "receiving_unit": UNITS[i // len(SCRIPTS) % len(UNITS)], "documents": [{"code": c} for c in script.documents], "applicant": applicant}
+    return {
+        "procedure_code": script.procedure_code,
+        "channel": channel,
+        "receiving_unit": UNITS[i // len(SCRIPTS) % len(UNITS)],
+        "documents": [{"code": c} for c in script.documents],
+        "applicant": applicant,
+    }
 
 
 class OwnPostgres(Postgres):
@@ -134,7 +161,9 @@ class Run:
         except StopIteration:  # every replica down at this instant
             raise httpx.ConnectError(f"{name} is down") from None
 
-    def request(self, method: str, service: str, path: str, *, retry_on: Callable[[httpx.Response], bool] | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, service: str, path: str, *, retry_on: Callable[[httpx.Response], bool] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One call that survives the faults: retried on a refused connection, a timeout or a 5xx."""
         while not self.stop.is_set():
             try:
@@ -158,6 +187,7 @@ class Run:
                 pass
             except Exception:  # an actor that dies is a failure of the test, shown at the end
                 self.errors.append(f"{name}: {traceback.format_exc()}")
+
         return run
 
     # ------------------------------------------------------------ citizens at the counter
@@ -171,7 +201,9 @@ class Run:
             for i in range(first, self.total, citizens):
                 script = SCRIPTS[i % len(SCRIPTS)]
                 key = f"chaos-{uuid.uuid4()}"
-                response = self.request("POST", "intake", "/dossiers", json=dossier_body(i, script), headers={"Idempotency-Key": key})
+                response = self.request(
+                    "POST", "intake", "/dossiers", json=dossier_body(i, script), headers={"Idempotency-Key": key}
+                )
                 assert response.status_code == 201, f"dossier {i}: {response.status_code} {response.text}"
                 with self.lock:
                     self.scripts[response.json()["id"]] = script
@@ -180,7 +212,9 @@ class Run:
                 if ahead > 0:
                     time.sleep(ahead)
 
-        threads = [threading.Thread(target=self.guard(f"citizen {n}", lambda n=n: citizen(n)), daemon=True) for n in range(citizens)]
+        threads = [
+            threading.Thread(target=self.guard(f"citizen {n}", lambda n=n: citizen(n)), daemon=True) for n in range(citizens)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -195,14 +229,21 @@ class Run:
         while not self.stop.is_set():
             if token is None:
                 answer = self.request(
-                    "POST", "routing", "/oauth/token",
+                    "POST",
+                    "routing",
+                    "/oauth/token",
                     data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": AGENCY_SECRETS[client_id]},
                 )
                 assert answer.status_code == 200, answer.text
                 token = answer.json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
-            inbox = self.request("GET", "routing", "/agency/steps", headers=headers,
-                                 params={"state": ["assigned", "accepted", "fee"], "page_size": 200})
+            inbox = self.request(
+                "GET",
+                "routing",
+                "/agency/steps",
+                headers=headers,
+                params={"state": ["assigned", "accepted", "fee"], "page_size": 200},
+            )
             if inbox.status_code == 401:
                 token = None
                 continue
@@ -221,7 +262,9 @@ class Run:
             action = "accept"
         elif state == "fee":
             action, body = "fee-payment", {**body, "amount_vnd": 1_250_000, "receipt_ref": f"BL-{dossier_id[:8]}"}
-        elif step_id in (script.supplement_step, script.fee_step) and not self.handed_over(dossier_id, step_id, "supplement" if step_id == script.supplement_step else "fee"):
+        elif step_id in (script.supplement_step, script.fee_step) and not self.handed_over(
+            dossier_id, step_id, "supplement" if step_id == script.supplement_step else "fee"
+        ):
             if step_id == script.supplement_step:
                 action, body = "supplement", {**body, "items": ["Bản sao giấy tờ tùy thân"], "reason": "Thiếu giấy tờ"}
             else:
@@ -264,7 +307,9 @@ class Run:
         while not self.stop.is_set():
             acted = False
             for dossier_id in self.in_status(5):
-                answer = self.request("POST", "intake", f"/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao giấy tờ tùy thân"]})
+                answer = self.request(
+                    "POST", "intake", f"/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao giấy tờ tùy thân"]}
+                )
                 assert answer.status_code in (200, 409), answer.text
                 self.count("counter.supplements" if answer.status_code == 200 else "counter.conflicts")
                 acted = True
@@ -299,7 +344,7 @@ class Run:
         self.start_service(name)
 
     def start_service(self, name: str) -> None:
-        for attempt in range(5):  # readiness needs the database and the broker, which may be coming back
+        for _attempt in range(5):  # readiness needs the database and the broker, which may be coming back
             try:
                 self.system.start(name, replica=0)
                 return

@@ -96,7 +96,7 @@ class Loopback:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "Loopback":
+    def start(self) -> Loopback:
         self.thread.start()
         return self
 

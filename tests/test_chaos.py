@@ -92,7 +92,10 @@ def dead_letter_topic_size(system: System) -> int:
 
 
 def unsent_outbox_rows(stack: Stack, database: str) -> dict[str, int]:
-    return {schema: int(stack.postgres.psql(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL", database=database)) for schema in SCHEMAS}
+    return {
+        schema: int(stack.postgres.psql(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL", database=database))
+        for schema in SCHEMAS
+    }
 
 
 def parked_events_left(database_url: str, dossier_ids: list[str]) -> dict[str, int]:
@@ -102,7 +105,9 @@ def parked_events_left(database_url: str, dossier_ids: list[str]) -> dict[str, i
         conn = await asyncpg.connect(asyncpg_dsn(database_url))
         try:
             return {
-                schema: await conn.fetchval(f"SELECT count(*) FROM {schema}.parked_events WHERE dossier_id = ANY($1::uuid[])", dossier_ids)
+                schema: await conn.fetchval(
+                    f"SELECT count(*) FROM {schema}.parked_events WHERE dossier_id = ANY($1::uuid[])", dossier_ids
+                )
                 for schema in ("deadline", "notify")
             }
         finally:
@@ -111,7 +116,9 @@ def parked_events_left(database_url: str, dossier_ids: list[str]) -> dict[str, i
     return asyncio.run(count())
 
 
-def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restart(chaos_system: System, stack: Stack, database_url: str) -> None:
+def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restart(
+    chaos_system: System, stack: Stack, database_url: str
+) -> None:
     system = chaos_system
     database = database_url.rsplit("/", 1)[1]
     dead_before = dead_letters(system)
@@ -122,7 +129,9 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
 
     filing_seconds = max(GAP_SECONDS * len(plan), DOSSIERS / RATE)
     actors = [threading.Thread(target=run.guard("citizens", lambda: run.submit_all(filing_seconds)), daemon=True)]
-    actors += [threading.Thread(target=run.guard(a["client_id"], lambda a=a: run.agency(a["client_id"])), daemon=True) for a in AGENCIES]
+    actors += [
+        threading.Thread(target=run.guard(a["client_id"], lambda a=a: run.agency(a["client_id"])), daemon=True) for a in AGENCIES
+    ]
     actors += [threading.Thread(target=run.guard("counter", run.counter), daemon=True)]
     monkey = threading.Thread(target=run.guard("chaos", lambda: run.chaos(plan, GAP_SECONDS)), daemon=True)
     for thread in [*actors, monkey]:
@@ -131,7 +140,11 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
         monkey.join()
         assert not run.errors, "\n".join(run.errors)
         assert run.submitted.wait(timeout=SETTLE_SECONDS), f"only {run.stats['submitted']} of {DOSSIERS} dossiers filed"
-        eventually(lambda: run.errors or run.finished() == DOSSIERS or None, timeout=SETTLE_SECONDS, what="every dossier at its final status")
+        eventually(
+            lambda: run.errors or run.finished() == DOSSIERS or None,
+            timeout=SETTLE_SECONDS,
+            what="every dossier at its final status",
+        )
         assert not run.errors, "\n".join(run.errors)
     finally:
         run.stop.set()
@@ -161,7 +174,10 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
         return (
             clock.get("state") == "resolved"
             and sorted(p["status"] for p in pauses) == sorted(expected)
-            and all(p["resumed_at"] and datetime.fromisoformat(p["resumed_at"]) < datetime.fromisoformat(clock["ended_at"]) for p in pauses)
+            and all(
+                p["resumed_at"] and datetime.fromisoformat(p["resumed_at"]) < datetime.fromisoformat(clock["ended_at"])
+                for p in pauses
+            )
         )
 
     unresolved: dict[str, Any] = {}
@@ -169,8 +185,16 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
     def clocks_closed() -> Counter[str] | None:
         clocks = {d: system.get("deadline", f"/dossiers/{d}/clock") or {} for d in scripts}
         unresolved.clear()
-        unresolved.update({d: (scripts[d].name, c.get("state"), c.get("pauses")) for d, c in clocks.items() if not clock_as_scripted(scripts[d], c)})
-        return Counter((s.name, c.get("state")) for s, c in ((scripts[d], c) for d, c in clocks.items())) if not unresolved else None
+        unresolved.update(
+            {
+                d: (scripts[d].name, c.get("state"), c.get("pauses"))
+                for d, c in clocks.items()
+                if not clock_as_scripted(scripts[d], c)
+            }
+        )
+        return (
+            Counter((s.name, c.get("state")) for s, c in ((scripts[d], c) for d, c in clocks.items())) if not unresolved else None
+        )
 
     try:
         clocks = eventually(clocks_closed, timeout=SETTLE_SECONDS, what="every dossier's clock resolved")
@@ -183,7 +207,9 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
         for dossier_id, script in scripts.items():
             notices = system.get("notify", f"/dossiers/{dossier_id}/notices") or []
             citizen = {(n["trigger"], n["channel"]) for n in notices if n["trigger"] in script.triggers()}
-            if citizen != {(t, c) for t in script.triggers() for c in script.channels} or any(n["status"] not in ("sent", "delivered", "skipped") for n in notices):
+            if citizen != {(t, c) for t in script.triggers() for c in script.channels} or any(
+                n["status"] not in ("sent", "delivered", "skipped") for n in notices
+            ):
                 return None
             found[dossier_id] = notices
         return found
@@ -203,7 +229,9 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
     twice = [k for k, v in per_key.items() if v > 1]
     assert not twice, f"notices made twice: {twice[:5]}"
     sent_ids = {n["id"] for notices in log.values() for n in notices if n["status"] in ("sent", "delivered")}
-    lines = [json.loads(line) for line in Path(system.env["NOTIFY_SINK_PATH"]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [
+        json.loads(line) for line in Path(system.env["NOTIFY_SINK_PATH"]).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     ours = [line for line in lines if line["dossier_id"] in scripts]
     delivered = Counter(line["notice_id"] for line in ours)
     assert not [k for k, v in delivered.items() if v > 1], "a notice reached the citizen twice"

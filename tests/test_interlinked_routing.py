@@ -45,7 +45,12 @@ def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytes
         json.dumps(
             {
                 "agencies": [
-                    {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "T_SECRET_UBND"},
+                    {
+                        "code": "UBND-XA",
+                        "name": "UBND xã (hộ tịch)",
+                        "client_id": "ubnd-xa",
+                        "client_secret_env": "T_SECRET_UBND",
+                    },
                     {
                         "code": "CA-XA",
                         "name": "Công an xã (cư trú)",
@@ -55,7 +60,12 @@ def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytes
                         "lgsp_endpoint": f"{loopback.url}/agency/ca-xa/steps",
                     },
                     {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "T_SECRET_BHXH"},
-                    {"code": "BHXH-TINH", "name": "Bảo hiểm xã hội tỉnh", "client_id": "bhxh-tinh", "client_secret_env": "T_SECRET_BHXH_TINH"},
+                    {
+                        "code": "BHXH-TINH",
+                        "name": "Bảo hiểm xã hội tỉnh",
+                        "client_id": "bhxh-tinh",
+                        "client_secret_env": "T_SECRET_BHXH_TINH",
+                    },
                 ]
             }
         ),
@@ -102,7 +112,8 @@ class Agency:
     def __init__(self, system: System, client_id: str) -> None:
         self.base = system.url("routing")
         response = httpx.post(
-            f"{self.base}/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": SECRETS[client_id]}
+            f"{self.base}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": SECRETS[client_id]},
         )
         assert response.status_code == 200, response.text
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -111,7 +122,12 @@ class Agency:
         return httpx.get(f"{self.base}{path}", headers=self.headers, params=params, timeout=10)
 
     def act(self, dossier_id: str, step_id: str, action: str, **body: Any) -> httpx.Response:
-        return httpx.post(f"{self.base}/agency/steps/{dossier_id}/{step_id}/{action}", headers=self.headers, json={"officer": "Cán bộ A", **body}, timeout=10)
+        return httpx.post(
+            f"{self.base}/agency/steps/{dossier_id}/{step_id}/{action}",
+            headers=self.headers,
+            json={"officer": "Cán bộ A", **body},
+            timeout=10,
+        )
 
 
 def route(system: System, dossier_id: str) -> dict[str, Any]:
@@ -142,11 +158,14 @@ def routing_events(system: System, dossier_id: str) -> list[dict[str, Any]]:
         consumer = AIOKafkaConsumer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
         await consumer.start()
         try:
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)]
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            ]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
             found: list[dict[str, Any]] = []
+
             async def behind() -> bool:
                 return any([await consumer.position(tp) < end[tp] for tp in partitions])
 
@@ -177,19 +196,29 @@ def play_the_counter(system: System, dossier_id: str, event: Any) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
         await producer.start()
         try:
-            await producer.send_and_wait(f"{system.env['TOPIC_PREFIX']}.intake.events", envelope.to_bytes(), key=dossier_id.encode())
+            await producer.send_and_wait(
+                f"{system.env['TOPIC_PREFIX']}.intake.events", envelope.to_bytes(), key=dossier_id.encode()
+            )
         finally:
             await producer.stop()
 
     asyncio.run(send())
 
 
-def signed(body: dict[str, Any] | bytes, key: str = CA_XA_SIGNING_KEY, *, timestamp: float | None = None, nonce: str | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    body: dict[str, Any] | bytes, key: str = CA_XA_SIGNING_KEY, *, timestamp: float | None = None, nonce: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     ts = str(int(timestamp if timestamp is not None else time.time()))
     nonce = nonce or uuid.uuid4().hex
     signature = hmac.new(key.encode(), ts.encode() + b"\n" + nonce.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
-    return raw, {"X-Client-Id": "ca-xa", "X-Timestamp": ts, "X-Nonce": nonce, "X-Signature": signature, "Content-Type": "application/json"}
+    return raw, {
+        "X-Client-Id": "ca-xa",
+        "X-Timestamp": ts,
+        "X-Nonce": nonce,
+        "X-Signature": signature,
+        "Content-Type": "application/json",
+    }
 
 
 def post_signed(system: System, raw: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -199,7 +228,10 @@ def post_signed(system: System, raw: bytes, headers: dict[str, str]) -> httpx.Re
 def finish_civil_status(system: System, dossier_id: str) -> None:
     ubnd = Agency(system, "ubnd-xa")
     assert ubnd.act(dossier_id, "civil-status", "accept").status_code == 200
-    assert ubnd.act(dossier_id, "civil-status", "complete", result_documents=[f"doc://khai-sinh/{dossier_id[:8]}"]).status_code == 200
+    assert (
+        ubnd.act(dossier_id, "civil-status", "complete", result_documents=[f"doc://khai-sinh/{dossier_id[:8]}"]).status_code
+        == 200
+    )
 
 
 # ---------------------------------------------------------------- tests
@@ -219,7 +251,9 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
     assert mine["step_id"] == "civil-status" and mine["due_at"] is not None and mine["dossier_code"].startswith("000.00.00.H30-")
 
     assert ubnd.act(dossier_id, "civil-status", "accept", officer="Nguyễn Văn Tư").json()["state"] == "accepted"
-    done = ubnd.act(dossier_id, "civil-status", "complete", officer="Nguyễn Văn Tư", result_documents=["doc://khai-sinh/1"], note="Đã đăng ký")
+    done = ubnd.act(
+        dossier_id, "civil-status", "complete", officer="Nguyễn Văn Tư", result_documents=["doc://khai-sinh/1"], note="Đã đăng ký"
+    )
     assert done.status_code == 200 and done.json()["state"] == "done"
 
     # Sequence then parallel branches: residence and health insurance start together.
@@ -231,7 +265,16 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
 
     # ...which reports back through the LGSP, signed.
     for action, extra in (("accept", {}), ("complete", {"result_documents": ["doc://cu-tru/1"]})):
-        raw, headers = signed({"request_id": f"ca-{action}", "dossier_id": dossier_id, "step_id": "residence", "action": action, "officer": "Đại úy Phạm Minh", **extra})
+        raw, headers = signed(
+            {
+                "request_id": f"ca-{action}",
+                "dossier_id": dossier_id,
+                "step_id": "residence",
+                "action": action,
+                "officer": "Đại úy Phạm Minh",
+                **extra,
+            }
+        )
         answer = post_signed(routed, raw, headers)
         assert answer.status_code == 200, answer.text
         assert answer.json()["request_id"] == f"ca-{action}"
@@ -241,7 +284,11 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
     final = wait_states(routed, dossier_id, {"civil-status": "done", "residence": "done", "health-insurance": "done"})
     assert final["national_status"] == 9
 
-    types = eventually(lambda: (t := event_types(routed, dossier_id)) and "routing.route_completed" in t and t, timeout=20, what="route_completed")
+    types = eventually(
+        lambda: (t := event_types(routed, dossier_id)) and "routing.route_completed" in t and t,
+        timeout=20,
+        what="route_completed",
+    )
     assert types.count("routing.step_assigned") == 3 and types.count("routing.step_completed") == 3
     completed = next(e for e in routing_events(routed, dossier_id) if e["type"] == "routing.route_completed")
     assert sorted(completed["payload"]["result_documents"]) == ["doc://bhyt/1", "doc://cu-tru/1", "doc://khai-sinh/1"]
@@ -271,7 +318,9 @@ def test_an_agency_sees_and_acts_on_its_own_steps_only(routed: System) -> None:
     base = routed.url("routing")
     assert httpx.get(f"{base}/agency/steps").status_code == 401
     assert httpx.get(f"{base}/agency/steps", headers={"Authorization": "Bearer forged.token.value"}).status_code == 401
-    wrong = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials", "client_id": "bhxh", "client_secret": "guess"})
+    wrong = httpx.post(
+        f"{base}/oauth/token", data={"grant_type": "client_credentials", "client_id": "bhxh", "client_secret": "guess"}
+    )
     assert wrong.status_code == 401
 
 
@@ -293,7 +342,11 @@ def test_two_officers_completing_the_same_step_at_once_one_wins(routed: System) 
     assert sorted(r.status_code for r in results) == [200, 409]
     conflict = next(r for r in results if r.status_code == 409).json()
     assert conflict["state"] == "done"
-    types = eventually(lambda: (t := event_types(routed, dossier_id)) and t.count("routing.step_assigned") == 3 and t, timeout=20, what="the next steps")
+    types = eventually(
+        lambda: (t := event_types(routed, dossier_id)) and t.count("routing.step_assigned") == 3 and t,
+        timeout=20,
+        what="the next steps",
+    )
     assert types.count("routing.step_completed") == 1
 
 
@@ -301,7 +354,7 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
-    police, bhxh, ubnd = Agency(routed, "ca-xa"), Agency(routed, "bhxh"), Agency(routed, "ubnd-xa")
+    police, bhxh = Agency(routed, "ca-xa"), Agency(routed, "bhxh")
 
     returned = police.act(dossier_id, "residence", "return", reason="Trích lục sai năm sinh của mẹ")
     assert returned.status_code == 200 and returned.json()["state"] == "waiting"
@@ -311,7 +364,9 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
     assert states(routed, dossier_id)["residence"] == "assigned"
 
     assert bhxh.act(dossier_id, "health-insurance", "transfer", to_agency_code="NOPE", reason="x").status_code == 422
-    moved = bhxh.act(dossier_id, "health-insurance", "transfer", to_agency_code="BHXH-TINH", reason="Không thuộc thẩm quyền cấp xã")
+    moved = bhxh.act(
+        dossier_id, "health-insurance", "transfer", to_agency_code="BHXH-TINH", reason="Không thuộc thẩm quyền cấp xã"
+    )
     assert moved.status_code == 200 and moved.json()["agency_code"] == "BHXH-TINH"
     assert bhxh.get(f"/agency/steps/{dossier_id}/health-insurance").status_code == 404
     province = Agency(routed, "bhxh-tinh")
@@ -319,10 +374,18 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
 
     sheet = route(routed, dossier_id)["handovers"]
     back = next(h for h in sheet if h["action"] == "return")
-    assert (back["from_party"], back["to_party"], back["note"]) == ("Công an xã (cư trú)", "UBND xã (hộ tịch)", "Trích lục sai năm sinh của mẹ")
+    assert (back["from_party"], back["to_party"], back["note"]) == (
+        "Công an xã (cư trú)",
+        "UBND xã (hộ tịch)",
+        "Trích lục sai năm sinh của mẹ",
+    )
     transfer = next(h for h in sheet if h["action"] == "transfer")
     assert (transfer["from_party"], transfer["to_party"]) == ("Bảo hiểm xã hội", "Bảo hiểm xã hội tỉnh")
-    types = eventually(lambda: (t := event_types(routed, dossier_id)) and "routing.step_transferred" in t and t, timeout=20, what="the transfer event")
+    types = eventually(
+        lambda: (t := event_types(routed, dossier_id)) and "routing.step_transferred" in t and t,
+        timeout=20,
+        what="the transfer event",
+    )
     assert "routing.step_returned" in types
 
 
@@ -337,11 +400,15 @@ def test_supplement_round_trip_fees_and_stop_pause_the_dossier(routed: System, l
     assert ubnd.act(dossier_id, "civil-status", "complete").status_code == 409
 
     requested = eventually(
-        lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "dossier.supplement_requested"), None), timeout=20, what="the supplement request"
+        lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "dossier.supplement_requested"), None),
+        timeout=20,
+        what="the supplement request",
     )
     assert requested["payload"]["requested_by"] == "UBND-XA" and requested["payload"]["step_id"] == "civil-status"
 
-    play_the_counter(routed, dossier_id, SupplementReceived(received_at=datetime.now(UTC), items=["Bản sao giấy chứng nhận kết hôn"]))
+    play_the_counter(
+        routed, dossier_id, SupplementReceived(received_at=datetime.now(UTC), items=["Bản sao giấy chứng nhận kết hôn"])
+    )
     wait_states(routed, dossier_id, {"civil-status": "accepted", "residence": "waiting", "health-insurance": "waiting"})
     assert route(routed, dossier_id)["national_status"] == 4
 
@@ -353,9 +420,30 @@ def test_supplement_round_trip_fees_and_stop_pause_the_dossier(routed: System, l
     assert ubnd.act(dossier_id, "civil-status", "resume").json()["state"] == "accepted"
     assert ubnd.act(dossier_id, "civil-status", "complete").status_code == 200
 
-    types = eventually(lambda: (t := event_types(routed, dossier_id)) and t.count("routing.step_assigned") == 3 and t, timeout=20, what="the next steps")
-    order = [t for t in types if t in {"dossier.supplement_requested", "routing.fee_requested", "routing.fee_paid", "routing.handling_stopped", "routing.handling_resumed"}]
-    assert order == ["dossier.supplement_requested", "routing.fee_requested", "routing.fee_paid", "routing.handling_stopped", "routing.handling_resumed"]
+    types = eventually(
+        lambda: (t := event_types(routed, dossier_id)) and t.count("routing.step_assigned") == 3 and t,
+        timeout=20,
+        what="the next steps",
+    )
+    order = [
+        t
+        for t in types
+        if t
+        in {
+            "dossier.supplement_requested",
+            "routing.fee_requested",
+            "routing.fee_paid",
+            "routing.handling_stopped",
+            "routing.handling_resumed",
+        }
+    ]
+    assert order == [
+        "dossier.supplement_requested",
+        "routing.fee_requested",
+        "routing.fee_paid",
+        "routing.handling_stopped",
+        "routing.handling_resumed",
+    ]
     code = route(routed, dossier_id)["dossier_code"]
     eventually(lambda: loopback.statuses_of(code) == [2, 4, 5, 4, 6, 4, 8, 4], timeout=20, what="every pause on the portal")
 
@@ -364,11 +452,17 @@ def test_an_agency_refusal_stops_every_open_step(routed: System) -> None:
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
-    refused = Agency(routed, "ca-xa").act(dossier_id, "residence", "refuse", reason="Không đủ điều kiện đăng ký thường trú (Điều 20 Luật Cư trú 2020)")
+    refused = Agency(routed, "ca-xa").act(
+        dossier_id, "residence", "refuse", reason="Không đủ điều kiện đăng ký thường trú (Điều 20 Luật Cư trú 2020)"
+    )
     assert refused.status_code == 200
     assert states(routed, dossier_id) == {"civil-status": "done", "residence": "refused", "health-insurance": "cancelled"}
     assert route(routed, dossier_id)["national_status"] == 3
-    event = eventually(lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "dossier.refused"), None), timeout=20, what="the refusal")
+    event = eventually(
+        lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "dossier.refused"), None),
+        timeout=20,
+        what="the refusal",
+    )
     assert event["payload"]["refused_by"] == "CA-XA"
 
 
@@ -414,7 +508,10 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     second = received(routed)
     finish_civil_status(routed, second)
     eventually(
-        lambda: any(r["dossier_id"] == second and r["attempts"] >= 2 for r in httpx.get(f"{base}/admin/deliveries", params={"state": "pending"}).json()),
+        lambda: any(
+            r["dossier_id"] == second and r["attempts"] >= 2
+            for r in httpx.get(f"{base}/admin/deliveries", params={"state": "pending"}).json()
+        ),
         timeout=20,
         what="failed attempts",
     )
@@ -428,7 +525,14 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
         third = received(routed)
         finish_civil_status(routed, third)
         pending = eventually(
-            lambda: next((r for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json() if r["dossier_id"] == third and r["last_error"]), None),
+            lambda: next(
+                (
+                    r
+                    for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()
+                    if r["dossier_id"] == third and r["last_error"]
+                ),
+                None,
+            ),
             timeout=20,
             what="an unbound answer",
         )
@@ -436,7 +540,11 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     finally:
         loopback.wrong_request_id = False
     eventually(
-        lambda: any(r["dossier_id"] == third for r in httpx.get(f"{base}/admin/deliveries", params={"state": "delivered"}).json()), timeout=30, what="the bound delivery"
+        lambda: any(
+            r["dossier_id"] == third for r in httpx.get(f"{base}/admin/deliveries", params={"state": "delivered"}).json()
+        ),
+        timeout=30,
+        what="the bound delivery",
     )
 
 
@@ -446,7 +554,10 @@ def test_a_delivery_pending_when_routing_is_killed_is_sent_after_restart(routed:
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     eventually(
-        lambda: any(r["dossier_id"] == dossier_id and r["attempts"] >= 1 for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()),
+        lambda: any(
+            r["dossier_id"] == dossier_id and r["attempts"] >= 1
+            for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()
+        ),
         timeout=20,
         what="a failed attempt",
     )
@@ -462,7 +573,13 @@ def test_bad_signatures_stale_and_replayed_requests_are_refused(routed: System) 
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
-    body = {"request_id": "r-1", "dossier_id": dossier_id, "step_id": "residence", "action": "accept", "officer": "Đại úy Phạm Minh"}
+    body = {
+        "request_id": "r-1",
+        "dossier_id": dossier_id,
+        "step_id": "residence",
+        "action": "accept",
+        "officer": "Đại úy Phạm Minh",
+    }
 
     raw, headers = signed(body, key="wrong-key")
     assert post_signed(routed, raw, headers).status_code == 401
@@ -486,7 +603,11 @@ def test_bad_signatures_stale_and_replayed_requests_are_refused(routed: System) 
 
     audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
     refusals = [a["entry"]["detail"]["reason"] for a in audit if a["entry"]["kind"] == "lgsp.inbound_refused"]
-    assert "unknown client or bad signature" in refusals and any("stale" in r for r in refusals) and "this nonce was already used" in refusals
+    assert (
+        "unknown client or bad signature" in refusals
+        and any("stale" in r for r in refusals)
+        and "this nonce was already used" in refusals
+    )
 
 
 def step_of(system: System, dossier_id: str, step_id: str) -> dict[str, Any]:
@@ -498,16 +619,29 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     finish_civil_status(routed, dossier_id)
     wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
     before = {step: step_of(routed, dossier_id, step) for step in ("residence", "health-insurance")}
-    body = {"request_id": "r-2", "dossier_id": dossier_id, "step_id": "residence", "action": "refuse", "officer": "Kẻ giả mạo", "reason": "x"}
+    body = {
+        "request_id": "r-2",
+        "dossier_id": dossier_id,
+        "step_id": "residence",
+        "action": "refuse",
+        "officer": "Kẻ giả mạo",
+        "reason": "x",
+    }
 
     raw, headers = signed(body, timestamp=time.time() + 3600)  # from the future
     assert post_signed(routed, raw, headers).status_code == 401
     raw, headers = signed(body)
-    assert post_signed(routed, raw, {**headers, "X-Client-Id": "ubnd-xa"}).status_code == 401  # the police's key under another name
+    assert (
+        post_signed(routed, raw, {**headers, "X-Client-Id": "ubnd-xa"}).status_code == 401
+    )  # the police's key under another name
     assert post_signed(routed, raw, {**headers, "X-Client-Id": "nobody"}).status_code == 401
     missing = post_signed(routed, raw, {"Content-Type": "application/json"})  # no credentials at all
     assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
-    not_hex = httpx.post(f"{routed.url('routing')}/lgsp/step-results", content=raw, headers={**headers, "X-Signature": ("é" * 64).encode("latin-1")})
+    not_hex = httpx.post(
+        f"{routed.url('routing')}/lgsp/step-results",
+        content=raw,
+        headers={**headers, "X-Signature": ("é" * 64).encode("latin-1")},
+    )
     assert not_hex.status_code == 401  # not even ASCII
 
     accept = {**body, "request_id": "r-3", "action": "accept", "officer": "Đại úy Phạm Minh"}
@@ -523,22 +657,34 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     ubnd = Agency(routed, "ubnd-xa")
     assert ubnd.act(dossier_id, "residence", "refuse", reason="không phải việc của tôi").status_code == 404
     assert ubnd.act(dossier_id, "health-insurance", "complete").status_code == 404
-    forged = jwt.encode({"sub": "ca-xa", "agency": "CA-XA", "exp": int(time.time()) + 300}, "not-the-secret-0123456789abcdef-forged", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "ca-xa", "agency": "CA-XA", "exp": int(time.time()) + 300},
+        "not-the-secret-0123456789abcdef-forged",
+        algorithm="HS256",
+    )
     unsigned = jwt.encode({"sub": "ca-xa", "agency": "CA-XA"}, None, algorithm="none")
     for token in (forged, unsigned, "garbage"):
         response = httpx.post(
             f"{routed.url('routing')}/agency/steps/{dossier_id}/residence/refuse",
-            json={"officer": "x", "reason": "y"}, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+            json={"officer": "x", "reason": "y"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
         )
         assert response.status_code == 401 and response.headers["content-type"] == "application/problem+json"
 
     # nothing changed but the one authentic acceptance
     assert step_of(routed, dossier_id, "residence") == accepted and accepted["state"] != before["residence"]["state"]
     assert step_of(routed, dossier_id, "health-insurance") == before["health-insurance"]
-    assert "routing.dossier_refused" not in event_types(routed, dossier_id) and "dossier.refused" not in event_types(routed, dossier_id)
+    assert "routing.dossier_refused" not in event_types(routed, dossier_id) and "dossier.refused" not in event_types(
+        routed, dossier_id
+    )
     audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"dossier_id": dossier_id, "limit": 5000}).json()
     refused = [(a["entry"]["actor"], a["entry"]["step_id"]) for a in audit if a["entry"]["kind"] == "step.action_refused"]
-    assert ("CA-XA", "health-insurance") in refused and ("UBND-XA", "residence") in refused and ("UBND-XA", "health-insurance") in refused
+    assert (
+        ("CA-XA", "health-insurance") in refused
+        and ("UBND-XA", "residence") in refused
+        and ("UBND-XA", "health-insurance") in refused
+    )
     everything = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
     reasons = [a["entry"]["detail"].get("reason", "") for a in everything if a["entry"]["kind"] == "lgsp.inbound_refused"]
     assert sum(1 for r in reasons if "stale" in r) >= 1 and reasons.count("unknown client or bad signature") >= 4
@@ -551,7 +697,11 @@ def test_the_portal_catches_up_after_an_outage_and_is_reconciled(routed: System,
         dossier_id = received(routed)
         code = route(routed, dossier_id)["dossier_code"]
         eventually(
-            lambda: any(p["attempts"] >= 1 for p in httpx.get(f"{base}/admin/portal/pushes", params={"dossier_id": dossier_id}).json()), timeout=20, what="failed pushes"
+            lambda: any(
+                p["attempts"] >= 1 for p in httpx.get(f"{base}/admin/portal/pushes", params={"dossier_id": dossier_id}).json()
+            ),
+            timeout=20,
+            what="failed pushes",
         )
         assert loopback.statuses_of(code) == []
     finally:
@@ -573,7 +723,11 @@ def test_the_audit_log_is_append_only_and_tampering_shows(routed: System, stack:
     def kinds() -> set[str]:
         return {a["entry"]["kind"] for a in httpx.get(f"{base}/admin/audit", params={"dossier_id": dossier_id}).json()}
 
-    eventually(lambda: {"officer.accept", "officer.complete", "lgsp.delivered", "portal.pushed"} <= kinds(), timeout=20, what="the exchanges logged")
+    eventually(
+        lambda: {"officer.accept", "officer.complete", "lgsp.delivered", "portal.pushed"} <= kinds(),
+        timeout=20,
+        what="the exchanges logged",
+    )
     verified = httpx.get(f"{base}/admin/audit/verify").json()
     assert verified["intact"] and verified["records"] >= 5
 
@@ -591,5 +745,3 @@ def test_the_audit_log_is_append_only_and_tampering_shows(routed: System, stack:
     )
     tampered = httpx.get(f"{base}/admin/audit/verify").json()
     assert not tampered["intact"] and tampered["first_broken_id"] == 3
-
-

@@ -40,7 +40,13 @@ def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(syste
         "procedure_code": "1.004227",
         "channel": 2,
         "documents": [{"code": "request-form"}],
-        "applicant": {"name": "Trần Thị Mai", "citizen_id": CITIZEN_ID, "phone": PHONE, "email": EMAIL, "notify_channels": ["sms", "email"]},
+        "applicant": {
+            "name": "Trần Thị Mai",
+            "citizen_id": CITIZEN_ID,
+            "phone": PHONE,
+            "email": EMAIL,
+            "notify_channels": ["sms", "email"],
+        },
     }
     dossier = system.submit(body)
     eventually(

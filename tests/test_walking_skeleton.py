@@ -26,7 +26,8 @@ def test_a_received_dossier_is_routed_tracked_and_noticed_once(system: System) -
     assert step["step_id"] == "civil-status" and step["budget_hours"] == 8
 
     notices = eventually(
-        lambda: (n := system.get("notify", f"/dossiers/{dossier_id}/notices")) and n[0]["status"] == "sent" and n, what="the notice"
+        lambda: (n := system.get("notify", f"/dossiers/{dossier_id}/notices")) and n[0]["status"] == "sent" and n,
+        what="the notice",
     )
     assert len(notices) == 1
     assert dossier["code"] in notices[0]["body"] and notices[0]["recipient_masked"] == "091****678"

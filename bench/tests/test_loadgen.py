@@ -19,10 +19,14 @@ async def test_answers_are_read_whole_and_a_connection_closed_while_idle_is_not_
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+                length = int(
+                    next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+                )
                 seen.append(json.loads(await reader.readexactly(length)))
                 body = json.dumps({"id": f"d{len(seen)}", "tên": "Lan"}, ensure_ascii=False).encode()
-                writer.write(b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+                writer.write(
+                    b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+                )
                 await writer.drain()
                 if len(seen) == 2:  # a keep-alive timeout: the server closes the connection after the second answer
                     break

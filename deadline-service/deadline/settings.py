@@ -14,10 +14,14 @@ class DeadlineSettings(ServiceSettings):
         validation_alias="DEADLINE_WARNING_THRESHOLDS",
         description="Comma-separated: N-working-day(s), N-working-hour(s), P-percent (of the budget used).",
     )
-    tick_interval_ms: int = Field(5000, validation_alias="DEADLINE_TICK_INTERVAL_MS", description="How often the timer worker wakes.")
+    tick_interval_ms: int = Field(
+        5000, validation_alias="DEADLINE_TICK_INTERVAL_MS", description="How often the timer worker wakes."
+    )
     tick_batch: int = Field(500, validation_alias="DEADLINE_TICK_BATCH", description="Timers claimed per transaction.")
     apology_min_extension_hours: float = Field(
-        8.0, validation_alias="DEADLINE_APOLOGY_MIN_EXTENSION_HOURS", description="Least working time an apology's new date gives."
+        8.0,
+        validation_alias="DEADLINE_APOLOGY_MIN_EXTENSION_HOURS",
+        description="Least working time an apology's new date gives.",
     )
 
     @field_validator("warning_thresholds")

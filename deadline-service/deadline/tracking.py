@@ -32,7 +32,16 @@ class Tracker:
 
     # ------------------------------------------------------------------ timers
 
-    async def arm(self, session: AsyncSession, dossier_id: UUID, scope: str, step_id: str, started_at: datetime, due_at: datetime, budget_hours: float) -> None:
+    async def arm(
+        self,
+        session: AsyncSession,
+        dossier_id: UUID,
+        scope: str,
+        step_id: str,
+        started_at: datetime,
+        due_at: datetime,
+        budget_hours: float,
+    ) -> None:
         rows = [
             {"dossier_id": dossier_id, "scope": scope, "step_id": step_id, "kind": kind, "due_at": due_at, "fire_at": fire_at}
             for kind, fire_at in timer_plan(self.calendar, self.thresholds, started_at, due_at, budget_hours)
@@ -76,21 +85,44 @@ class Tracker:
         if inserted is None:
             return
         await self.track(
-            session, cause, scope="dossier", step_id="", agency_code=None, agency_name=None,
-            started_at=event.clock_starts_at, due_at=event.appointment_at, budget_hours=event.budget_hours,
+            session,
+            cause,
+            scope="dossier",
+            step_id="",
+            agency_code=None,
+            agency_name=None,
+            started_at=event.clock_starts_at,
+            due_at=event.appointment_at,
+            budget_hours=event.budget_hours,
         )
 
     async def track(
-        self, session: AsyncSession, cause: Envelope, *, scope: str, step_id: str, agency_code: str | None, agency_name: str | None,
-        started_at: datetime, due_at: datetime, budget_hours: float,
+        self,
+        session: AsyncSession,
+        cause: Envelope,
+        *,
+        scope: str,
+        step_id: str,
+        agency_code: str | None,
+        agency_name: str | None,
+        started_at: datetime,
+        due_at: datetime,
+        budget_hours: float,
     ) -> bool:
         dossier_id = UUID(cause.dossier_id)
         inserted = await insert_row(
             session,
             deadlines,
             dict(
-                dossier_id=dossier_id, scope=scope, step_id=step_id, agency_code=agency_code, agency_name=agency_name,
-                started_at=started_at, due_at=due_at, budget_hours=budget_hours, state="open",
+                dossier_id=dossier_id,
+                scope=scope,
+                step_id=step_id,
+                agency_code=agency_code,
+                agency_name=agency_name,
+                started_at=started_at,
+                due_at=due_at,
+                budget_hours=budget_hours,
+                state="open",
             ),
             "ON CONFLICT DO NOTHING RETURNING dossier_id",
         )
@@ -99,7 +131,14 @@ class Tracker:
         await self.arm(session, dossier_id, scope, step_id, started_at, due_at, budget_hours)
         await self.outbox.emit(
             session,
-            DeadlineTracked(scope=scope, step_id=step_id or None, agency_code=agency_code, started_at=started_at, due_at=due_at, budget_hours=budget_hours),  # type: ignore[arg-type]
+            DeadlineTracked(
+                scope=scope,
+                step_id=step_id or None,
+                agency_code=agency_code,
+                started_at=started_at,
+                due_at=due_at,
+                budget_hours=budget_hours,
+            ),  # type: ignore[arg-type]
             dossier_id=cause.dossier_id,
             causation=cause,
         )
@@ -119,15 +158,23 @@ class Tracker:
         if dossier is None or dossier["state"] not in ("running", "paused"):
             return
         open_rows = (
-            await session.execute(
-                select(deadlines).where(deadlines.c.dossier_id == dossier_id, deadlines.c.state.in_(("open", "paused"))).with_for_update()
+            (
+                await session.execute(
+                    select(deadlines)
+                    .where(deadlines.c.dossier_id == dossier_id, deadlines.c.state.in_(("open", "paused")))
+                    .with_for_update()
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         outcome = classify(completed_at, dossier["due_at"])
         for row in sorted(open_rows, key=lambda r: r["scope"] != "step"):  # steps first, the dossier last
             await self._close(session, cause, row, completed_at)
         await session.execute(
-            update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(state="resolved", ended_at=completed_at, outcome=outcome, paused_status=None)
+            update(dossiers)
+            .where(dossiers.c.dossier_id == dossier_id)
+            .values(state="resolved", ended_at=completed_at, outcome=outcome, paused_status=None)
         )
         await self._end_open_pause(session, dossier_id, completed_at)
 
@@ -143,19 +190,27 @@ class Tracker:
         await self.outbox.emit(
             session,
             DeadlineClosed(
-                scope=row["scope"], step_id=row["step_id"] or None, agency_code=row["agency_code"],
-                due_at=row["due_at"], completed_at=completed_at, outcome=outcome,
+                scope=row["scope"],
+                step_id=row["step_id"] or None,
+                agency_code=row["agency_code"],
+                due_at=row["due_at"],
+                completed_at=completed_at,
+                outcome=outcome,
             ),
             dossier_id=str(dossier_id),
             causation=cause,
         )
 
-    async def transfer_step(self, session: AsyncSession, cause: Envelope, step_id: str, agency_code: str, agency_name: str) -> None:
+    async def transfer_step(
+        self, session: AsyncSession, cause: Envelope, step_id: str, agency_code: str, agency_name: str
+    ) -> None:
         """Chuyển hồ sơ đến cơ quan có thẩm quyền: the step's time runs on, now at another agency."""
         await session.execute(
             update(deadlines)
             .where(
-                deadlines.c.dossier_id == UUID(cause.dossier_id), deadlines.c.scope == "step", deadlines.c.step_id == step_id,
+                deadlines.c.dossier_id == UUID(cause.dossier_id),
+                deadlines.c.scope == "step",
+                deadlines.c.step_id == step_id,
                 deadlines.c.state.in_(("open", "paused")),
             )
             .values(agency_code=agency_code, agency_name=agency_name)
@@ -173,12 +228,16 @@ class Tracker:
             .values(state="cancelled", completed_at=at)
         )
         await self.disarm(session, dossier_id)
-        await session.execute(update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(state=kind, ended_at=at, paused_status=None))
+        await session.execute(
+            update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(state=kind, ended_at=at, paused_status=None)
+        )
         await self._end_open_pause(session, dossier_id, at)
 
     # ------------------------------------------------------------------ pause and resume
 
-    async def pause(self, session: AsyncSession, cause: Envelope, status: int, at: datetime, requested_by: str | None, step_id: str | None) -> None:
+    async def pause(
+        self, session: AsyncSession, cause: Envelope, status: int, at: datetime, requested_by: str | None, step_id: str | None
+    ) -> None:
         """Statuses 5, 6, 8 stop the clock of the dossier and of its open steps."""
         dossier_id = UUID(cause.dossier_id)
         dossier = await self._dossier(session, dossier_id)
@@ -188,26 +247,42 @@ class Tracker:
         if dossier["state"] != "running":
             return
         rows = (
-            await session.execute(select(deadlines).where(deadlines.c.dossier_id == dossier_id, deadlines.c.state == "open").with_for_update())
-        ).mappings().all()
+            (
+                await session.execute(
+                    select(deadlines).where(deadlines.c.dossier_id == dossier_id, deadlines.c.state == "open").with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        )
         for row in rows:
             await session.execute(
                 update(deadlines)
-                .where(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == row["scope"], deadlines.c.step_id == row["step_id"])
+                .where(
+                    deadlines.c.dossier_id == dossier_id, deadlines.c.scope == row["scope"], deadlines.c.step_id == row["step_id"]
+                )
                 .values(state="paused", remaining_hours=remaining_hours(self.calendar, at, row["started_at"], row["due_at"]))
             )
         await self.disarm(session, dossier_id)
         await session.execute(
             insert(pauses).values(
-                dossier_id=dossier_id, status=status, requested_by=requested_by, step_id=step_id, paused_at=at,
+                dossier_id=dossier_id,
+                status=status,
+                requested_by=requested_by,
+                step_id=step_id,
+                paused_at=at,
                 old_appointment_at=dossier["appointment_at"],
                 appointment_remaining_hours=remaining_hours(self.calendar, at, dossier["received_at"], dossier["appointment_at"]),
             )
         )
-        await session.execute(update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(state="paused", paused_status=status))
+        await session.execute(
+            update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(state="paused", paused_status=status)
+        )
         await self.outbox.emit(
-            session, ClockPaused(status=status, paused_at=at, appointment_at=dossier["appointment_at"]),  # type: ignore[arg-type]
-            dossier_id=cause.dossier_id, causation=cause,
+            session,
+            ClockPaused(status=status, paused_at=at, appointment_at=dossier["appointment_at"]),  # type: ignore[arg-type]
+            dossier_id=cause.dossier_id,
+            causation=cause,
         )
 
     async def resume(self, session: AsyncSession, cause: Envelope, at: datetime) -> None:
@@ -217,15 +292,23 @@ class Tracker:
             return
         rule = dossier["resume_rule"]
         rows = (
-            await session.execute(select(deadlines).where(deadlines.c.dossier_id == dossier_id, deadlines.c.state == "paused").with_for_update())
-        ).mappings().all()
+            (
+                await session.execute(
+                    select(deadlines).where(deadlines.c.dossier_id == dossier_id, deadlines.c.state == "paused").with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        )
         new_dossier_due = dossier["due_at"]
         for row in rows:
             restart, due = resumed_due(self.calendar, rule, at, row["remaining_hours"] or 0.0, row["budget_hours"])
             started = restart if rule == "restart" else row["started_at"]
             await session.execute(
                 update(deadlines)
-                .where(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == row["scope"], deadlines.c.step_id == row["step_id"])
+                .where(
+                    deadlines.c.dossier_id == dossier_id, deadlines.c.scope == row["scope"], deadlines.c.step_id == row["step_id"]
+                )
                 .values(state="open", due_at=due, started_at=started, remaining_hours=None)
             )
             if row["overdue_at"] is None:
@@ -233,14 +316,25 @@ class Tracker:
             if row["scope"] == "dossier":
                 new_dossier_due = due
         pause = (
-            await session.execute(
-                select(pauses).where(pauses.c.dossier_id == dossier_id, pauses.c.resumed_at.is_(None)).order_by(pauses.c.id.desc()).limit(1)
+            (
+                await session.execute(
+                    select(pauses)
+                    .where(pauses.c.dossier_id == dossier_id, pauses.c.resumed_at.is_(None))
+                    .order_by(pauses.c.id.desc())
+                    .limit(1)
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         old_appointment = dossier["appointment_at"]
         if pause is not None:
-            _, new_appointment = resumed_due(self.calendar, rule, at, pause["appointment_remaining_hours"], dossier["budget_hours"])
-            await session.execute(update(pauses).where(pauses.c.id == pause["id"]).values(resumed_at=at, new_appointment_at=new_appointment))
+            _, new_appointment = resumed_due(
+                self.calendar, rule, at, pause["appointment_remaining_hours"], dossier["budget_hours"]
+            )
+            await session.execute(
+                update(pauses).where(pauses.c.id == pause["id"]).values(resumed_at=at, new_appointment_at=new_appointment)
+            )
         else:
             new_appointment = new_dossier_due
         await session.execute(
@@ -251,7 +345,8 @@ class Tracker:
         await self.outbox.emit(
             session,
             ClockResumed(resumed_at=at, rule=rule, old_appointment_at=old_appointment, new_appointment_at=new_appointment),
-            dossier_id=cause.dossier_id, causation=cause,
+            dossier_id=cause.dossier_id,
+            causation=cause,
         )
 
     # ------------------------------------------------------------------ before the receipt
@@ -259,31 +354,47 @@ class Tracker:
     async def hold(self, session: AsyncSession, dossier_id: str) -> None:
         """Serialise, per dossier, parking against the receipt that unparks (replicas may read
         the two topics' partitions in parallel); released when the transaction ends."""
-        await (await driver_connection(session)).execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deadline:{dossier_id}")
+        await (await driver_connection(session)).execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deadline:{dossier_id}"
+        )
 
     async def state(self, session: AsyncSession, dossier_id: str) -> str | None:
         """running, paused, resolved, refused, withdrawn; None before the receipt."""
-        return await (await driver_connection(session)).fetchval("SELECT state FROM deadline.dossiers WHERE dossier_id = $1", UUID(dossier_id))
+        return await (await driver_connection(session)).fetchval(
+            "SELECT state FROM deadline.dossiers WHERE dossier_id = $1", UUID(dossier_id)
+        )
 
     async def awaiting_supplement(self, session: AsyncSession, dossier_id: str) -> Any:
         """The open pause of a dossier waiting for the citizen's supplement an agency asked for
         (status 5), if it is."""
         return (
-            await session.execute(
-                select(pauses)
-                .join(dossiers, dossiers.c.dossier_id == pauses.c.dossier_id)
-                .where(pauses.c.dossier_id == UUID(dossier_id), pauses.c.resumed_at.is_(None), dossiers.c.state == "paused", dossiers.c.paused_status == 5, pauses.c.requested_by != "counter")
-                .order_by(pauses.c.id.desc())
-                .limit(1)
+            (
+                await session.execute(
+                    select(pauses)
+                    .join(dossiers, dossiers.c.dossier_id == pauses.c.dossier_id)
+                    .where(
+                        pauses.c.dossier_id == UUID(dossier_id),
+                        pauses.c.resumed_at.is_(None),
+                        dossiers.c.state == "paused",
+                        dossiers.c.paused_status == 5,
+                        pauses.c.requested_by != "counter",
+                    )
+                    .order_by(pauses.c.id.desc())
+                    .limit(1)
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
 
     async def tracked(self, session: AsyncSession, dossier_id: str) -> bool:
         return await self.state(session, dossier_id) is not None
 
     async def park(self, session: AsyncSession, envelope: Envelope) -> None:
         log.info("event %s about dossier %s waits for its receipt", envelope.type, envelope.dossier_id)
-        await insert_row(session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")})
+        await insert_row(
+            session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")}
+        )
 
     async def unpark(self, session: AsyncSession, dossier_id: str) -> list[Envelope]:
         """The events parked for this dossier, in the order they were read; removed."""
@@ -295,16 +406,26 @@ class Tracker:
     # ------------------------------------------------------------------ reads
 
     async def _dossier(self, session: AsyncSession, dossier_id: UUID) -> Any:
-        return (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id).with_for_update())).mappings().first()
+        return (
+            (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id).with_for_update()))
+            .mappings()
+            .first()
+        )
 
     async def _deadline(self, session: AsyncSession, dossier_id: UUID, scope: str, step_id: str) -> Any:
         return (
-            await session.execute(
-                select(deadlines)
-                .where(and_(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == scope, deadlines.c.step_id == step_id))
-                .with_for_update()
+            (
+                await session.execute(
+                    select(deadlines)
+                    .where(and_(deadlines.c.dossier_id == dossier_id, deadlines.c.scope == scope, deadlines.c.step_id == step_id))
+                    .with_for_update()
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
 
     async def _end_open_pause(self, session: AsyncSession, dossier_id: UUID, at: datetime) -> None:
-        await session.execute(update(pauses).where(pauses.c.dossier_id == dossier_id, pauses.c.resumed_at.is_(None)).values(resumed_at=at))
+        await session.execute(
+            update(pauses).where(pauses.c.dossier_id == dossier_id, pauses.c.resumed_at.is_(None)).values(resumed_at=at)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from deadline.domain.clock import (
     OVERDUE,
     apology_appointment,
@@ -14,7 +15,6 @@ from deadline.domain.clock import (
     resumed_due,
     timer_plan,
 )
-
 from services.calendar import VN_TZ, WorkingCalendar
 
 calendar = WorkingCalendar()
@@ -63,7 +63,9 @@ def test_resuming_keeps_used_time_or_restarts_the_budget() -> None:
     assert left == 16
     assert resumed_due(calendar, "keep_elapsed", vn(2027, 3, 9, 9, 0), left, 24)[1] == vn(2027, 3, 11, 9, 0)
     assert resumed_due(calendar, "restart", vn(2027, 3, 9, 18, 0), left, 24) == (vn(2027, 3, 10, 7, 30), vn(2027, 3, 12, 17, 0))
-    assert remaining_hours(calendar, vn(2027, 3, 5, 9, 0), vn(2027, 3, 1, 9, 0), vn(2027, 3, 4, 9, 0)) == 0  # paused when already late
+    assert (
+        remaining_hours(calendar, vn(2027, 3, 5, 9, 0), vn(2027, 3, 1, 9, 0), vn(2027, 3, 4, 9, 0)) == 0
+    )  # paused when already late
 
 
 def test_the_apology_gives_at_least_the_minimum_extension_in_working_time() -> None:

@@ -66,27 +66,54 @@ class Deadline:
         envelope = event.envelope(dossier_id=dossier_id, producer=source)
         await self.producer.send_and_wait(stage_topic(self.prefix, source), envelope.to_bytes(), key=dossier_id.encode())
 
-    async def receive(self, dossier_id: str, at: datetime, *, budget: float = 24, rule: str = "keep_elapsed", procedure: str = "1.001193",
-                      field: str = "HT", channel: int = 1, online: bool = False, unit: str = "H30.1", route: list[RouteStep] | None = None,
-                      starts: datetime | None = None) -> datetime:
+    async def receive(
+        self,
+        dossier_id: str,
+        at: datetime,
+        *,
+        budget: float = 24,
+        rule: str = "keep_elapsed",
+        procedure: str = "1.001193",
+        field: str = "HT",
+        channel: int = 1,
+        online: bool = False,
+        unit: str = "H30.1",
+        route: list[RouteStep] | None = None,
+        starts: datetime | None = None,
+    ) -> datetime:
         """A dossier.received whose appointment is `budget` working hours after `starts` (or `at`)."""
         from services.calendar import WorkingCalendar
 
         calendar = WorkingCalendar()
         begin = starts or calendar.clock_start(at)
         appointment = calendar.add_working_hours(begin, budget)
-        await self.publish("intake", dossier_id, DossierReceived(
-            dossier_code=f"{unit}-{at:%y%m%d}-{dossier_id[:4]}", procedure_code=procedure, procedure_name="Thủ tục thử",
-            field_code=field, catalogue_version="1", receiving_unit=unit, channel=channel, fully_online=online,  # type: ignore[arg-type]
-            received_at=at, clock_starts_at=begin, appointment_at=appointment, budget_hours=budget, resume_rule=rule,  # type: ignore[arg-type]
-            route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
-            applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
-        ))
+        await self.publish(
+            "intake",
+            dossier_id,
+            DossierReceived(
+                dossier_code=f"{unit}-{at:%y%m%d}-{dossier_id[:4]}",
+                procedure_code=procedure,
+                procedure_name="Thủ tục thử",
+                field_code=field,
+                catalogue_version="1",
+                receiving_unit=unit,
+                channel=channel,
+                fully_online=online,  # type: ignore[arg-type]
+                received_at=at,
+                clock_starts_at=begin,
+                appointment_at=appointment,
+                budget_hours=budget,
+                resume_rule=rule,  # type: ignore[arg-type]
+                route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
+                applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
+            ),
+        )
         return appointment
 
     def deadlines(self, dossier_id: str, n: int) -> list[dict[str, Any]]:
         return eventually(
-            lambda: (d := self.system.get("deadline", f"/dossiers/{dossier_id}/deadlines")) and len(d) >= n and d, what=f"{n} deadlines"
+            lambda: (d := self.system.get("deadline", f"/dossiers/{dossier_id}/deadlines")) and len(d) >= n and d,
+            what=f"{n} deadlines",
         )
 
     def clock(self, dossier_id: str, predicate: Any = bool) -> dict[str, Any]:
@@ -105,7 +132,10 @@ class Deadline:
         killed between the broker's ack and marking its rows sends them again, under the same event
         id, and consumers' inboxes drop the repeat), so an event counts once per event id."""
         consumer = AIOKafkaConsumer(
-            stage_topic(self.prefix, "deadline"), bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="earliest",
+            stage_topic(self.prefix, "deadline"),
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
         await consumer.start()
@@ -177,9 +207,17 @@ async def test_step_due_times_skip_tet_30_4_2_9_24_11_and_count_a_make_up_saturd
     ids = {name: new_id() for name in cases}
     for name, (assigned, _) in cases.items():
         await deadline.receive(ids[name], assigned, budget=16)
-        await deadline.publish("routing", ids[name], StepAssigned(
-            step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=8, assigned_at=assigned,
-        ))
+        await deadline.publish(
+            "routing",
+            ids[name],
+            StepAssigned(
+                step_id="s1",
+                agency_code="UBX",
+                agency_name="UBND xã",
+                budget_hours=8,
+                assigned_at=assigned,
+            ),
+        )
     for name, (_, due) in cases.items():
         step = next(d for d in deadline.deadlines(ids[name], 2) if d["scope"] == "step")
         assert datetime.fromisoformat(step["due_at"]) == due, name
@@ -198,7 +236,9 @@ async def test_a_supplement_pauses_the_clock_and_moves_the_appointment(deadline:
     deadline.deadlines(restart, 1)
 
     # the counter asks for a supplement after one working day (status 5); handed in a week later
-    await deadline.publish("intake", keep, SupplementRequested(requested_by="counter", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0)))
+    await deadline.publish(
+        "intake", keep, SupplementRequested(requested_by="counter", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0))
+    )
     paused = deadline.clock(keep, lambda c: c["state"] == "paused")
     assert paused["paused_status"] == 5
     await deadline.publish("intake", keep, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
@@ -210,9 +250,15 @@ async def test_a_supplement_pauses_the_clock_and_moves_the_appointment(deadline:
     assert datetime.fromisoformat(pause["new_appointment_at"]) == vn(2027, 3, 11, 9, 0)
 
     # an agency awaits fees (status 6); with the restart rule the whole budget starts again on payment
-    await deadline.publish("routing", restart, FeeRequested(step_id="s1", agency_code="UBX", amount_vnd=50000, description="Lệ phí", requested_at=vn(2027, 3, 2, 9, 0)))
+    await deadline.publish(
+        "routing",
+        restart,
+        FeeRequested(step_id="s1", agency_code="UBX", amount_vnd=50000, description="Lệ phí", requested_at=vn(2027, 3, 2, 9, 0)),
+    )
     deadline.clock(restart, lambda c: c["state"] == "paused" and c["paused_status"] == 6)
-    await deadline.publish("routing", restart, FeePaid(step_id="s1", agency_code="UBX", amount_vnd=50000, paid_at=vn(2027, 3, 3, 14, 0)))
+    await deadline.publish(
+        "routing", restart, FeePaid(step_id="s1", agency_code="UBX", amount_vnd=50000, paid_at=vn(2027, 3, 3, 14, 0))
+    )
     again = deadline.clock(restart, lambda c: c["state"] == "running" and c["pauses"])
     assert datetime.fromisoformat(again["appointment_at"]) == vn(2027, 3, 8, 14, 0)
 
@@ -251,9 +297,16 @@ async def test_the_citizens_supplement_read_before_the_agencys_request_still_res
     deadline.deadlines(dossier_id, 1)
     await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
     await asyncio.sleep(1.5)  # read first, and waits
-    await deadline.publish("routing", dossier_id, SupplementRequested(
-        requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0),
-    ))
+    await deadline.publish(
+        "routing",
+        dossier_id,
+        SupplementRequested(
+            requested_by="UBX",
+            step_id="s1",
+            items=["Tờ khai"],
+            requested_at=vn(2027, 3, 2, 9, 0),
+        ),
+    )
     clock = deadline.clock(dossier_id, lambda c: c["state"] == "running" and c["pauses"] and c["pauses"][0]["resumed_at"])
     assert datetime.fromisoformat(clock["appointment_at"]) == vn(2027, 3, 11, 9, 0)  # 16 working hours left on 9/3
 
@@ -289,17 +342,42 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     for dossier_id in ids:
         # Monday 7/6/2027 08:00, 2 working days, one step at the police: due Wednesday 9/6 08:00
         await deadline.receive(dossier_id, vn(2027, 6, 7, 8, 0), budget=16, route=route)
-        await deadline.publish("routing", dossier_id, StepAssigned(step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2027, 6, 7, 8, 0)))
+        await deadline.publish(
+            "routing",
+            dossier_id,
+            StepAssigned(
+                step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2027, 6, 7, 8, 0)
+            ),
+        )
     for dossier_id in ids:
         deadline.deadlines(dossier_id, 2)
     # one step is transferred to the competent agency: the late step is theirs
-    await deadline.publish("routing", ids[0], StepTransferred(
-        step_id="s1", from_agency_code="CA", to_agency_code="CAH", to_agency_name="Công an huyện", officer="o", reason="thẩm quyền",
-        transferred_at=vn(2027, 6, 7, 9, 0),
-    ))
-    eventually(lambda: next(d for d in deadline.system.get("deadline", f"/dossiers/{ids[0]}/deadlines") if d["scope"] == "step")["agency_code"] == "CAH", what="the transfer")
+    await deadline.publish(
+        "routing",
+        ids[0],
+        StepTransferred(
+            step_id="s1",
+            from_agency_code="CA",
+            to_agency_code="CAH",
+            to_agency_name="Công an huyện",
+            officer="o",
+            reason="thẩm quyền",
+            transferred_at=vn(2027, 6, 7, 9, 0),
+        ),
+    )
+    eventually(
+        lambda: (
+            next(d for d in deadline.system.get("deadline", f"/dossiers/{ids[0]}/deadlines") if d["scope"] == "step")[
+                "agency_code"
+            ]
+            == "CAH"
+        ),
+        what="the transfer",
+    )
     # one is done in time: its timers never fire
-    await deadline.publish("routing", ids[5], StepCompleted(step_id="s1", agency_code="CA", officer="o", completed_at=vn(2027, 6, 7, 15, 0)))
+    await deadline.publish(
+        "routing", ids[5], StepCompleted(step_id="s1", agency_code="CA", officer="o", completed_at=vn(2027, 6, 7, 15, 0))
+    )
     await deadline.publish("routing", ids[5], RouteCompleted(completed_at=vn(2027, 6, 7, 15, 30)))
     deadline.clock(ids[5], lambda c: c["state"] == "resolved")
 
@@ -312,13 +390,16 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     overdue_at = vn(2027, 6, 9, 10, 0)
     deadline.tick(overdue_at, 1)
     await asyncio.to_thread(deadline.system.start, "deadline", 0)
-    again = await asyncio.gather(*(asyncio.to_thread(deadline.tick, t, r) for t in (warn_at, overdue_at, overdue_at + timedelta(days=3)) for r in (0, 1)))
+    again = await asyncio.gather(
+        *(asyncio.to_thread(deadline.tick, t, r) for t in (warn_at, overdue_at, overdue_at + timedelta(days=3)) for r in (0, 1))
+    )
     assert all(r["fired"] == 0 for r in again[:4]), again
 
     events = await deadline.events(set(ids))
     fired = Counter(
         (e["dossier_id"], e["type"], e["payload"].get("scope"), e["payload"].get("threshold"))
-        for e in events if e["type"] in ("deadline.warning", "deadline.overdue", "deadline.apology_issued")
+        for e in events
+        if e["type"] in ("deadline.warning", "deadline.overdue", "deadline.apology_issued")
     )
     for dossier_id in ids[:5]:
         for scope in ("dossier", "step"):
@@ -333,7 +414,11 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     assert apology["responsible_agency_code"] == "CAH" and "Công an huyện" in apology["reason"]
     assert datetime.fromisoformat(apology["old_appointment_at"]) == vn(2027, 6, 9, 8, 0)
     assert datetime.fromisoformat(apology["new_appointment_at"]) > overdue_at
-    overdue = next(e["payload"] for e in events if e["dossier_id"] == ids[1] and e["type"] == "deadline.overdue" and e["payload"]["scope"] == "step")
+    overdue = next(
+        e["payload"]
+        for e in events
+        if e["dossier_id"] == ids[1] and e["type"] == "deadline.overdue" and e["payload"]["scope"] == "step"
+    )
     assert overdue["agency_code"] == "CA" and overdue["agency_name"] == "Công an xã"
     clock = deadline.clock(ids[0])
     assert clock["apologies"][0]["responsible_agency_code"] == "CAH"
@@ -376,14 +461,29 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     async def dossier(kind: str, at: datetime, **kw: Any) -> str:
         dossier_id = new_id()
         made.setdefault(kind, []).append(dossier_id)
-        await deadline.receive(dossier_id, at, unit=unit, route=[RouteStep(step_id="s1", agency_code=kw.pop("agency", "A1"), agency_name="A", budget_hours=16)], **kw)
+        await deadline.receive(
+            dossier_id,
+            at,
+            unit=unit,
+            route=[RouteStep(step_id="s1", agency_code=kw.pop("agency", "A1"), agency_name="A", budget_hours=16)],
+            **kw,
+        )
         return dossier_id
 
     jan = vn(2028, 1, 10, 9, 0)  # Monday
     plan = []
     for i, kind in enumerate(["early", "early", "on_time", "late", "late", "late"]):
-        plan.append((await dossier(kind, jan + timedelta(days=i % 3), budget=16, procedure="P1", field="F1", channel=1 + i % 2, online=i % 2 == 1), kind))
-    carried = await dossier("carried_on_time", vn(2027, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True)
+        plan.append(
+            (
+                await dossier(
+                    kind, jan + timedelta(days=i % 3), budget=16, procedure="P1", field="F1", channel=1 + i % 2, online=i % 2 == 1
+                ),
+                kind,
+            )
+        )
+    carried = await dossier(
+        "carried_on_time", vn(2027, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True
+    )
     refused = await dossier("refused", jan, procedure="P2", field="F2")
     withdrawn = await dossier("withdrawn", jan, procedure="P2", field="F2")
     paused = await dossier("paused", jan, procedure="P2", field="F2", agency="A2")
@@ -402,17 +502,34 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     carried_due = datetime.fromisoformat(deadline.clock(carried)["due_at"])
     await deadline.publish("routing", carried, RouteCompleted(completed_at=carried_due))  # on time, in the period
     await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2027, 12, 2, 9, 0)))
-    await deadline.publish("routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2028, 1, 12, 9, 0)))
+    await deadline.publish(
+        "routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2028, 1, 12, 9, 0))
+    )
     await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2028, 1, 13, 9, 0)))
-    await deadline.publish("routing", paused, SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2028, 1, 11, 9, 0)))
-    await deadline.publish("routing", paused, StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 1, 10, 9, 0)))
-    await deadline.publish("routing", overdue, StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 2, 1, 9, 0)))
+    await deadline.publish(
+        "routing",
+        paused,
+        SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2028, 1, 11, 9, 0)),
+    )
+    await deadline.publish(
+        "routing",
+        paused,
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 1, 10, 9, 0)),
+    )
+    await deadline.publish(
+        "routing",
+        overdue,
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 2, 1, 9, 0)),
+    )
 
     def settled() -> bool:
         states = {i: deadline.system.get("deadline", f"/dossiers/{i}/clock")["state"] for i in all_ids}
         return (
-            all(states[i] == "resolved" for i, _ in plan) and states[carried] == states[before] == "resolved"
-            and states[refused] == "refused" and states[withdrawn] == "withdrawn" and states[paused] == "paused"
+            all(states[i] == "resolved" for i, _ in plan)
+            and states[carried] == states[before] == "resolved"
+            and states[refused] == "refused"
+            and states[withdrawn] == "withdrawn"
+            and states[paused] == "paused"
             and len(deadline.system.get("deadline", f"/dossiers/{overdue}/deadlines")) == 2
         )
 
@@ -420,10 +537,33 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     base = f"{deadline.url(0)}/reports/on-time?from=2028-01-01&to=2028-03-31"
     by_unit = httpx.get(f"{base}&by=unit").json()
     row = next(r for r in by_unit["rows"] if r["key"] == unit)
-    assert {k: row[k] for k in ("received_new", "carried_over", "early", "on_time", "late", "in_progress_not_due",
-                                "in_progress_overdue", "paused", "withdrawn", "refused", "fully_online")} == {
-        "received_new": 11, "carried_over": 1, "early": 2, "on_time": 2, "late": 3, "in_progress_not_due": 1,
-        "in_progress_overdue": 1, "paused": 1, "withdrawn": 1, "refused": 1, "fully_online": 4,
+    assert {
+        k: row[k]
+        for k in (
+            "received_new",
+            "carried_over",
+            "early",
+            "on_time",
+            "late",
+            "in_progress_not_due",
+            "in_progress_overdue",
+            "paused",
+            "withdrawn",
+            "refused",
+            "fully_online",
+        )
+    } == {
+        "received_new": 11,
+        "carried_over": 1,
+        "early": 2,
+        "on_time": 2,
+        "late": 3,
+        "in_progress_not_due": 1,
+        "in_progress_overdue": 1,
+        "paused": 1,
+        "withdrawn": 1,
+        "refused": 1,
+        "fully_online": 4,
     }
     assert row["received"] == 12 and row["resolved"] == 7 and row["on_time_rate"] == round(4 / 7, 4)
 
@@ -443,9 +583,17 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
 
     dashboard = httpx.get(f"{deadline.url(1)}/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month")
     assert dashboard.status_code == 200 and dashboard.headers["content-type"].startswith("text/html")
-    assert dashboard.text.count("<svg") == 2 and "Tỷ lệ đúng hạn" in dashboard.text and "http" not in dashboard.text.split("<body>")[1]
+    assert (
+        dashboard.text.count("<svg") == 2
+        and "Tỷ lệ đúng hạn" in dashboard.text
+        and "http" not in dashboard.text.split("<body>")[1]
+    )
     series = httpx.get(f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
     assert sum(p["resolved"] for p in series) == by_unit["total"]["resolved"]
 
     bad = httpx.get(f"{deadline.url(0)}/reports/on-time?from=2028-03-01&to=2028-01-01")
-    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json" and bad.json()["errors"][0]["field"] == "to"
+    assert (
+        bad.status_code == 422
+        and bad.headers["content-type"] == "application/problem+json"
+        and bad.json()["errors"][0]["field"] == "to"
+    )

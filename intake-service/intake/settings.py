@@ -28,5 +28,8 @@ class IntakeSettings(ServiceSettings):
     public_base_url: str = Field("https://dichvucong.example.gov.vn", validation_alias="INTAKE_PUBLIC_BASE_URL")
     lgsp_clients_file: Path = Field(CLIENTS_FILE, validation_alias="INTAKE_LGSP_CLIENTS_FILE")
     inbound_max_skew_seconds: float = Field(
-        300.0, gt=0, validation_alias="INBOUND_MAX_SKEW_SECONDS", description="How far a signed request's timestamp may be from now."
+        300.0,
+        gt=0,
+        validation_alias="INBOUND_MAX_SKEW_SECONDS",
+        description="How far a signed request's timestamp may be from now.",
     )

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from intake.domain.catalogue import Catalogue, load_catalogue
 from intake.domain.dossier import PortalStatus, dossier_code, mask_name, new_secret
 from intake.domain.lifecycle import ALLOWED_FROM, Command, IllegalTransition, State, apply_command, apply_event
@@ -156,7 +157,6 @@ def test_budgets_may_be_written_in_working_days() -> None:
 
 def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary() -> None:
     from intake.service import definition
-
     from services.runtime import build_app
 
     document = build_app(definition).openapi()

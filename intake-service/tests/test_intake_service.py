@@ -644,12 +644,12 @@ async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intak
 
 
 async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(intake: Intake, client: httpx.AsyncClient) -> None:
+    from sqlalchemy import func, select, update
+
     from intake.adapters.tables import idempotency_keys, lookup_attempts
     from intake.entrypoints.housekeeping import purge_once
     from intake.service import definition
     from intake.settings import IntakeSettings
-    from sqlalchemy import func, select, update
-
     from services.runtime import Runtime
 
     key = f"old-{uuid.uuid4()}"
@@ -737,13 +737,25 @@ async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_not
 # ---------------------------------------------------------------- dossiers through the LGSP, signed
 
 
-def lgsp_request(body: dict[str, Any] | bytes, *, nonce: str | None = None, key: str = LGSP_KEY, client_id: str = "lgsp-tinh",
-                 timestamp: float | None = None) -> tuple[bytes, dict[str, str]]:
+def lgsp_request(
+    body: dict[str, Any] | bytes,
+    *,
+    nonce: str | None = None,
+    key: str = LGSP_KEY,
+    client_id: str = "lgsp-tinh",
+    timestamp: float | None = None,
+) -> tuple[bytes, dict[str, str]]:
     """What the LGSP sends: the raw body and its HMAC headers, signed as the README says."""
     raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
     ts, nonce = str(int(time.time() if timestamp is None else timestamp)), nonce or uuid.uuid4().hex
     signature = hmac.new(key.encode(), ts.encode() + b"\n" + nonce.encode() + b"\n" + raw, hashlib.sha256).hexdigest()
-    headers = {"X-Client-Id": client_id, "X-Timestamp": ts, "X-Nonce": nonce, "X-Signature": signature, "Content-Type": "application/json"}
+    headers = {
+        "X-Client-Id": client_id,
+        "X-Timestamp": ts,
+        "X-Nonce": nonce,
+        "X-Signature": signature,
+        "Content-Type": "application/json",
+    }
     return raw, headers
 
 
@@ -751,7 +763,9 @@ async def named(intake: Intake, client: httpx.AsyncClient, name: str) -> int:
     return (await client.get(f"{intake.url()}/dossiers", params={"q": name})).json()["counts"]["total"]
 
 
-async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries(intake: Intake, client: httpx.AsyncClient) -> None:
+async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
     body = body_for("Võ Thị Hồng Nhung", channel=2)
     nonce = uuid.uuid4().hex
     raw, headers = lgsp_request(body, nonce=nonce)

@@ -137,7 +137,11 @@ class Mailbox:
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    )
     return AuthResult(success=ok)
 
 
@@ -153,9 +157,26 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -167,8 +188,13 @@ def mailbox(tls_files: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
     context.load_cert_chain(cert, key)
     box = Mailbox()
     controller = Controller(
-        box, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
-        authenticator=_authenticate, auth_required=True,
+        box,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=_authenticate,
+        auth_required=True,
     )
     controller.start()
     yield box, controller.port
@@ -186,7 +212,9 @@ class Notify:
 
     def start(self, **extra: str) -> ServiceProcess:
         self.starts += 1
-        self.process = ServiceProcess("notify", free_port(), {**self.env, **extra}, self.logs / f"notify-{self.starts}.log").start()
+        self.process = ServiceProcess(
+            "notify", free_port(), {**self.env, **extra}, self.logs / f"notify-{self.starts}.log"
+        ).start()
         self.process.wait_ready()
         return self.process
 
@@ -205,10 +233,12 @@ class Notify:
         async def send() -> None:
             from aiokafka import AIOKafkaProducer
 
-            producer = AIOKafkaProducer(bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all", enable_idempotence=True)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all", enable_idempotence=True
+            )
             await producer.start()
             try:
-                for (source, _, dossier_id), envelope in zip(events, envelopes):
+                for (source, _, dossier_id), envelope in zip(events, envelopes, strict=False):
                     topic = stage_topic(self.env["TOPIC_PREFIX"], source)
                     await producer.send_and_wait(topic, envelope.to_bytes(), key=dossier_id.encode())
             finally:
@@ -254,7 +284,11 @@ class Notify:
 
 @pytest.fixture(scope="module")
 def notify(
-    stack: Stack, session_id: str, gateway: LoopbackGateway, mailbox: tuple[Mailbox, int], tls_files: tuple[Path, Path],
+    stack: Stack,
+    session_id: str,
+    gateway: LoopbackGateway,
+    mailbox: tuple[Mailbox, int],
+    tls_files: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Notify]:
     suffix = uuid.uuid4().hex[:6]
@@ -262,7 +296,9 @@ def notify(
     stack.postgres.psql(f'CREATE DATABASE "{database}"')
     folder = tmp_path_factory.mktemp("notify")
     staff = folder / "agency_staff.json"
-    staff.write_text(json.dumps({"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]}))
+    staff.write_text(
+        json.dumps({"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]})
+    )
     env = {
         "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,

@@ -56,7 +56,9 @@ def plain(mail: Any) -> str:
     return mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
-def settled(notify: Notify, dossier_id: str, count: int, final: tuple[str, ...] = ("sent", "delivered", "failed", "skipped")) -> list[dict[str, Any]]:
+def settled(
+    notify: Notify, dossier_id: str, count: int, final: tuple[str, ...] = ("sent", "delivered", "failed", "skipped")
+) -> list[dict[str, Any]]:
     return eventually(
         lambda: (n := notify.notices(dossier_id)) and len(n) == count and all(x["status"] in final for x in n) and n,
         timeout=60,
@@ -69,7 +71,9 @@ def test_a_receipt_goes_by_sms_and_by_email_with_form_1_and_its_delivery_receipt
 ) -> None:
     box, _ = mailbox
     dossier_id, code = new_dossier(1)
-    notify.publish(("intake", received(code, phone="0912000001", email="lan@example.vn", notify_channels=["sms", "email"]), dossier_id))
+    notify.publish(
+        ("intake", received(code, phone="0912000001", email="lan@example.vn", notify_channels=["sms", "email"]), dossier_id)
+    )
     notices = {n["channel"]: n for n in settled(notify, dossier_id, 2)}
     assert notices["sms"]["status"] == "sent" and notices["email"]["status"] == "sent"
 
@@ -77,7 +81,10 @@ def test_a_receipt_goes_by_sms_and_by_email_with_form_1_and_its_delivery_receipt
     body = request["body"]
     assert body["from"] == "UBND TINH" and body["request_id"] == notices["sms"]["id"]
     assert request["headers"]["Idempotency-Key"] == notices["sms"]["id"]
-    assert body["text"] == f"Ho so {code} da tiep nhan, hen tra KQ 17:00 25/11/2026. Tra cuu: https://dvc.example.vn/tra-cuu?ma={code}"
+    assert (
+        body["text"]
+        == f"Ho so {code} da tiep nhan, hen tra KQ 17:00 25/11/2026. Tra cuu: https://dvc.example.vn/tra-cuu?ma={code}"
+    )
 
     [mail] = box.to("lan@example.vn")
     assert mail["Subject"] == f"Giấy tiếp nhận hồ sơ {code} và hẹn trả kết quả"
@@ -97,7 +104,9 @@ def test_a_receipt_goes_by_sms_and_by_email_with_form_1_and_its_delivery_receipt
     assert sms["status"] == "delivered" and sms["delivered_at"] is not None
     bad = httpx.post(f"{notify.url}/sms/delivery-receipts", json={"status": "DELIVERED"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "request_id"
-    assert httpx.post(f"{notify.url}/sms/delivery-receipts", json={"request_id": "nope", "status": "DELIVERED"}).status_code == 404
+    assert (
+        httpx.post(f"{notify.url}/sms/delivery-receipts", json={"request_id": "nope", "status": "DELIVERED"}).status_code == 404
+    )
 
     kinds = eventually(
         lambda: (k := Counter(e.type for e in notify.events() if e.dossier_id == dossier_id))["notify.notice_delivered"] and k,
@@ -106,7 +115,9 @@ def test_a_receipt_goes_by_sms_and_by_email_with_form_1_and_its_delivery_receipt
     assert kinds == {"notify.notice_sent": 2, "notify.notice_delivered": 1}
 
 
-def test_every_step_of_a_dossiers_life_reaches_the_citizen_in_their_language(notify: Notify, mailbox: tuple[Mailbox, int]) -> None:
+def test_every_step_of_a_dossiers_life_reaches_the_citizen_in_their_language(
+    notify: Notify, mailbox: tuple[Mailbox, int]
+) -> None:
     box, _ = mailbox
     dossier_id, code = new_dossier(2)
     address = "binh@example.vn"
@@ -117,19 +128,46 @@ def test_every_step_of_a_dossiers_life_reaches_the_citizen_in_their_language(not
     assert notify.notices(dossier_id) == []
     notify.publish(
         ("intake", received(code, email=address, notify_channels=["email"], language="en"), dossier_id),
-        ("intake", SupplementRequested(requested_by="counter", items=["Birth certificate copy", "Form CT01"], requested_at=NOW), dossier_id),
-        ("intake", SupplementRequested(requested_by="CA-XA", items=["echo"], requested_at=NOW), dossier_id),  # not intake's to announce
-        ("routing", SupplementRequested(requested_by="CA-XA", step_id="residence", items=["Proof of residence"], requested_at=NOW), dossier_id),
+        (
+            "intake",
+            SupplementRequested(requested_by="counter", items=["Birth certificate copy", "Form CT01"], requested_at=NOW),
+            dossier_id,
+        ),
+        (
+            "intake",
+            SupplementRequested(requested_by="CA-XA", items=["echo"], requested_at=NOW),
+            dossier_id,
+        ),  # not intake's to announce
+        (
+            "routing",
+            SupplementRequested(requested_by="CA-XA", step_id="residence", items=["Proof of residence"], requested_at=NOW),
+            dossier_id,
+        ),
         ("routing", DossierRefused(refused_by="BHXH", reason="Already insured", refused_at=NOW), dossier_id),
-        ("deadline", ApologyIssued(responsible_agency_code="CA-XA", responsible_agency_name="Commune police", reason="verification",
-                                   old_appointment_at=NOW, new_appointment_at=NOW + timedelta(days=3), issued_at=NOW), dossier_id),
+        (
+            "deadline",
+            ApologyIssued(
+                responsible_agency_code="CA-XA",
+                responsible_agency_name="Commune police",
+                reason="verification",
+                old_appointment_at=NOW,
+                new_appointment_at=NOW + timedelta(days=3),
+                issued_at=NOW,
+            ),
+            dossier_id,
+        ),
         ("routing", RouteCompleted(completed_at=NOW), dossier_id),
         ("intake", ResultReturned(returned_at=NOW, method="post"), dossier_id),
     )
     notices = settled(notify, dossier_id, 8)
     assert Counter(n["trigger"] for n in notices) == {
-        "dossier.received": 1, "routing.fee_requested": 1, "dossier.supplement_requested": 2, "dossier.refused": 1,
-        "deadline.apology_issued": 1, "routing.route_completed": 1, "dossier.result_returned": 1,
+        "dossier.received": 1,
+        "routing.fee_requested": 1,
+        "dossier.supplement_requested": 2,
+        "dossier.refused": 1,
+        "deadline.apology_issued": 1,
+        "routing.route_completed": 1,
+        "dossier.result_returned": 1,
     }
     assert all(n["status"] == "sent" and n["language"] == "en" for n in notices)
     received_mails = eventually(lambda: len(box.to(address)) == 8 and box.to(address), what="8 e-mails")
@@ -151,7 +189,11 @@ def test_a_citizen_who_opted_out_gets_only_the_notices_the_law_requires(notify: 
     phone = "0912000003"
     notify.publish(
         ("intake", received(code, phone=phone, notify_channels=["sms"], opt_out_non_essential=True), dossier_id),
-        ("routing", FeeRequested(step_id="tax", agency_code="THUE", amount_vnd=50000, description="Phí", requested_at=NOW), dossier_id),
+        (
+            "routing",
+            FeeRequested(step_id="tax", agency_code="THUE", amount_vnd=50000, description="Phí", requested_at=NOW),
+            dossier_id,
+        ),
         ("routing", RouteCompleted(completed_at=NOW), dossier_id),
         ("intake", ResultReturned(returned_at=NOW, method="counter"), dossier_id),
     )
@@ -162,18 +204,30 @@ def test_a_citizen_who_opted_out_gets_only_the_notices_the_law_requires(notify: 
     assert len(texts) == 2 and "da co ket qua" in texts[1]
 
 
-def test_deadline_warnings_and_overdue_alerts_go_to_the_responsible_agencys_staff(notify: Notify, mailbox: tuple[Mailbox, int]) -> None:
+def test_deadline_warnings_and_overdue_alerts_go_to_the_responsible_agencys_staff(
+    notify: Notify, mailbox: tuple[Mailbox, int]
+) -> None:
     box, _ = mailbox
     dossier_id, code = new_dossier(4)
     due = NOW + timedelta(hours=8)
     notify.publish(
         ("intake", received(code, phone="0912000004", notify_channels=["sms"]), dossier_id),
-        ("deadline", DeadlineOverdue(scope="step", step_id="residence", agency_code="CA-XA", agency_name="Công an xã", due_at=due, detected_at=due), dossier_id),
+        (
+            "deadline",
+            DeadlineOverdue(
+                scope="step", step_id="residence", agency_code="CA-XA", agency_name="Công an xã", due_at=due, detected_at=due
+            ),
+            dossier_id,
+        ),
         ("deadline", DeadlineWarning(scope="dossier", threshold="1-working-day", due_at=due, warned_at=NOW), dossier_id),
     )
     notices = settled(notify, dossier_id, 4)
     staff = sorted((n["trigger"], n["recipient_masked"]) for n in notices if n["channel"] == "email")
-    assert staff == [("deadline.overdue", "c***@ca-xa.example.vn"), ("deadline.overdue", "t***@ca-xa.example.vn"), ("deadline.warning", "t***@hcc.example.vn")]
+    assert staff == [
+        ("deadline.overdue", "c***@ca-xa.example.vn"),
+        ("deadline.overdue", "t***@ca-xa.example.vn"),
+        ("deadline.warning", "t***@hcc.example.vn"),
+    ]
     [overdue] = [m for m in box.to("cutru@ca-xa.example.vn") if code in m["Subject"]]
     assert overdue["Subject"] == f"[Quá hạn] Hồ sơ {code} đã quá hạn từ 17:00 23/11/2026"
     assert overdue.get_body(("plain",)).get_content().startswith("Kính gửi Công an xã,")  # type: ignore[union-attr]
@@ -196,12 +250,18 @@ def test_transient_failures_are_retried_permanent_ones_recorded_and_a_failed_not
     assert rejected["status"] == "failed" and rejected["permanent"] is True and rejected["attempts"] == 1
     assert rejected["last_error"] == "401: Invalid phone number"
     [down] = settled(notify, ids[DOWN_PHONE], 1)
-    assert down["status"] == "failed" and down["permanent"] is False and down["attempts"] == 4 and len(gateway.sent_to(DOWN_PHONE)) == 4
+    assert (
+        down["status"] == "failed"
+        and down["permanent"] is False
+        and down["attempts"] == 4
+        and len(gateway.sent_to(DOWN_PHONE)) == 4
+    )
     [bounced] = settled(notify, bounce_id, 1)
     assert bounced["status"] == "failed" and bounced["permanent"] is True and bounced["last_error"].startswith("550")
 
     failed = {n["id"] for n in httpx.get(f"{notify.url}/admin/notices", params={"status": "failed"}).json()}
     assert {rejected["id"], down["id"], bounced["id"]} <= failed
+
     def failure_events() -> list[Any]:
         found = [e for e in notify.events() if e.type == "notify.notice_failed"]
         return found if len(found) >= 3 else []
@@ -235,10 +295,12 @@ def test_the_gateway_rate_limit_is_kept(notify: Notify, gateway: LoopbackGateway
     arrivals = sorted(gateway.sent_to(p)[0]["at"] for p in phones)
     rate = 5  # NOTIFY_SMS_RATE_PER_SECOND
     # No second holds more than `rate` sends: any rate+1 consecutive arrivals span at least a second.
-    assert all(later - first >= 0.95 for first, later in zip(arrivals, arrivals[rate:]))
+    assert all(later - first >= 0.95 for first, later in zip(arrivals, arrivals[rate:], strict=False))
 
 
-def test_killing_notify_mid_batch_sends_nothing_twice(notify: Notify, gateway: LoopbackGateway, mailbox: tuple[Mailbox, int]) -> None:
+def test_killing_notify_mid_batch_sends_nothing_twice(
+    notify: Notify, gateway: LoopbackGateway, mailbox: tuple[Mailbox, int]
+) -> None:
     box, _ = mailbox
     count = 16
     dossiers = [new_dossier(200 + i) for i in range(count)]
@@ -246,10 +308,12 @@ def test_killing_notify_mid_batch_sends_nothing_twice(notify: Notify, gateway: L
     gateway.delay = 1.0
     gateway.freeze_at = 4  # every send slot is then waiting on the gateway: kill there
     try:
-        notify.publish(*[
-            ("intake", received(code, phone=phone, email=f"c{i}@example.vn", notify_channels=["sms", "email"]), dossier_id)
-            for i, ((dossier_id, code), phone) in enumerate(zip(dossiers, phones))
-        ])
+        notify.publish(
+            *[
+                ("intake", received(code, phone=phone, email=f"c{i}@example.vn", notify_channels=["sms", "email"]), dossier_id)
+                for i, ((dossier_id, code), phone) in enumerate(zip(dossiers, phones, strict=False))
+            ]
+        )
         assert gateway.frozen.wait(60), "the gateway never had four messages in flight"
         assert notify.process is not None
         notify.process.kill()
@@ -282,8 +346,12 @@ def test_sms_in_quiet_hours_wait_for_the_morning_while_email_goes_at_once(
     phone = "0915000000"
     notify.publish(("intake", received(code, phone=phone, email="dem@example.vn", notify_channels=["sms", "email"]), dossier_id))
     held = eventually(
-        lambda: (n := {x["channel"]: x for x in notify.notices(dossier_id)}) and n.get("sms", {}).get("status") == "held"
-        and n.get("email", {}).get("status") == "sent" and n,
+        lambda: (
+            (n := {x["channel"]: x for x in notify.notices(dossier_id)})
+            and n.get("sms", {}).get("status") == "held"
+            and n.get("email", {}).get("status") == "sent"
+            and n
+        ),
         what="the SMS held and the e-mail sent",
     )
     assert datetime.fromisoformat(held["sms"]["held_until"]) == end.replace(microsecond=0)

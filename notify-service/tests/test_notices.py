@@ -23,7 +23,15 @@ async def test_console_sink_delivers_a_notice_id_once_even_after_a_restart(tmp_p
 async def test_console_channel_accepts_a_resent_notice_under_its_new_idempotency_id(tmp_path: Path) -> None:
     path = tmp_path / "notices.jsonl"
     channel = ConsoleChannel(ConsoleSink(path, echo=False))
-    base = dict(notice_id="n-1", dossier_id="d-1", channel="email", recipient="a@b.vn", recipient_masked="a***@b.vn", body="x", subject="S")
+    base = dict(
+        notice_id="n-1",
+        dossier_id="d-1",
+        channel="email",
+        recipient="a@b.vn",
+        recipient_masked="a***@b.vn",
+        body="x",
+        subject="S",
+    )
     for idem in ("n-1", "n-1", "n-1.r1"):
         assert (await channel.send(Outgoing(idempotency_id=idem, **base))).status == "accepted"
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

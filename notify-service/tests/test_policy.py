@@ -11,7 +11,9 @@ from services.calendar import VN_TZ
 
 
 def contact(**kw: object) -> Contact:
-    base: dict[str, object] = dict(name="Lan", phone="0912345678", email="lan@example.vn", channels=(), language="vi", opt_out_non_essential=False)
+    base: dict[str, object] = dict(
+        name="Lan", phone="0912345678", email="lan@example.vn", channels=(), language="vi", opt_out_non_essential=False
+    )
     return Contact(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -26,7 +28,13 @@ def test_the_citizen_is_reached_on_the_channels_chosen_at_intake() -> None:
 def test_opting_out_drops_only_the_notices_the_law_does_not_require() -> None:
     out = contact(opt_out_non_essential=True)
     assert suppressed(TRIGGERS["routing.fee_requested"], out) and suppressed(TRIGGERS["dossier.result_returned"], out)
-    for required in ("dossier.received", "dossier.supplement_requested", "dossier.refused", "deadline.apology_issued", "routing.route_completed"):
+    for required in (
+        "dossier.received",
+        "dossier.supplement_requested",
+        "dossier.refused",
+        "deadline.apology_issued",
+        "routing.route_completed",
+    ):
         assert not suppressed(TRIGGERS[required], out)
     assert not suppressed(TRIGGERS["routing.fee_requested"], contact())
     assert not suppressed(TRIGGERS["deadline.overdue"], out)  # staff alerts are not the citizen's to refuse
@@ -57,5 +65,5 @@ def test_retries_back_off_exponentially_up_to_a_cap() -> None:
 def test_the_rate_limit_spaces_sends_so_no_second_holds_more_than_the_rate() -> None:
     spacing = Spacing(5)
     slots = [spacing.slot(100.0) for _ in range(11)]
-    assert slots[0] == 100.0 and all(b - a == pytest.approx(0.2) for a, b in zip(slots, slots[1:]))
+    assert slots[0] == 100.0 and all(b - a == pytest.approx(0.2) for a, b in zip(slots, slots[1:], strict=False))
     assert spacing.slot(200.0) == 200.0  # idle time is not saved up into a burst

@@ -5,15 +5,34 @@ from notify.settings import NotifySettings
 
 
 def test_the_request_shape_is_configuration_and_text_cannot_break_the_json() -> None:
-    template = {"Brandname": "{brandname}", "Phone": "{phone}", "Message": "{text}", "RequestId": "{id}", "Meta": [{"k": "{id}"}], "Type": 2}
+    template = {
+        "Brandname": "{brandname}",
+        "Phone": "{phone}",
+        "Message": "{text}",
+        "RequestId": "{id}",
+        "Meta": [{"k": "{id}"}],
+        "Type": 2,
+    }
     body = fill(template, {"brandname": "UBND", "phone": "0912345678", "text": 'a "quoted" {id}', "id": "n-1"})
-    assert body == {"Brandname": "UBND", "Phone": "0912345678", "Message": 'a "quoted" n-1', "RequestId": "n-1", "Meta": [{"k": "n-1"}], "Type": 2}
+    assert body == {
+        "Brandname": "UBND",
+        "Phone": "0912345678",
+        "Message": 'a "quoted" n-1',
+        "RequestId": "n-1",
+        "Meta": [{"k": "n-1"}],
+        "Type": 2,
+    }
 
 
 def test_answers_are_read_as_accepted_rejected_with_a_code_or_transient() -> None:
     s = NotifySettings.model_validate(
-        {"service_name": "notify", "NOTIFY_SMS_RESULT_FIELD": "result.code", "NOTIFY_SMS_ACCEPTED_CODES": "100, 0",
-         "NOTIFY_SMS_TRANSIENT_CODES": "99", "NOTIFY_SMS_MESSAGE_ID_FIELD": "result.smsid"}
+        {
+            "service_name": "notify",
+            "NOTIFY_SMS_RESULT_FIELD": "result.code",
+            "NOTIFY_SMS_ACCEPTED_CODES": "100, 0",
+            "NOTIFY_SMS_TRANSIENT_CODES": "99",
+            "NOTIFY_SMS_MESSAGE_ID_FIELD": "result.smsid",
+        }
     )
     accepted = classify(200, {"result": {"code": 100, "smsid": "abc"}}, s)
     assert accepted.status == "accepted" and accepted.provider_message_id == "abc"

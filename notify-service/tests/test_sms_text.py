@@ -21,14 +21,21 @@ def test_text_that_fits_is_kept_whole_and_a_longer_one_cut_at_a_word() -> None:
 
 
 def test_the_template_shortens_by_its_own_levels_before_anything_is_cut() -> None:
-    levels = ["Hồ sơ ABC (Đăng ký khai sinh cho trẻ em) đã tiếp nhận. Tra cứu: https://x.vn/a", "Hồ sơ ABC đã tiếp nhận. Tra cứu: https://x.vn/a", "Hồ sơ ABC đã tiếp nhận."]
+    levels = [
+        "Hồ sơ ABC (Đăng ký khai sinh cho trẻ em) đã tiếp nhận. Tra cứu: https://x.vn/a",
+        "Hồ sơ ABC đã tiếp nhận. Tra cứu: https://x.vn/a",
+        "Hồ sơ ABC đã tiếp nhận.",
+    ]
     assert fit_sms(lambda level: levels[level], limit=160) == to_sms_text(levels[0])
     assert fit_sms(lambda level: levels[level], limit=60) == "Ho so ABC da tiep nhan. Tra cuu: https://x.vn/a"
     assert fit_sms(lambda level: levels[level], limit=23) == "Ho so ABC da tiep nhan."
     assert fit_sms(lambda level: levels[level], limit=20) == "Ho so ABC da tiep..."
 
 
-@given(st.text(alphabet=st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs")), max_size=400), st.sampled_from([160, 123, 70]))
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs")), max_size=400),
+    st.sampled_from([160, 123, 70]),
+)
 def test_any_text_becomes_safe_for_the_gateway_and_fits(text: str, limit: int) -> None:
     sms = fit_sms(lambda level: text, limit=limit)
     assert len(sms) <= limit

@@ -97,12 +97,38 @@ class Routing:
 
     async def _emit(self, session: AsyncSession, event: Event, dossier: Mapping[str, Any], cause: Envelope | None) -> None:
         await self.runtime.outbox.emit(
-            session, event, dossier_id=str(dossier["dossier_id"]), causation=cause, correlation_id=None if cause else dossier["correlation_id"]
+            session,
+            event,
+            dossier_id=str(dossier["dossier_id"]),
+            causation=cause,
+            correlation_id=None if cause else dossier["correlation_id"],
         )
 
-    async def _handover(self, session: AsyncSession, dossier_id: UUID, step_id: str, src: str, dst: str, at: datetime, actor: str, action: str, note: str | None = None) -> None:
+    async def _handover(
+        self,
+        session: AsyncSession,
+        dossier_id: UUID,
+        step_id: str,
+        src: str,
+        dst: str,
+        at: datetime,
+        actor: str,
+        action: str,
+        note: str | None = None,
+    ) -> None:
         await insert_row(
-            session, handovers, {"dossier_id": dossier_id, "step_id": step_id, "from_party": src, "to_party": dst, "at": at, "actor": actor, "action": action, "note": note}
+            session,
+            handovers,
+            {
+                "dossier_id": dossier_id,
+                "step_id": step_id,
+                "from_party": src,
+                "to_party": dst,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "note": note,
+            },
         )
 
     # ------------------------------------------------------------ route
@@ -128,7 +154,7 @@ class Routing:
                 phase="received",
                 correlation_id=envelope.correlation_id,
                 updated_at=at,
-            )
+            ),
         )
         await insert_rows(
             session,
@@ -157,12 +183,18 @@ class Routing:
 
     async def lock_dossier(self, session: AsyncSession, dossier_id: UUID) -> Mapping[str, Any] | None:
         """Every change to one dossier's route runs under this row lock, so parallel branches finishing together still see each other."""
-        return await (await driver_connection(session)).fetchrow("SELECT * FROM routing.dossiers WHERE dossier_id = $1 FOR UPDATE", dossier_id)
+        return await (await driver_connection(session)).fetchrow(
+            "SELECT * FROM routing.dossiers WHERE dossier_id = $1 FOR UPDATE", dossier_id
+        )
 
     async def steps_of(self, session: AsyncSession, dossier_id: UUID) -> list[Mapping[str, Any]]:
-        return await (await driver_connection(session)).fetch("SELECT * FROM routing.route_steps WHERE dossier_id = $1 ORDER BY position", dossier_id)
+        return await (await driver_connection(session)).fetch(
+            "SELECT * FROM routing.route_steps WHERE dossier_id = $1 ORDER BY position", dossier_id
+        )
 
-    async def assign_ready_steps(self, session: AsyncSession, dossier: Mapping[str, Any], cause: Envelope | None, from_party: str, at: datetime) -> list[str]:
+    async def assign_ready_steps(
+        self, session: AsyncSession, dossier: Mapping[str, Any], cause: Envelope | None, from_party: str, at: datetime
+    ) -> list[str]:
         dossier_id = dossier["dossier_id"]
         rows = await self.steps_of(session, dossier_id)
         ready = set(ready_steps(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows))
@@ -170,13 +202,23 @@ class Routing:
             if row["step_id"] not in ready:
                 continue
             await update_row(
-                session, route_steps, {"dossier_id": dossier_id, "step_id": row["step_id"]}, {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None}
+                session,
+                route_steps,
+                {"dossier_id": dossier_id, "step_id": row["step_id"]},
+                {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None},
             )
-            await self._handover(session, dossier_id, row["step_id"], from_party, row["agency_name"], at, "routing-service", "assign")
+            await self._handover(
+                session, dossier_id, row["step_id"], from_party, row["agency_name"], at, "routing-service", "assign"
+            )
             await self._emit(
                 session,
                 StepAssigned(
-                    step_id=row["step_id"], agency_code=row["agency_code"], agency_name=row["agency_name"], department=row["department"], budget_hours=row["budget_hours"], assigned_at=at
+                    step_id=row["step_id"],
+                    agency_code=row["agency_code"],
+                    agency_name=row["agency_name"],
+                    department=row["department"],
+                    budget_hours=row["budget_hours"],
+                    assigned_at=at,
                 ),
                 dossier,
                 cause,
@@ -186,7 +228,9 @@ class Routing:
 
     # ------------------------------------------------------------ phase and national portal
 
-    async def refresh_phase(self, session: AsyncSession, dossier: Mapping[str, Any], at: datetime, phase: str | None = None) -> None:
+    async def refresh_phase(
+        self, session: AsyncSession, dossier: Mapping[str, Any], at: datetime, phase: str | None = None
+    ) -> None:
         if dossier["phase"] in FINAL_PHASES and phase != "delivered":
             return
         rows = await self.steps_of(session, dossier["dossier_id"])
@@ -197,21 +241,36 @@ class Routing:
         await update_row(session, dossiers, {"dossier_id": dossier["dossier_id"]}, {"phase": phase, "updated_at": at})
         await self.queue_portal_update(session, dossier, phase, at, rows)
 
-    async def queue_portal_update(self, session: AsyncSession, dossier: Mapping[str, Any], phase: str, at: datetime, rows: list[Mapping[str, Any]] | None = None) -> None:
+    async def queue_portal_update(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        phase: str,
+        at: datetime,
+        rows: list[Mapping[str, Any]] | None = None,
+    ) -> None:
         if not self.settings.portal_url:
             return
         rows = rows if rows is not None else await self.steps_of(session, dossier["dossier_id"])
         unit = ", ".join(r["agency_name"] for r in rows if r["state"] in OPEN) or None
-        results = [d for r in rows if r["state"] == "done" for d in r["result_documents"]] if phase in ("result_ready", "delivered") else []
+        results = (
+            [d for r in rows if r["state"] == "done" for d in r["result_documents"]]
+            if phase in ("result_ready", "delivered")
+            else []
+        )
         await session.execute(
             insert(portal_pushes).values(
-                dossier_id=dossier["dossier_id"], status_code=status_code(phase), payload=portal_record(dict(dossier), phase, unit, at, results)
+                dossier_id=dossier["dossier_id"],
+                status_code=status_code(phase),
+                payload=portal_record(dict(dossier), phase, unit, at, results),
             )
         )
 
     # ------------------------------------------------------------ LGSP outbound
 
-    async def _deliver(self, session: AsyncSession, dossier: Mapping[str, Any], step_id: str, agency_code: str, budget_hours: float, at: datetime) -> None:
+    async def _deliver(
+        self, session: AsyncSession, dossier: Mapping[str, Any], step_id: str, agency_code: str, budget_hours: float, at: datetime
+    ) -> None:
         agency = agencies_of(self.runtime).by_code.get(agency_code)
         if agency is None or not agency.lgsp_endpoint:
             return
@@ -229,19 +288,28 @@ class Routing:
         }
         await session.execute(
             insert(deliveries).values(
-                request_id=request_id, dossier_id=dossier["dossier_id"], step_id=step_id, agency_code=agency_code, endpoint=agency.lgsp_endpoint, payload=payload
+                request_id=request_id,
+                dossier_id=dossier["dossier_id"],
+                step_id=step_id,
+                agency_code=agency_code,
+                endpoint=agency.lgsp_endpoint,
+                payload=payload,
             )
         )
 
     # ------------------------------------------------------------ agency actions
 
-    async def act(self, session: AsyncSession, agency_code: str, dossier_id: UUID, step_id: str, command: Command, channel: str = "api") -> dict[str, Any]:
+    async def act(
+        self, session: AsyncSession, agency_code: str, dossier_id: UUID, step_id: str, command: Command, channel: str = "api"
+    ) -> dict[str, Any]:
         """One agency action on one of its steps; StepNotFound for anyone else's, StepConflict when illegal now."""
         dossier = await self.lock_dossier(session, dossier_id)
         if dossier is None:
             raise StepNotFound()
         driver = await driver_connection(session)
-        step = await driver.fetchrow("SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2 FOR UPDATE", dossier_id, step_id)
+        step = await driver.fetchrow(
+            "SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2 FOR UPDATE", dossier_id, step_id
+        )
         if step is None or step["agency_code"] != agency_code:
             raise StepNotFound()
         try:
@@ -275,20 +343,62 @@ class Routing:
         dossier = await self.lock_dossier(session, dossier_id)
         assert dossier is not None
         await self.refresh_phase(session, dossier, at, "refused" if command.action == "refuse" else None)
-        current = await driver.fetchrow("SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2", dossier_id, step_id)
+        current = await driver.fetchrow(
+            "SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2", dossier_id, step_id
+        )
         return dict(current)
 
-    async def _on_accept(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_accept(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
         values["officer"] = c.officer
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], c.officer, at, c.officer, "accept", c.note)
-        await self._emit(session, StepAccepted(step_id=step["step_id"], agency_code=step["agency_code"], officer=c.officer, accepted_at=at), dossier, None)
-
-    async def _on_complete(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        values.update(completed_at=at, result_documents=c.result_documents, note=c.note, officer=c.officer)
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "routing-service", at, c.officer, "complete", c.note)
+        await self._handover(
+            session, dossier["dossier_id"], step["step_id"], step["agency_name"], c.officer, at, c.officer, "accept", c.note
+        )
         await self._emit(
             session,
-            StepCompleted(step_id=step["step_id"], agency_code=step["agency_code"], officer=c.officer, completed_at=at, result_documents=c.result_documents, note=c.note),
+            StepAccepted(step_id=step["step_id"], agency_code=step["agency_code"], officer=c.officer, accepted_at=at),
+            dossier,
+            None,
+        )
+
+    async def _on_complete(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        values.update(completed_at=at, result_documents=c.result_documents, note=c.note, officer=c.officer)
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            step["step_id"],
+            step["agency_name"],
+            "routing-service",
+            at,
+            c.officer,
+            "complete",
+            c.note,
+        )
+        await self._emit(
+            session,
+            StepCompleted(
+                step_id=step["step_id"],
+                agency_code=step["agency_code"],
+                officer=c.officer,
+                completed_at=at,
+                result_documents=c.result_documents,
+                note=c.note,
+            ),
             dossier,
             None,
         )
@@ -300,7 +410,15 @@ class Routing:
             documents = [d for r in rows for d in r["result_documents"]]
             await self._emit(session, RouteCompleted(completed_at=at, result_documents=documents), dossier, None)
 
-    async def _on_return(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_return(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
         try:
             to_step_id = return_target(list(step["after"]), c.to_step_id)
         except ValueError as exc:
@@ -313,69 +431,218 @@ class Routing:
             .where(route_steps.c.dossier_id == dossier["dossier_id"], route_steps.c.step_id == to_step_id)
             .values(state="assigned", assigned_at=at, completed_at=None, officer=None, updated_at=at)
         )
-        await self._handover(session, dossier["dossier_id"], to_step_id, step["agency_name"], previous["agency_name"], at, c.officer, "return", c.reason)
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            to_step_id,
+            step["agency_name"],
+            previous["agency_name"],
+            at,
+            c.officer,
+            "return",
+            c.reason,
+        )
         await self._emit(
             session,
-            StepReturned(step_id=step["step_id"], to_step_id=to_step_id, agency_code=step["agency_code"], officer=c.officer, reason=c.reason or "", returned_at=at),
+            StepReturned(
+                step_id=step["step_id"],
+                to_step_id=to_step_id,
+                agency_code=step["agency_code"],
+                officer=c.officer,
+                reason=c.reason or "",
+                returned_at=at,
+            ),
             dossier,
             None,
         )
         await self._deliver(session, dossier, to_step_id, previous["agency_code"], previous["budget_hours"], at)
 
-    async def _on_supplement(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "supplement", "; ".join(c.items))
+    async def _on_supplement(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            step["step_id"],
+            step["agency_name"],
+            "công dân",
+            at,
+            c.officer,
+            "supplement",
+            "; ".join(c.items),
+        )
         await self._emit(
             session,
-            SupplementRequested(requested_by=step["agency_code"], step_id=step["step_id"], items=c.items, reason=c.reason, requested_at=at),
+            SupplementRequested(
+                requested_by=step["agency_code"], step_id=step["step_id"], items=c.items, reason=c.reason, requested_at=at
+            ),
             dossier,
             None,
         )
 
-    async def _on_fee(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "fee", c.description)
+    async def _on_fee(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        await self._handover(
+            session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "fee", c.description
+        )
         await self._emit(
             session,
-            FeeRequested(step_id=step["step_id"], agency_code=step["agency_code"], amount_vnd=c.amount_vnd or 0, description=c.description or "", requested_at=at),
+            FeeRequested(
+                step_id=step["step_id"],
+                agency_code=step["agency_code"],
+                amount_vnd=c.amount_vnd or 0,
+                description=c.description or "",
+                requested_at=at,
+            ),
             dossier,
             None,
         )
 
-    async def _on_fee_paid(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        await self._handover(session, dossier["dossier_id"], step["step_id"], "công dân", step["agency_name"], at, c.officer, "fee_paid", c.receipt_ref)
+    async def _on_fee_paid(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            step["step_id"],
+            "công dân",
+            step["agency_name"],
+            at,
+            c.officer,
+            "fee_paid",
+            c.receipt_ref,
+        )
         await self._emit(
             session,
-            FeePaid(step_id=step["step_id"], agency_code=step["agency_code"], amount_vnd=c.amount_vnd or 0, receipt_ref=c.receipt_ref, paid_at=at),
+            FeePaid(
+                step_id=step["step_id"],
+                agency_code=step["agency_code"],
+                amount_vnd=c.amount_vnd or 0,
+                receipt_ref=c.receipt_ref,
+                paid_at=at,
+            ),
             dossier,
             None,
         )
 
-    async def _on_stop(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], step["agency_name"], at, c.officer, "stop", c.reason)
-        await self._emit(session, HandlingStopped(step_id=step["step_id"], agency_code=step["agency_code"], reason=c.reason or "", stopped_at=at), dossier, None)
+    async def _on_stop(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            step["step_id"],
+            step["agency_name"],
+            step["agency_name"],
+            at,
+            c.officer,
+            "stop",
+            c.reason,
+        )
+        await self._emit(
+            session,
+            HandlingStopped(step_id=step["step_id"], agency_code=step["agency_code"], reason=c.reason or "", stopped_at=at),
+            dossier,
+            None,
+        )
 
-    async def _on_resume(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], step["agency_name"], at, c.officer, "resume", c.note)
-        await self._emit(session, HandlingResumed(step_id=step["step_id"], agency_code=step["agency_code"], resumed_at=at), dossier, None)
+    async def _on_resume(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
+        await self._handover(
+            session,
+            dossier["dossier_id"],
+            step["step_id"],
+            step["agency_name"],
+            step["agency_name"],
+            at,
+            c.officer,
+            "resume",
+            c.note,
+        )
+        await self._emit(
+            session, HandlingResumed(step_id=step["step_id"], agency_code=step["agency_code"], resumed_at=at), dossier, None
+        )
 
-    async def _on_refuse(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_refuse(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
         await self._cancel_others(session, dossier["dossier_id"], step["step_id"], at)
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "refuse", c.reason)
+        await self._handover(
+            session, dossier["dossier_id"], step["step_id"], step["agency_name"], "công dân", at, c.officer, "refuse", c.reason
+        )
         await self._emit(
-            session, DossierRefused(refused_by=step["agency_code"], step_id=step["step_id"], reason=c.reason or "", refused_at=at), dossier, None
+            session,
+            DossierRefused(refused_by=step["agency_code"], step_id=step["step_id"], reason=c.reason or "", refused_at=at),
+            dossier,
+            None,
         )
 
-    async def _on_transfer(self, session: AsyncSession, dossier: Mapping[str, Any], step: Mapping[str, Any], c: Command, at: datetime, values: dict[str, Any]) -> None:
+    async def _on_transfer(
+        self,
+        session: AsyncSession,
+        dossier: Mapping[str, Any],
+        step: Mapping[str, Any],
+        c: Command,
+        at: datetime,
+        values: dict[str, Any],
+    ) -> None:
         target = agencies_of(self.runtime).by_code.get(c.to_agency_code or "")
         if target is None:
             raise InvalidCommand("to_agency_code", f"unknown agency {c.to_agency_code!r}")
         if target.code == step["agency_code"]:
             raise InvalidCommand("to_agency_code", "the step is already at this agency")
         values.update(agency_code=target.code, agency_name=target.name, department=None, assigned_at=at, officer=None)
-        await self._handover(session, dossier["dossier_id"], step["step_id"], step["agency_name"], target.name, at, c.officer, "transfer", c.reason)
+        await self._handover(
+            session, dossier["dossier_id"], step["step_id"], step["agency_name"], target.name, at, c.officer, "transfer", c.reason
+        )
         await self._emit(
             session,
             StepTransferred(
-                step_id=step["step_id"], from_agency_code=step["agency_code"], to_agency_code=target.code, to_agency_name=target.name, officer=c.officer, reason=c.reason or "", transferred_at=at
+                step_id=step["step_id"],
+                from_agency_code=step["agency_code"],
+                to_agency_code=target.code,
+                to_agency_name=target.name,
+                officer=c.officer,
+                reason=c.reason or "",
+                transferred_at=at,
             ),
             dossier,
             None,
@@ -403,8 +670,19 @@ class Routing:
                 .where(route_steps.c.dossier_id == dossier["dossier_id"], route_steps.c.step_id == row["step_id"])
                 .values(state=next_state("supplement", "supplement_received"), updated_at=at)
             )
-            await self._handover(session, dossier["dossier_id"], row["step_id"], "Bộ phận một cửa", row["agency_name"], at, "routing-service", "supplement_received")
-            await audit.append(session, "intake.supplement_received", "intake", dossier_id=dossier["dossier_id"], step_id=row["step_id"])
+            await self._handover(
+                session,
+                dossier["dossier_id"],
+                row["step_id"],
+                "Bộ phận một cửa",
+                row["agency_name"],
+                at,
+                "routing-service",
+                "supplement_received",
+            )
+            await audit.append(
+                session, "intake.supplement_received", "intake", dossier_id=dossier["dossier_id"], step_id=row["step_id"]
+            )
         await self.refresh_phase(session, dossier, at)
 
     async def close(self, session: AsyncSession, envelope: Envelope, phase: str) -> None:

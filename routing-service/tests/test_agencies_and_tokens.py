@@ -19,7 +19,21 @@ def test_a_token_names_its_agency_until_it_expires() -> None:
 
 def test_agencies_are_data_with_secrets_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "agencies.json"
-    path.write_text(json.dumps({"agencies": [{"code": "CA-XA", "name": "Công an xã", "client_id": "ca-xa", "client_secret_env": "SECRET_CA", "inbound_secret_env": "HMAC_CA"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "agencies": [
+                    {
+                        "code": "CA-XA",
+                        "name": "Công an xã",
+                        "client_id": "ca-xa",
+                        "client_secret_env": "SECRET_CA",
+                        "inbound_secret_env": "HMAC_CA",
+                    }
+                ]
+            }
+        )
+    )
     monkeypatch.setenv("SECRET_CA", "s3cret")
     agencies = Agencies.load(path)
     assert agencies.by_client["ca-xa"].client_secret == "s3cret"

@@ -1,6 +1,15 @@
 import random
 
-from routing.domain.exchange import GENESIS, CircuitBreaker, backoff_seconds, chain_hash, first_broken, fresh, sign, signature_valid
+from routing.domain.exchange import (
+    GENESIS,
+    CircuitBreaker,
+    backoff_seconds,
+    chain_hash,
+    first_broken,
+    fresh,
+    sign,
+    signature_valid,
+)
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:

@@ -14,7 +14,10 @@ def test_a_done_step_cannot_be_completed_again() -> None:
         next_state("done", "complete")
 
 
-@pytest.mark.parametrize(("pause", "resume", "paused_state"), [("supplement", "supplement_received", "supplement"), ("fee", "fee_paid", "fee"), ("stop", "resume", "stopped")])
+@pytest.mark.parametrize(
+    ("pause", "resume", "paused_state"),
+    [("supplement", "supplement_received", "supplement"), ("fee", "fee_paid", "fee"), ("stop", "resume", "stopped")],
+)
 def test_pauses_wait_for_the_citizen_and_resume_to_handling(pause: str, resume: str, paused_state: str) -> None:
     assert next_state("accepted", pause) == paused_state
     assert next_state(paused_state, resume) == "accepted"

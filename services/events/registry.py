@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.events.envelope import Envelope
 
-_REGISTRY: dict[tuple[str, int], type["Event"]] = {}
+_REGISTRY: dict[tuple[str, int], type[Event]] = {}
 
 E = TypeVar("E", bound="Event")
 

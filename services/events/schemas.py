@@ -43,7 +43,9 @@ class ApplicantContact(_Part):
     email: str | None = None
     notify_channels: list[NoticeChannel] = Field(default_factory=list)
     language: Literal["vi", "en"] = "vi"
-    opt_out_non_essential: bool = Field(False, description="Only notices the law requires (receipt, supplement, refusal, apology, result).")
+    opt_out_non_essential: bool = Field(
+        False, description="Only notices the law requires (receipt, supplement, refusal, apology, result)."
+    )
 
 
 # ---------------------------------------------------------------- intake

@@ -229,7 +229,9 @@ class IdempotentConsumer:
                 delay = self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
                 log.warning(
                     "handler failed, retrying",
-                    extra=fields(consumer=self.name, event_id=str(envelope.event_id), type=envelope.type, attempt=attempt, error=str(exc)),
+                    extra=fields(
+                        consumer=self.name, event_id=str(envelope.event_id), type=envelope.type, attempt=attempt, error=str(exc)
+                    ),
                 )
                 await asyncio.sleep(delay * (0.5 + random.random()))
 

@@ -25,9 +25,7 @@ class Outbox:
         self.dead_letter_topic = dead_letter_topic(topic_prefix)
         # The message goes in as JSON text already serialised (pydantic's serialiser, not a dict
         # re-encoded by the driver), on the driver connection: one statement prepared per connection.
-        self.insert_row = (
-            f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)"
-        )
+        self.insert_row = f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)"
 
     async def emit(
         self,
@@ -41,7 +39,9 @@ class Outbox:
         envelope = event.envelope(
             dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
         )
-        await self.append(session, topic=self.topic, key=dossier_id, message=envelope.model_dump_json(), event_id=envelope.event_id)
+        await self.append(
+            session, topic=self.topic, key=dossier_id, message=envelope.model_dump_json(), event_id=envelope.event_id
+        )
         return envelope
 
     async def append(

@@ -83,7 +83,9 @@ class OutboxRelay:
                         raise ConnectionError("lost the relay's lock connection")
                     if sent < self.settings.relay_batch_size:
                         waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-                        await asyncio.wait(waiters, timeout=self.settings.relay_poll_interval_ms / 1000, return_when=asyncio.FIRST_COMPLETED)
+                        await asyncio.wait(
+                            waiters, timeout=self.settings.relay_poll_interval_ms / 1000, return_when=asyncio.FIRST_COMPLETED
+                        )
                         for waiter in waiters:  # an idle relay would otherwise pile up a waiting task per poll
                             waiter.cancel()
                         since_purge += self.settings.relay_poll_interval_ms / 1000
@@ -119,7 +121,9 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*deliveries)
-        await conn.execute(f"UPDATE {schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        await conn.execute(
+            f"UPDATE {schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
         for row in rows:
             EVENTS_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)

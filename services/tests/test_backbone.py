@@ -55,7 +55,7 @@ async def schema(apply_env: dict[str, str]) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def kit(schema: None, apply_env: dict[str, str]) -> AsyncIterator["Kit"]:
+async def kit(schema: None, apply_env: dict[str, str]) -> AsyncIterator[Kit]:
     kit = Kit(f"k{uuid.uuid4().hex[:8]}")
     await ensure_topics(kit.settings)
     async with kit.engine.begin() as conn:
@@ -73,7 +73,9 @@ class Kit:
     """One service's worth of backbone (as routing), on its own topic prefix."""
 
     def __init__(self, prefix: str) -> None:
-        self.settings = ServiceSettings(service_name="routing", TOPIC_PREFIX=prefix, CONSUMER_MAX_ATTEMPTS=3, CONSUMER_RETRY_BACKOFF_MS=10)
+        self.settings = ServiceSettings(
+            service_name="routing", TOPIC_PREFIX=prefix, CONSUMER_MAX_ATTEMPTS=3, CONSUMER_RETRY_BACKOFF_MS=10
+        )
         self.engine = create_engine(self.settings)
         self.sessionmaker = create_sessionmaker(self.engine)
         self.outbox = Outbox(tables, service="routing", topic_prefix=prefix)
@@ -88,7 +90,9 @@ class Kit:
         async with self.sessionmaker() as session, session.begin():
             return await self.outbox.emit(session, step(step_id), dossier_id=dossier_id)
 
-    def consumer(self, tag: str, handler: Callable[[AsyncSession, Envelope], Awaitable[None]] | None = None) -> IdempotentConsumer:
+    def consumer(
+        self, tag: str, handler: Callable[[AsyncSession, Envelope], Awaitable[None]] | None = None
+    ) -> IdempotentConsumer:
         async def record(session: AsyncSession, envelope: Envelope) -> None:
             await session.execute(
                 text(
@@ -128,8 +132,10 @@ def step(step_id: str) -> StepAssigned:
     return StepAssigned(step_id=step_id, agency_code="A", agency_name="Agency", budget_hours=8, assigned_at=datetime.now(UTC))
 
 
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[tuple[str, Envelope | dict[str, object]]]:
-    for attempt in range(20):
+async def read_topic(
+    bootstrap: str, topic: str, expected: int, timeout: float = 30
+) -> list[tuple[str, Envelope | dict[str, object]]]:
+    for _attempt in range(20):
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
         try:
             await consumer.start()
@@ -196,7 +202,9 @@ async def test_redelivered_event_is_applied_once(kit: Kit) -> None:
     try:
         for _ in range(3):  # as a relay that crashed before marking its row would send it again
             await producer.send_and_wait(kit.topic, envelope.to_bytes(), key=b"dossier-r")
-        await producer.send_and_wait(kit.topic, step("after").envelope(dossier_id="dossier-r", producer="routing").to_bytes(), key=b"dossier-r")
+        await producer.send_and_wait(
+            kit.topic, step("after").envelope(dossier_id="dossier-r", producer="routing").to_bytes(), key=b"dossier-r"
+        )
     finally:
         await producer.stop()
     kit.spawn(kit.consumer("c1").run)
@@ -228,7 +236,9 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_can_be_replaye
         if parse(envelope, StepAssigned).step_id == "poison" and not fixed:
             raise ValueError("agency code unknown")
         await session.execute(
-            text("INSERT INTO kernel_test.applied VALUES (:e, :d, :s, 'c1', 1) ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1"),
+            text(
+                "INSERT INTO kernel_test.applied VALUES (:e, :d, :s, 'c1', 1) ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1"
+            ),
             {"e": envelope.event_id, "d": envelope.dossier_id, "s": parse(envelope, StepAssigned).step_id},
         )
 
@@ -292,10 +302,14 @@ async def test_applied_offsets_are_committed_once_the_consumer_is_idle(kit: Kit)
         await kit.emit(f"dossier-{i}", f"s{i}")
     assert len(await kit.wait_applied(20)) == 20
 
-    probe = AIOKafkaConsumer(bootstrap_servers=kit.settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False)
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=kit.settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False
+    )
     await probe.start()
     try:
-        partitions = [TopicPartition(kit.topic, p) for p in probe.partitions_for_topic(kit.topic) or range(kit.settings.topic_partitions)]
+        partitions = [
+            TopicPartition(kit.topic, p) for p in probe.partitions_for_topic(kit.topic) or range(kit.settings.topic_partitions)
+        ]
         end = await probe.end_offsets(partitions)
 
         async def committed() -> int:

@@ -49,6 +49,7 @@ def test_measuring_gives_back_what_was_added() -> None:
 
 # ---------------------------------------------------------------- the holidays that move deadlines
 
+
 def test_30_4_and_1_5_are_skipped() -> None:
     # Wednesday 29/4/2026 10:00 + 1 working day: 30/4 (Thu) and 1/5 (Fri) are off, then a weekend
     assert calendar.add_working_hours(vn(2026, 4, 29, 10, 0), 8) == vn(2026, 5, 4, 10, 0)
@@ -149,7 +150,9 @@ def test_the_clock_starts_inside_office_hours_never_before_receipt(start: dateti
 @settings(max_examples=200, deadline=None)
 @given(start=instants, a=budgets_in_minutes, b=budgets_in_minutes)
 def test_adding_is_additive(start: datetime, a: int, b: int) -> None:
-    assert calendar.add_working_hours(calendar.add_working_hours(start, a / 60), b / 60) == calendar.add_working_hours(start, (a + b) / 60)
+    assert calendar.add_working_hours(calendar.add_working_hours(start, a / 60), b / 60) == calendar.add_working_hours(
+        start, (a + b) / 60
+    )
 
 
 def reference_add(start: datetime, minutes: int) -> datetime:

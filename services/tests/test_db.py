@@ -69,7 +69,13 @@ async def test_rows_inserted_on_the_driver_read_back_the_same_through_sqlalchemy
     from services.db import insert_row, insert_rows
 
     schema = f"driver_{uuid.uuid4().hex[:8]}"
-    table = Table("rows", MetaData(schema=schema), Column("id", Integer, primary_key=True), Column("after", String(20)), Column("doc", JSONB))
+    table = Table(
+        "rows",
+        MetaData(schema=schema),
+        Column("id", Integer, primary_key=True),
+        Column("after", String(20)),
+        Column("doc", JSONB),
+    )
     engine = create_engine(ServiceSettings())
     try:
         async with engine.begin() as conn:

@@ -10,7 +10,13 @@ from services.events.schemas import DeadlineTracked, StepAssigned
 
 
 def step_assigned() -> StepAssigned:
-    return StepAssigned(step_id="residence", agency_code="CA-XA", agency_name="Công an xã", budget_hours=16, assigned_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    return StepAssigned(
+        step_id="residence",
+        agency_code="CA-XA",
+        agency_name="Công an xã",
+        budget_hours=16,
+        assigned_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+    )
 
 
 def test_envelope_round_trips_through_bytes_with_its_typed_payload() -> None:

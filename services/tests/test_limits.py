@@ -40,7 +40,7 @@ def make_app(max_bytes: int = 1000, staff_token: str | None = "s3cret", admin_to
     @app.post("/fail-on-the-driver/{kind}")
     async def fail_on_the_driver(kind: str) -> None:
         if kind == "nul":
-            raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence for encoding \"UTF8\": 0x00")
+            raise asyncpg.exceptions.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
         if kind == "lost":
             raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
         raise asyncpg.exceptions.UndefinedColumnError('column "nope" does not exist')
@@ -83,7 +83,9 @@ async def test_json_sent_as_another_media_type_is_415() -> None:
         for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
             response = await c.post("/notes", content=b'{"text": "a"}', headers={**STAFF, "Content-Type": content_type})
             assert response.status_code == 415 and response.headers["accept-post"] == "application/json", content_type
-        assert (await c.post("/notes", content=b'{"text": "a"}', headers={**STAFF, "Content-Type": "application/merge-patch+json"})).status_code == 200
+        assert (
+            await c.post("/notes", content=b'{"text": "a"}', headers={**STAFF, "Content-Type": "application/merge-patch+json"})
+        ).status_code == 200
 
 
 async def test_staff_endpoints_take_the_staff_or_the_operator_token_and_nothing_else() -> None:
@@ -91,7 +93,12 @@ async def test_staff_endpoints_take_the_staff_or_the_operator_token_and_nothing_
         body: dict[str, Any] = {"json": {"text": "a"}}
         assert (await c.post("/notes", **body, headers=STAFF)).status_code == 200
         assert (await c.post("/notes", **body, headers={"Authorization": "Bearer 0p3rator"})).status_code == 200
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}, {"Authorization": b"Bearer \xe9\xe9"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Basic czNjcmV0"},
+            {"Authorization": b"Bearer \xe9\xe9"},
+        ):
             refused = await c.post("/notes", **body, headers=headers)
             assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer", headers
     async with client(make_app(staff_token=None, admin_token=None)) as c:

@@ -84,42 +84,78 @@ class ReportRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            **asdict(self), "received": self.received, "resolved": self.resolved,
-            "on_time_rate": self.on_time_rate, "fully_online_share": self.fully_online_share,
+            **asdict(self),
+            "received": self.received,
+            "resolved": self.resolved,
+            "on_time_rate": self.on_time_rate,
+            "fully_online_share": self.fully_online_share,
         }
 
 
 COLUMNS = [
-    "key", "received", "received_new", "carried_over", "resolved", "early", "on_time", "late", "in_progress_not_due",
-    "in_progress_overdue", "paused", "withdrawn", "refused", "on_time_rate", "fully_online", "fully_online_share",
+    "key",
+    "received",
+    "received_new",
+    "carried_over",
+    "resolved",
+    "early",
+    "on_time",
+    "late",
+    "in_progress_not_due",
+    "in_progress_overdue",
+    "paused",
+    "withdrawn",
+    "refused",
+    "on_time_rate",
+    "fully_online",
+    "fully_online_share",
 ]
 
 
-async def on_time_report(session: AsyncSession, start: datetime, end: datetime, by: Dimension) -> tuple[list[ReportRow], ReportRow]:
+async def on_time_report(
+    session: AsyncSession, start: datetime, end: datetime, by: Dimension
+) -> tuple[list[ReportRow], ReportRow]:
     items = _STEP_ITEMS if by == "agency" else _DOSSIER_ITEMS.format(key=_KEYS[by])
     params = {"from": start, "to": end}
     rows = (
-        await session.execute(text(_AGGREGATE.format(group_key="coalesce(key, '')", items=items, group_by="GROUP BY 1 ORDER BY 1")), params)
-    ).mappings().all()
+        (
+            await session.execute(
+                text(_AGGREGATE.format(group_key="coalesce(key, '')", items=items, group_by="GROUP BY 1 ORDER BY 1")), params
+            )
+        )
+        .mappings()
+        .all()
+    )
     # The totals are counted again without grouping, so a test can check the parts against them.
-    total = (await session.execute(text(_AGGREGATE.format(group_key="'total'", items=items, group_by="")), params)).mappings().one()
+    total = (
+        (await session.execute(text(_AGGREGATE.format(group_key="'total'", items=items, group_by="")), params)).mappings().one()
+    )
     return [ReportRow(**dict(r)) for r in rows], ReportRow(**dict(total))
 
 
 async def on_time_series(session: AsyncSession, start: datetime, end: datetime, bucket: Bucket) -> list[dict[str, Any]]:
     """Dossiers resolved per period bucket (Vietnam time), with the on-time rate of each."""
     rows = (
-        await session.execute(
-            text(
-                """SELECT date_trunc(:bucket, ended_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS bucket,
+        (
+            await session.execute(
+                text(
+                    """SELECT date_trunc(:bucket, ended_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS bucket,
                 count(*) AS resolved, count(*) FILTER (WHERE outcome IN ('early', 'on_time')) AS on_time
                 FROM deadline.dossiers WHERE state = 'resolved' AND ended_at >= :from AND ended_at < :to
                 GROUP BY 1 ORDER BY 1"""
-            ),
-            {"bucket": bucket, "from": start, "to": end},
+                ),
+                {"bucket": bucket, "from": start, "to": end},
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return [
-        {"bucket": r["bucket"].isoformat(), "resolved": r["resolved"], "on_time": r["on_time"], "on_time_rate": round(r["on_time"] / r["resolved"], 4)}
+        {
+            "bucket": r["bucket"].isoformat(),
+            "resolved": r["resolved"],
+            "on_time": r["on_time"],
+            "on_time_rate": round(r["on_time"] / r["resolved"], 4),
+        }
         for r in rows
     ]

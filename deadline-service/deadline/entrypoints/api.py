@@ -86,8 +86,16 @@ class TickPublic(BaseModel):
 async def get_deadlines(dossier_id: UUID, runtime: RuntimeDep) -> list[DeadlinePublic]:
     async with runtime.sessionmaker() as session:
         rows = (
-            await session.execute(select(deadlines).where(deadlines.c.dossier_id == dossier_id).order_by(deadlines.c.started_at, deadlines.c.step_id))
-        ).mappings().all()
+            (
+                await session.execute(
+                    select(deadlines)
+                    .where(deadlines.c.dossier_id == dossier_id)
+                    .order_by(deadlines.c.started_at, deadlines.c.step_id)
+                )
+            )
+            .mappings()
+            .all()
+        )
     if not rows:
         raise Problem(404, "Not found", f"no deadlines for dossier {dossier_id}", type="not-found")
     return [DeadlinePublic.model_validate(dict(r)) for r in rows]
@@ -99,12 +107,21 @@ async def get_clock(dossier_id: UUID, runtime: RuntimeDep) -> ClockPublic:
         dossier = (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id))).mappings().first()
         if dossier is None:
             raise Problem(404, "Not found", f"dossier {dossier_id} is not tracked", type="not-found")
-        pause_rows = (await session.execute(select(pauses).where(pauses.c.dossier_id == dossier_id).order_by(pauses.c.id))).mappings().all()
+        pause_rows = (
+            (await session.execute(select(pauses).where(pauses.c.dossier_id == dossier_id).order_by(pauses.c.id)))
+            .mappings()
+            .all()
+        )
         apology_rows = (
-            await session.execute(select(apologies).where(apologies.c.dossier_id == dossier_id).order_by(apologies.c.id))
-        ).mappings().all()
+            (await session.execute(select(apologies).where(apologies.c.dossier_id == dossier_id).order_by(apologies.c.id)))
+            .mappings()
+            .all()
+        )
     return ClockPublic(
-        **{k: dossier[k] for k in ("dossier_id", "dossier_code", "state", "paused_status", "due_at", "appointment_at", "ended_at", "outcome")},
+        **{
+            k: dossier[k]
+            for k in ("dossier_id", "dossier_code", "state", "paused_status", "due_at", "appointment_at", "ended_at", "outcome")
+        },
         pauses=[PausePublic.model_validate(dict(p)) for p in pause_rows],
         apologies=[ApologyPublic.model_validate(dict(a)) for a in apology_rows],
     )
@@ -114,7 +131,13 @@ async def get_clock(dossier_id: UUID, runtime: RuntimeDep) -> ClockPublic:
 async def run_tick(runtime: RuntimeDep, request: Annotated[TickRequest, Body()] = TickRequest()) -> TickPublic:
     at = request.at or datetime.now(UTC)
     if at.tzinfo is None:
-        raise Problem(422, "Invalid instant", "`at` needs a timezone offset", type="validation", errors=[{"field": "at", "message": "timezone required"}])
+        raise Problem(
+            422,
+            "Invalid instant",
+            "`at` needs a timezone offset",
+            type="validation",
+            errors=[{"field": "at", "message": "timezone required"}],
+        )
     settings = runtime.settings
     result = await tick(runtime, tracker_of(runtime), at, settings.tick_batch, settings.apology_min_extension_hours)  # type: ignore[attr-defined]
     return TickPublic(**vars(result))

@@ -63,8 +63,15 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         event = parse(envelope, StepAssigned)
         started = calendar.clock_start(event.assigned_at)
         await tracker.track(
-            session, envelope, scope="step", step_id=event.step_id, agency_code=event.agency_code, agency_name=event.agency_name,
-            started_at=started, due_at=calendar.add_working_hours(started, event.budget_hours), budget_hours=event.budget_hours,
+            session,
+            envelope,
+            scope="step",
+            step_id=event.step_id,
+            agency_code=event.agency_code,
+            agency_name=event.agency_name,
+            started_at=started,
+            due_at=calendar.add_working_hours(started, event.budget_hours),
+            budget_hours=event.budget_hours,
         )
 
     async def on_step_completed(session: AsyncSession, envelope: Envelope) -> None:

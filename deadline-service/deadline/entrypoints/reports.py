@@ -39,11 +39,20 @@ def period(start: date, end: date) -> tuple[datetime, datetime]:
     for name, day in (("from", start), ("to", end)):
         if not EARLIEST <= day <= LATEST:  # year 1 or 9999 would overflow the time zone arithmetic
             raise Problem(
-                422, "Invalid request", f"`{name}` must be between {EARLIEST} and {LATEST}", type="validation",
+                422,
+                "Invalid request",
+                f"`{name}` must be between {EARLIEST} and {LATEST}",
+                type="validation",
                 errors=[{"field": name, "message": f"must be between {EARLIEST} and {LATEST}"}],
             )
     if end < start:
-        raise Problem(422, "Invalid request", "`to` is before `from`", type="validation", errors=[{"field": "to", "message": "must not be before from"}])
+        raise Problem(
+            422,
+            "Invalid request",
+            "`to` is before `from`",
+            type="validation",
+            errors=[{"field": "to", "message": "must not be before from"}],
+        )
     return datetime.combine(start, time(), VN_TZ), datetime.combine(end + timedelta(days=1), time(), VN_TZ)
 
 
@@ -54,7 +63,9 @@ async def _report(runtime: Any, start: date, end: date, by: Dimension) -> Report
     return ReportPublic(period_from=start, period_to=end, by=by, rows=[r.as_dict() for r in rows], total=total.as_dict())
 
 
-@router.get("/on-time", response_model=ReportPublic, summary="On-time report by agency, unit, procedure, field or channel (JSON or CSV)")
+@router.get(
+    "/on-time", response_model=ReportPublic, summary="On-time report by agency, unit, procedure, field or channel (JSON or CSV)"
+)
 async def report(
     runtime: RuntimeDep, start: From, to: To, by: Dimension = "unit", format: Literal["json", "csv"] = "json"
 ) -> Any:
@@ -70,7 +81,11 @@ async def report(
     writer.writerows(result.rows)
     writer.writerow(result.total)
     filename = f"on-time-{by}-{start.isoformat()}-{to.isoformat()}.csv"
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/on-time/series", summary="On-time rate of resolved dossiers per day, week or month")
@@ -92,6 +107,7 @@ async def dashboard(runtime: RuntimeDep, start: From, to: To, bucket: Bucket = "
 
 # ---------------------------------------------------------------- rendering
 
+
 def _rate_chart(points: list[dict[str, Any]], width: int = 640, height: int = 220) -> str:
     if not points:
         return '<p class="empty">Chưa có hồ sơ giải quyết trong kỳ.</p>'
@@ -101,10 +117,11 @@ def _rate_chart(points: list[dict[str, Any]], width: int = 640, height: int = 22
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     dots = "".join(
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{escape(p["bucket"])}: {p["on_time_rate"]:.1%} ({p["on_time"]}/{p["resolved"]})</title></circle>'
-        for (x, y), p in zip(xy, points)
+        for (x, y), p in zip(xy, points, strict=False)
     )
     labels = "".join(
-        f'<text x="{x:.1f}" y="{height - pad + 16}" text-anchor="middle">{escape(p["bucket"][5:])}</text>' for (x, _), p in zip(xy, points)
+        f'<text x="{x:.1f}" y="{height - pad + 16}" text-anchor="middle">{escape(p["bucket"][5:])}</text>'
+        for (x, _), p in zip(xy, points, strict=False)
     )
     grid = "".join(
         f'<line x1="{pad}" x2="{width - pad}" y1="{height - pad - f * (height - 2 * pad):.1f}" y2="{height - pad - f * (height - 2 * pad):.1f}" class="grid"/>'
@@ -153,7 +170,9 @@ def _table(rows: list[ReportRow], total: ReportRow) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody><tfoot><tr>{cells(total, 'th')}</tr></tfoot></table>"
 
 
-def render_dashboard(start: date, end: date, points: list[dict[str, Any]], by_agency: list[ReportRow], by_unit: list[ReportRow], total: ReportRow) -> str:
+def render_dashboard(
+    start: date, end: date, points: list[dict[str, Any]], by_agency: list[ReportRow], by_unit: list[ReportRow], total: ReportRow
+) -> str:
     rate = "–" if total.on_time_rate is None else f"{total.on_time_rate:.2%}"
     online = "–" if total.fully_online_share is None else f"{total.fully_online_share:.1%}"
     return f"""<!doctype html>

@@ -64,7 +64,17 @@ async def add_timeline(
     public: bool = True,
 ) -> None:
     await insert_row(
-        session, timeline, {"dossier_id": dossier_id, "at": at, "kind": kind, "label": label, "detail": detail, "event_id": event_id, "public": public}
+        session,
+        timeline,
+        {
+            "dossier_id": dossier_id,
+            "at": at,
+            "kind": kind,
+            "label": label,
+            "detail": detail,
+            "event_id": event_id,
+            "public": public,
+        },
     )
 
 

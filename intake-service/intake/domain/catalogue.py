@@ -115,7 +115,7 @@ class Procedure(_Data):
         return _days_to_hours(data, "budget", "verification_budget")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Procedure":
+    def _consistent(self) -> Procedure:
         ids = [s.step_id for s in self.steps]
         if len(set(ids)) != len(ids):
             raise ValueError(f"procedure {self.code}: step ids repeat")
@@ -147,7 +147,7 @@ class Catalogue(_Data):
     procedures: list[Procedure]
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "Catalogue":
+    def _references_resolve(self) -> Catalogue:
         codes = [p.code for p in self.procedures]
         if len(set(codes)) != len(codes):
             raise ValueError("procedure codes repeat")

@@ -70,7 +70,6 @@ def catalogue_of(runtime: Any) -> Catalogue:
     return load_catalogue(runtime.settings.catalogue_path)
 
 
-
 def invalid(errors: list[dict[str, str]]) -> Problem:
     return Problem(
         422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), type="validation", errors=errors
@@ -112,7 +111,9 @@ async def receive_dossier(
     result, replayed = await receive_once(runtime, body, key)
     # `result` is DossierPublic already dumped as JSON (and stored so for a replay): sent as is,
     # not validated into the response model and serialised a second time.
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"} if replayed else None)
+    return JSONResponse(
+        result, status_code=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"} if replayed else None
+    )
 
 
 def key_reused() -> Problem:
@@ -165,7 +166,10 @@ async def receive_once(runtime: Any, body: DossierCreate, claim: Claim | None) -
             table, where = claim.table, [claim.table.c[column] == value for column, value in claim.key.items()]
             claimed = (
                 await session.execute(
-                    pg_insert(table).values(**claim.key, request_hash=request_hash).on_conflict_do_nothing().returning(table.c.request_hash)
+                    pg_insert(table)
+                    .values(**claim.key, request_hash=request_hash)
+                    .on_conflict_do_nothing()
+                    .returning(table.c.request_hash)
                 )
             ).first()
             if claimed is None:  # the first request with this key has committed (the insert waited for it)
@@ -229,7 +233,7 @@ async def _receive(
             clock_starts_at=clock_starts_at,
             appointment_at=appointment_at,
             budget_hours=procedure.budget_hours,
-        )
+        ),
     )
     envelope = await runtime.outbox.emit(
         session,

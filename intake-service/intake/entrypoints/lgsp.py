@@ -45,7 +45,11 @@ def logged(problem: Problem, client_id: str | None) -> Problem:
     """Every refusal is counted and logged (with the request id, which every log line carries)."""
     reason = problem.type or "refused"
     INBOUND.labels(reason).inc()
-    log.warning("lgsp dossier refused: %s", problem.detail, extra=fields(client_id=client_id or "unknown", status=problem.status, reason=reason))
+    log.warning(
+        "lgsp dossier refused: %s",
+        problem.detail,
+        extra=fields(client_id=client_id or "unknown", status=problem.status, reason=reason),
+    )
     return problem
 
 
@@ -87,14 +91,24 @@ async def receive_from_lgsp(
     # Optional in the schema so that a request without its credentials is 401, like a bad signature, not 422.
     client_id: str | None = Header(None, alias="X-Client-Id", max_length=64),
     timestamp: str | None = Header(None, alias="X-Timestamp", description="Unix seconds.", max_length=32),
-    nonce: str | None = Header(None, alias="X-Nonce", min_length=8, max_length=128, description="Unique per delivery; a retry reuses it."),
-    signature: str | None = Header(None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128),
+    nonce: str | None = Header(
+        None, alias="X-Nonce", min_length=8, max_length=128, description="Unique per delivery; a retry reuses it."
+    ),
+    signature: str | None = Header(
+        None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128
+    ),
 ) -> Any:
     body = await request.body()
     settings = runtime.settings
     client = load_clients(settings.lgsp_clients_file).get(client_id) if client_id else None  # type: ignore[attr-defined]
     secret = client.secret if client else None
-    if secret is None or timestamp is None or nonce is None or signature is None or not signature_valid(secret, body, timestamp, nonce, signature):
+    if (
+        secret is None
+        or timestamp is None
+        or nonce is None
+        or signature is None
+        or not signature_valid(secret, body, timestamp, nonce, signature)
+    ):
         raise refuse(401, "Unauthorized", "unknown client or bad signature", "bad-signature", client_id)
     if not fresh(timestamp, time.time(), settings.inbound_max_skew_seconds):  # type: ignore[attr-defined]
         raise refuse(401, "Unauthorized", "stale request: timestamp outside the allowed window", "stale-request", client_id)
@@ -104,10 +118,15 @@ async def receive_from_lgsp(
         errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"], "code": e["type"]} for e in exc.errors()]
         raise logged(invalid(errors), client_id) from None
     if dossier.channel != ONLINE:
-        raise logged(invalid([{"field": "channel", "message": "a dossier through the LGSP is filed online (2)", "code": "channel"}]), client_id)
+        raise logged(
+            invalid([{"field": "channel", "message": "a dossier through the LGSP is filed online (2)", "code": "channel"}]),
+            client_id,
+        )
     assert client_id is not None
     try:
-        result, replayed = await receive_once(runtime, dossier, Claim(inbound_nonces, {"client_id": client_id, "nonce": nonce}, nonce_replayed))
+        result, replayed = await receive_once(
+            runtime, dossier, Claim(inbound_nonces, {"client_id": client_id, "nonce": nonce}, nonce_replayed)
+        )
     except Problem as problem:
         raise logged(problem, client_id) from None
     INBOUND.labels("replayed" if replayed else "received").inc()

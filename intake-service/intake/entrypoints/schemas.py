@@ -169,7 +169,7 @@ class SupplementRequestIn(BaseModel):
     reason: Text | None = None
 
     @model_validator(mode="after")
-    def _distinct(self) -> "SupplementRequestIn":
+    def _distinct(self) -> SupplementRequestIn:
         if len(set(self.items)) != len(self.items):
             raise ValueError("items repeat")
         return self
@@ -238,7 +238,7 @@ class ResultReturnIn(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _aware(self) -> "ResultReturnIn":
+    def _aware(self) -> ResultReturnIn:
         if self.returned_at is not None and self.returned_at.tzinfo is None:
             raise ValueError("returned_at needs a UTC offset")
         return self

@@ -38,7 +38,11 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
     op.create_index(
-        "ix_notify_notices_due", "notices", ["next_attempt_at"], schema=SCHEMA, postgresql_where=sa.text("status IN ('pending', 'sending')")
+        "ix_notify_notices_due",
+        "notices",
+        ["next_attempt_at"],
+        schema=SCHEMA,
+        postgresql_where=sa.text("status IN ('pending', 'sending')"),
     )
 
 

@@ -38,7 +38,10 @@ def upgrade() -> None:
         op.add_column("notices", column, schema=SCHEMA)
     op.drop_index("ix_notify_notices_due", "notices", schema=SCHEMA)
     op.create_index(
-        "ix_notify_notices_due", "notices", ["next_attempt_at"], schema=SCHEMA,
+        "ix_notify_notices_due",
+        "notices",
+        ["next_attempt_at"],
+        schema=SCHEMA,
         postgresql_where=sa.text("status IN ('pending', 'sending', 'held')"),
     )
     op.create_index("ix_notify_notices_gateway_id", "notices", ["gateway_id"], schema=SCHEMA)
@@ -73,8 +76,22 @@ def downgrade() -> None:
     op.drop_table("contacts", schema=SCHEMA)
     op.drop_index("ix_notify_notices_dossier", "notices", schema=SCHEMA)
     op.drop_index("ix_notify_notices_gateway_id", "notices", schema=SCHEMA)
-    for name in ("subject", "html_body", "attachment_name", "attachment", "language", "resends", "gateway_id",
-                 "provider_message_id", "permanent", "held_until", "delivered_at", "failed_at"):
+    for name in (
+        "subject",
+        "html_body",
+        "attachment_name",
+        "attachment",
+        "language",
+        "resends",
+        "gateway_id",
+        "provider_message_id",
+        "permanent",
+        "held_until",
+        "delivered_at",
+        "failed_at",
+    ):
         op.drop_column("notices", name, schema=SCHEMA)
     op.drop_constraint("uq_notify_notice_per_event", "notices", schema=SCHEMA)
-    op.create_unique_constraint("uq_notify_notice_once", "notices", ["dossier_id", "trigger", "channel", "recipient"], schema=SCHEMA)
+    op.create_unique_constraint(
+        "uq_notify_notice_once", "notices", ["dossier_id", "trigger", "channel", "recipient"], schema=SCHEMA
+    )

@@ -31,7 +31,7 @@ class Outcome:
     provider_message_id: str | None = None
 
     @classmethod
-    def accepted(cls, provider_message_id: str | None = None) -> "Outcome":
+    def accepted(cls, provider_message_id: str | None = None) -> Outcome:
         return cls("accepted", provider_message_id=provider_message_id)
 
 

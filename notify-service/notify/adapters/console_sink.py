@@ -30,8 +30,17 @@ class ConsoleSink:
                         continue  # a line cut short by a crash
         return self._seen
 
-    async def send(self, *, notice_id: str, dossier_id: str, channel: str, recipient_masked: str, body: str,
-                   subject: str | None = None, attachment_name: str | None = None) -> bool:
+    async def send(
+        self,
+        *,
+        notice_id: str,
+        dossier_id: str,
+        channel: str,
+        recipient_masked: str,
+        body: str,
+        subject: str | None = None,
+        attachment_name: str | None = None,
+    ) -> bool:
         """Deliver once; returns False when this notice id was already delivered."""
         seen = self._load()
         if notice_id in seen:

@@ -48,7 +48,11 @@ def classify(status_code: int, body: Any, settings: NotifySettings) -> Outcome:
         return Outcome("transient", f"gateway answered HTTP {status_code}", code=f"http-{status_code}")
     if status_code >= 400:
         code = lookup(body, settings.sms_result_field)
-        return Outcome("rejected", f"gateway refused the request (HTTP {status_code})", code=str(code) if code is not None else f"http-{status_code}")
+        return Outcome(
+            "rejected",
+            f"gateway refused the request (HTTP {status_code})",
+            code=str(code) if code is not None else f"http-{status_code}",
+        )
     code = lookup(body, settings.sms_result_field)
     code_text = str(code) if code is not None else ""
     message = lookup(body, "message") or lookup(body, "description") or ""

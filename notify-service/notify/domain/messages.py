@@ -88,9 +88,13 @@ def _template(language: str, name: str) -> Template:
     return _TEXT.get_template(f"{language if language in LANGUAGES else 'vi'}/{name}.j2")
 
 
-def render_sms(name: str, context: dict[str, Any], *, language: str = "vi", limit: int = DEFAULT_LIMIT, forbidden: str = DEFAULT_FORBIDDEN) -> str:
+def render_sms(
+    name: str, context: dict[str, Any], *, language: str = "vi", limit: int = DEFAULT_LIMIT, forbidden: str = DEFAULT_FORBIDDEN
+) -> str:
     template = _template(language, name)
-    return fit_sms(lambda level: _block(template, "sms", {**context, "level": level, "language": language}), limit, forbidden=forbidden)
+    return fit_sms(
+        lambda level: _block(template, "sms", {**context, "level": level, "language": language}), limit, forbidden=forbidden
+    )
 
 
 def render_email(name: str, context: dict[str, Any], *, language: str = "vi", form: str | None = None) -> EmailMessage:

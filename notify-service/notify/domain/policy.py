@@ -66,7 +66,9 @@ def suppressed(trigger: Trigger, contact: Contact) -> bool:
     return trigger.audience == "citizen" and not trigger.essential and contact.opt_out_non_essential
 
 
-def retry_delay(attempt: int, base_seconds: float, cap_seconds: float, jitter: float = 0.2, rng: random.Random | None = None) -> float:
+def retry_delay(
+    attempt: int, base_seconds: float, cap_seconds: float, jitter: float = 0.2, rng: random.Random | None = None
+) -> float:
     """Exponential backoff after the `attempt`-th failed try (1-based), capped, with a little jitter."""
     delay = min(base_seconds * 2 ** (attempt - 1), cap_seconds)
     spread = (rng or random).uniform(-jitter, jitter) * delay

@@ -12,7 +12,7 @@ class QuietHours:
     end: time
 
     @classmethod
-    def parse(cls, spec: str) -> "QuietHours | None":
+    def parse(cls, spec: str) -> QuietHours | None:
         """`"21:00-07:00"` (local time; seconds allowed). Empty means no quiet hours."""
         spec = spec.strip()
         if not spec:

@@ -46,19 +46,30 @@ class NoticeEntry(NoticePublic):
 
 
 @router.get(
-    "/dossiers/{dossier_id}/notices", dependencies=StaffOnly, response_model=list[NoticePublic], summary="Delivery log of a dossier's notices"
+    "/dossiers/{dossier_id}/notices",
+    dependencies=StaffOnly,
+    response_model=list[NoticePublic],
+    summary="Delivery log of a dossier's notices",
 )
 async def get_notices(dossier_id: UUID, runtime: RuntimeDep) -> list[NoticePublic]:
     async with runtime.sessionmaker() as session:
         rows = (
-            await session.execute(
-                select(notices).where(notices.c.dossier_id == dossier_id).order_by(notices.c.created_at, notices.c.channel)
+            (
+                await session.execute(
+                    select(notices).where(notices.c.dossier_id == dossier_id).order_by(notices.c.created_at, notices.c.channel)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     return [NoticePublic.model_validate(dict(r)) for r in rows]
 
 
-RECEIPT_EXAMPLE = {"request_id": "6f1c2a9e-2b7d-4a57-9d0e-1f2a3b4c5d6e", "status": "DELIVERED", "delivered_at": "2026-11-22T08:30:00+07:00"}
+RECEIPT_EXAMPLE = {
+    "request_id": "6f1c2a9e-2b7d-4a57-9d0e-1f2a3b4c5d6e",
+    "status": "DELIVERED",
+    "delivered_at": "2026-11-22T08:30:00+07:00",
+}
 
 
 @router.post("/sms/delivery-receipts", summary="Delivery receipt callback of the SMS gateway")
@@ -89,7 +100,14 @@ async def delivery_receipt(
     async with runtime.sessionmaker() as session, session.begin():
         row = (
             await session.execute(
-                select(notices.c.id, notices.c.dossier_id, notices.c.status, notices.c.trigger, notices.c.channel, notices.c.recipient_masked)
+                select(
+                    notices.c.id,
+                    notices.c.dossier_id,
+                    notices.c.status,
+                    notices.c.trigger,
+                    notices.c.channel,
+                    notices.c.recipient_masked,
+                )
                 .where(or_(notices.c.gateway_id == str(gateway_id), notices.c.provider_message_id == str(gateway_id)))
                 .with_for_update()
             )
@@ -101,7 +119,9 @@ async def delivery_receipt(
         if delivered:
             await session.execute(update(notices).where(notices.c.id == row.id).values(status="delivered", delivered_at=now))
             await runtime.outbox.emit(
-                session, NoticeDelivered(notice_id=str(row.id), channel=row.channel, delivered_at=now), dossier_id=str(row.dossier_id)
+                session,
+                NoticeDelivered(notice_id=str(row.id), channel=row.channel, delivered_at=now),
+                dossier_id=str(row.dossier_id),
             )
             return {"notice_id": str(row.id), "status": "delivered"}
         error = f"delivery receipt: {status}"
@@ -110,8 +130,15 @@ async def delivery_receipt(
         )
         await runtime.outbox.emit(
             session,
-            NoticeFailed(notice_id=str(row.id), trigger=row.trigger, channel=row.channel, recipient=row.recipient_masked,
-                         error=error, permanent=True, failed_at=now),
+            NoticeFailed(
+                notice_id=str(row.id),
+                trigger=row.trigger,
+                channel=row.channel,
+                recipient=row.recipient_masked,
+                error=error,
+                permanent=True,
+                failed_at=now,
+            ),
             dossier_id=str(row.dossier_id),
         )
         return {"notice_id": str(row.id), "status": "failed"}
@@ -128,8 +155,14 @@ async def list_notices(
 ) -> list[NoticeEntry]:
     async with runtime.sessionmaker() as session:
         rows = (
-            await session.execute(select(notices).where(notices.c.status == status).order_by(notices.c.created_at.desc()).limit(limit))
-        ).mappings().all()
+            (
+                await session.execute(
+                    select(notices).where(notices.c.status == status).order_by(notices.c.created_at.desc()).limit(limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
     return [NoticeEntry.model_validate(dict(r)) for r in rows]
 
 
@@ -141,16 +174,32 @@ async def resend(notice_id: UUID, runtime: RuntimeDep) -> NoticeEntry:
         if current is None:
             raise Problem(404, "Unknown notice", f"no notice {notice_id}", type="not-found")
         if current.status != "failed":
-            raise Problem(409, "Not re-sendable", f"only a failed notice can be re-sent; this one is {current.status}",
-                          type="conflict", current_status=current.status)
-        row = (
-            await session.execute(
-                update(notices).where(notices.c.id == notice_id)
-                .values(status="pending", attempts=0, resends=notices.c.resends + 1, next_attempt_at=datetime.now(UTC),
-                        failed_at=None, permanent=None)
-                .returning(*notices.c)
+            raise Problem(
+                409,
+                "Not re-sendable",
+                f"only a failed notice can be re-sent; this one is {current.status}",
+                type="conflict",
+                current_status=current.status,
             )
-        ).mappings().one()
+        row = (
+            (
+                await session.execute(
+                    update(notices)
+                    .where(notices.c.id == notice_id)
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        resends=notices.c.resends + 1,
+                        next_attempt_at=datetime.now(UTC),
+                        failed_at=None,
+                        permanent=None,
+                    )
+                    .returning(*notices.c)
+                )
+            )
+            .mappings()
+            .one()
+        )
     return NoticeEntry.model_validate(dict(row))
 
 

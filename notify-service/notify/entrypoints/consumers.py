@@ -42,8 +42,17 @@ class Notifier:
 
     # ------------------------------------------------------------------ recording
 
-    async def _record(self, session: AsyncSession, cause: Envelope, trigger: Trigger, channel: str, recipient: str,
-                      context: dict[str, Any], language: str, skipped: bool) -> None:
+    async def _record(
+        self,
+        session: AsyncSession,
+        cause: Envelope,
+        trigger: Trigger,
+        channel: str,
+        recipient: str,
+        context: dict[str, Any],
+        language: str,
+        skipped: bool,
+    ) -> None:
         values: dict[str, Any] = {
             "id": uuid4(),
             "dossier_id": UUID(cause.dossier_id),
@@ -59,7 +68,11 @@ class Notifier:
             values["last_error"] = "the citizen opted out of non-essential notices"
         if channel == "sms":
             values["body"] = render_sms(
-                trigger.template, context, language=language, limit=self.settings.sms_max_chars, forbidden=self.settings.sms_forbidden_chars
+                trigger.template,
+                context,
+                language=language,
+                limit=self.settings.sms_max_chars,
+                forbidden=self.settings.sms_forbidden_chars,
             )
         else:
             email = render_email(trigger.template, context, language=language, form=trigger.form)
@@ -78,9 +91,13 @@ class Notifier:
 
     async def _contact(self, session: AsyncSession, envelope: Envelope) -> Any | None:
         """The stored contact, or None after parking the event until the receipt arrives."""
-        row = await (await driver_connection(session)).fetchrow("SELECT * FROM notify.contacts WHERE dossier_id = $1", UUID(envelope.dossier_id))
+        row = await (await driver_connection(session)).fetchrow(
+            "SELECT * FROM notify.contacts WHERE dossier_id = $1", UUID(envelope.dossier_id)
+        )
         if row is None:
-            await insert_row(session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")})
+            await insert_row(
+                session, parked_events, {"dossier_id": UUID(envelope.dossier_id), "envelope": envelope.model_dump(mode="json")}
+            )
         return row
 
     async def to_citizen(self, session: AsyncSession, envelope: Envelope) -> None:
@@ -88,7 +105,9 @@ class Notifier:
         if row is None:
             return
         trigger = TRIGGERS[envelope.type]
-        contact = Contact(row["name"], row["phone"], row["email"], tuple(row["channels"]), row["language"], row["opt_out_non_essential"])
+        contact = Contact(
+            row["name"], row["phone"], row["email"], tuple(row["channels"]), row["language"], row["opt_out_non_essential"]
+        )
         context = {"dossier": self._dossier(row), "event": envelope.payload}
         skipped = suppressed(trigger, contact)
         for channel, address in recipients(contact):

@@ -34,7 +34,11 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-SEND_OUTCOMES = Counter("motcua_notify_sends_total", "Send attempts by channel and outcome (accepted, rejected, transient, held).", ["channel", "outcome"])
+SEND_OUTCOMES = Counter(
+    "motcua_notify_sends_total",
+    "Send attempts by channel and outcome (accepted, rejected, transient, held).",
+    ["channel", "outcome"],
+)
 
 CLAIM = """
     UPDATE notify.notices SET status = 'sending', attempts = attempts + 1,
@@ -99,7 +103,9 @@ class Dispatcher:
 
     async def dispatch_once(self) -> int:
         async with self.runtime.sessionmaker() as session, session.begin():
-            claimed = await (await driver_connection(session)).fetch(CLAIM, float(self.settings.sending_lease_seconds), self.claim_limit())
+            claimed = await (await driver_connection(session)).fetch(
+                CLAIM, float(self.settings.sending_lease_seconds), self.claim_limit()
+            )
         if claimed:
             # Different dossiers' notices go out concurrently; one dossier's, in the order they arose
             # (a citizen must not read "result ready" before "received").
@@ -164,8 +170,13 @@ class Dispatcher:
                 if marked is not None:
                     await self.runtime.outbox.emit(
                         session,
-                        NoticeSent(notice_id=outgoing.notice_id, trigger=notice["trigger"], channel=notice["channel"],
-                                   recipient=notice["recipient_masked"], sent_at=now),
+                        NoticeSent(
+                            notice_id=outgoing.notice_id,
+                            trigger=notice["trigger"],
+                            channel=notice["channel"],
+                            recipient=notice["recipient_masked"],
+                            sent_at=now,
+                        ),
                         dossier_id=outgoing.dossier_id,
                     )
                 return
@@ -173,25 +184,42 @@ class Dispatcher:
             permanent = outcome.status == "rejected"
             if not permanent and notice["attempts"] < self.settings.max_attempts:
                 delay = retry_delay(notice["attempts"], self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
-                log.warning("notice %s not sent (attempt %s), retrying in %.1fs: %s", notice["id"], notice["attempts"], delay, error)
+                log.warning(
+                    "notice %s not sent (attempt %s), retrying in %.1fs: %s", notice["id"], notice["attempts"], delay, error
+                )
                 await session.execute(
-                    update(notices).where(*where)
+                    update(notices)
+                    .where(*where)
                     .values(status="pending", last_error=error[:500], next_attempt_at=now + timedelta(seconds=delay))
                 )
                 return
             log.error("notice %s failed for good after %s attempts: %s", notice["id"], notice["attempts"], error)
             marked = (
                 await session.execute(
-                    update(notices).where(*where)
-                    .values(status="failed", last_error=error[:500], permanent=permanent, failed_at=now, gateway_id=outgoing.idempotency_id)
+                    update(notices)
+                    .where(*where)
+                    .values(
+                        status="failed",
+                        last_error=error[:500],
+                        permanent=permanent,
+                        failed_at=now,
+                        gateway_id=outgoing.idempotency_id,
+                    )
                     .returning(notices.c.id)
                 )
             ).first()
             if marked is not None:
                 await self.runtime.outbox.emit(
                     session,
-                    NoticeFailed(notice_id=outgoing.notice_id, trigger=notice["trigger"], channel=notice["channel"],
-                                 recipient=notice["recipient_masked"], error=error[:500], permanent=permanent, failed_at=now),
+                    NoticeFailed(
+                        notice_id=outgoing.notice_id,
+                        trigger=notice["trigger"],
+                        channel=notice["channel"],
+                        recipient=notice["recipient_masked"],
+                        error=error[:500],
+                        permanent=permanent,
+                        failed_at=now,
+                    ),
                     dossier_id=outgoing.dossier_id,
                 )
 

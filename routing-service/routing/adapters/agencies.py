@@ -18,7 +18,9 @@ class AgencyConfig(BaseModel):
     name: str
     client_id: str
     client_secret_env: str = Field(description="Environment variable holding the OAuth2 client secret.")
-    inbound_secret_env: str | None = Field(None, description="Environment variable holding the HMAC key its LGSP requests are signed with.")
+    inbound_secret_env: str | None = Field(
+        None, description="Environment variable holding the HMAC key its LGSP requests are signed with."
+    )
     lgsp_endpoint: str | None = Field(None, description="Where its own system receives steps, through the LGSP.")
 
     @property
@@ -44,5 +46,5 @@ class Agencies:
             raise ValueError("agency codes and client ids must be unique")
 
     @classmethod
-    def load(cls, path: Path) -> "Agencies":
+    def load(cls, path: Path) -> Agencies:
         return cls(AgencyFile.model_validate(json.loads(Path(path).read_text(encoding="utf-8"))).agencies)

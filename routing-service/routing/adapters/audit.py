@@ -17,7 +17,9 @@ from routing.domain.exchange import GENESIS, chain_hash, first_broken
 _LOCK = zlib.crc32(b"routing.audit_log")
 
 
-async def append(session: AsyncSession, kind: str, actor: str, *, dossier_id: Any = None, step_id: str | None = None, **detail: Any) -> None:
+async def append(
+    session: AsyncSession, kind: str, actor: str, *, dossier_id: Any = None, step_id: str | None = None, **detail: Any
+) -> None:
     entry = {
         "at": datetime.now(UTC).isoformat(),
         "kind": kind,
@@ -32,7 +34,11 @@ async def append(session: AsyncSession, kind: str, actor: str, *, dossier_id: An
 
 
 async def verify(session: AsyncSession) -> dict[str, Any]:
-    rows = (await session.execute(select(audit_log.c.id, audit_log.c.entry, audit_log.c.prev_hash, audit_log.c.hash).order_by(audit_log.c.id))).all()
+    rows = (
+        await session.execute(
+            select(audit_log.c.id, audit_log.c.entry, audit_log.c.prev_hash, audit_log.c.hash).order_by(audit_log.c.id)
+        )
+    ).all()
     broken = first_broken([(r.id, r.entry, r.prev_hash, r.hash) for r in rows])
     count = (await session.execute(select(func.count()).select_from(audit_log))).scalar_one()
     return {"records": count, "intact": broken is None, "first_broken_id": broken}

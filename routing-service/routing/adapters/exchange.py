@@ -44,7 +44,9 @@ class TokenSource:
         self._token = None
 
 
-async def post_bound(client: httpx.AsyncClient, url: str, body: dict[str, Any], request_id: str, headers: dict[str, str]) -> dict[str, Any]:
+async def post_bound(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], request_id: str, headers: dict[str, str]
+) -> dict[str, Any]:
     """POST and insist that the answer names our request id (LGSP result status 1 = ok)."""
     try:
         response = await client.post(url, json=body, headers={**headers, "X-Request-ID": request_id})

@@ -28,14 +28,24 @@ def signing_key(configured: str | None) -> str:
 
 def issue(key: str, agency_code: str, client_id: str, ttl_seconds: int, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": agency_code, "client_id": client_id, "iat": issued, "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": agency_code,
+        "client_id": client_id,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, key, algorithm="HS256")
 
 
 def agency_of(key: str, token: str) -> str | None:
     """The agency code a valid, unexpired token was issued to, or None."""
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+        claims = jwt.decode(
+            token, key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER, options={"require": ["exp", "iat", "sub"]}
+        )
     except jwt.PyJWTError:
         return None
     return str(claims["sub"])

@@ -12,7 +12,18 @@ from typing import Any
 
 from services.signing import fresh, sign, signature_valid, signing_input
 
-__all__ = ["GENESIS", "CircuitBreaker", "backoff_seconds", "canonical", "chain_hash", "first_broken", "fresh", "sign", "signature_valid", "signing_input"]
+__all__ = [
+    "GENESIS",
+    "CircuitBreaker",
+    "backoff_seconds",
+    "canonical",
+    "chain_hash",
+    "first_broken",
+    "fresh",
+    "sign",
+    "signature_valid",
+    "signing_input",
+]
 
 GENESIS = "0" * 64
 

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
-DossierPhase = Literal["submitted", "received", "handling", "supplement", "fee", "stopped", "refused", "withdrawn", "result_ready", "delivered"]
+DossierPhase = Literal[
+    "submitted", "received", "handling", "supplement", "fee", "stopped", "refused", "withdrawn", "result_ready", "delivered"
+]
 
 STATUS_CODES: dict[str, int] = {
     "submitted": 1,
@@ -52,7 +54,9 @@ def portal_date(moment: datetime | None) -> str | None:
     return moment.astimezone(VN_TZ).strftime("%Y%m%d%H%M%S") if moment else None
 
 
-def portal_record(dossier: dict[str, Any], phase: str, handling_unit: str | None, at: datetime, results: Iterable[str] = ()) -> dict[str, Any]:
+def portal_record(
+    dossier: dict[str, Any], phase: str, handling_unit: str | None, at: datetime, results: Iterable[str] = ()
+) -> dict[str, Any]:
     """The DongBoHoSoMC body for one dossier in one phase; result documents once the result is ready."""
     return {
         "MaHoSo": dossier["dossier_code"],

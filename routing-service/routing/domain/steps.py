@@ -12,7 +12,18 @@ from typing import Literal
 
 StepStatus = Literal["waiting", "assigned", "accepted", "supplement", "fee", "stopped", "done", "refused", "cancelled"]
 Action = Literal[
-    "accept", "complete", "return", "supplement", "supplement_received", "fee", "fee_paid", "stop", "resume", "refuse", "transfer", "cancel"
+    "accept",
+    "complete",
+    "return",
+    "supplement",
+    "supplement_received",
+    "fee",
+    "fee_paid",
+    "stop",
+    "resume",
+    "refuse",
+    "transfer",
+    "cancel",
 ]
 
 OPEN: frozenset[str] = frozenset({"assigned", "accepted", "supplement", "fee", "stopped"})

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from routing.adapters import audit
+from routing.adapters.exchange import ExchangeError
 from routing.adapters.tables import audit_log, deliveries, dossiers, handovers, portal_pushes, route_steps
 from routing.domain.national import status_code
 from routing.entrypoints.workers import reconcile_portal
-from routing.adapters.exchange import ExchangeError
 from services.problems import Problem
 from services.web import RuntimeDep, StaffOnly, require_operator
 
@@ -61,14 +61,22 @@ class RoutePublic(BaseModel):
 async def get_route(dossier_id: UUID, runtime: RuntimeDep) -> RoutePublic:
     async with runtime.sessionmaker() as session:
         steps = (
-            await session.execute(select(route_steps).where(route_steps.c.dossier_id == dossier_id).order_by(route_steps.c.position))
-        ).mappings().all()
+            (
+                await session.execute(
+                    select(route_steps).where(route_steps.c.dossier_id == dossier_id).order_by(route_steps.c.position)
+                )
+            )
+            .mappings()
+            .all()
+        )
         if not steps:
             raise Problem(404, "Not found", f"no route for dossier {dossier_id}", type="not-found")
         dossier = (await session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id))).mappings().first()
         moves = (
-            await session.execute(select(handovers).where(handovers.c.dossier_id == dossier_id).order_by(handovers.c.id))
-        ).mappings().all()
+            (await session.execute(select(handovers).where(handovers.c.dossier_id == dossier_id).order_by(handovers.c.id)))
+            .mappings()
+            .all()
+        )
     return RoutePublic(
         dossier_id=dossier_id,
         dossier_code=dossier["dossier_code"] if dossier else None,
@@ -93,7 +101,11 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None
 
 
-@admin.get("/deliveries", response_model=list[DeliveryPublic], summary="Steps sent (or still to send) to agencies' systems through the LGSP")
+@admin.get(
+    "/deliveries",
+    response_model=list[DeliveryPublic],
+    summary="Steps sent (or still to send) to agencies' systems through the LGSP",
+)
 async def list_deliveries(runtime: RuntimeDep, state: str | None = None, undelivered: bool = False) -> list[DeliveryPublic]:
     query = select(deliveries).order_by(deliveries.c.id)
     if undelivered:
@@ -109,19 +121,30 @@ async def list_deliveries(runtime: RuntimeDep, state: str | None = None, undeliv
 async def resend(delivery_id: int, runtime: RuntimeDep) -> DeliveryPublic:
     async with runtime.sessionmaker() as session, session.begin():
         row = (
-            await session.execute(
-                update(deliveries)
-                .where(deliveries.c.id == delivery_id, deliveries.c.state != "delivered")
-                .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
-                .returning(*deliveries.c)
+            (
+                await session.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == delivery_id, deliveries.c.state != "delivered")
+                    .values(state="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+                    .returning(*deliveries.c)
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         if row is None:
             current = (await session.execute(select(deliveries.c.state).where(deliveries.c.id == delivery_id))).scalar()
             if current is None:
                 raise Problem(404, "Not found", f"no delivery {delivery_id}", type="not-found")
             raise Problem(409, "Conflict", "already delivered", type="illegal-transition", state=current)
-        await audit.append(session, "operator.resend", "operator", dossier_id=row["dossier_id"], step_id=row["step_id"], request_id=str(row["request_id"]))
+        await audit.append(
+            session,
+            "operator.resend",
+            "operator",
+            dossier_id=row["dossier_id"],
+            step_id=row["step_id"],
+            request_id=str(row["request_id"]),
+        )
     return DeliveryPublic.model_validate(dict(row))
 
 
@@ -136,7 +159,9 @@ class PortalPushPublic(BaseModel):
     payload: dict[str, Any]
 
 
-@admin.get("/portal/pushes", response_model=list[PortalPushPublic], summary="Updates pushed (or still to push) to the national portal")
+@admin.get(
+    "/portal/pushes", response_model=list[PortalPushPublic], summary="Updates pushed (or still to push) to the national portal"
+)
 async def list_pushes(runtime: RuntimeDep, state: str | None = None, dossier_id: UUID | None = None) -> list[PortalPushPublic]:
     query = select(portal_pushes).order_by(portal_pushes.c.id)
     if state:

@@ -23,7 +23,6 @@ from services.web import RuntimeDep
 router = APIRouter(prefix="/lgsp", tags=["lgsp"])
 
 
-
 class StepResultIn(BaseModel):
     """What an agency's system reports about one of its steps."""
 
@@ -67,7 +66,11 @@ async def _refuse(runtime: RuntimeDep, status: int, title: str, detail: str, cli
     return Problem(status, title, detail, type=problem_type)
 
 
-@router.post("/step-results", response_model=StepResultAnswer, summary="A step result from an agency's system, signed (HMAC over body + timestamp + nonce)")
+@router.post(
+    "/step-results",
+    response_model=StepResultAnswer,
+    summary="A step result from an agency's system, signed (HMAC over body + timestamp + nonce)",
+)
 async def step_result(
     request: Request,
     runtime: RuntimeDep,
@@ -83,15 +86,26 @@ async def step_result(
     agency = agencies_of(runtime).by_client.get(client_id) if client_id else None
     secret = agency.inbound_secret if agency else None
     if (
-        agency is None or secret is None or timestamp is None or nonce is None or signature is None
+        agency is None
+        or secret is None
+        or timestamp is None
+        or nonce is None
+        or signature is None
         or not signature_valid(secret, body, timestamp, nonce, signature)
     ):
         raise await _refuse(runtime, 401, "Unauthorized", "unknown client or bad signature", client_id, "bad-signature")
     if not fresh(timestamp, time.time(), runtime.settings.inbound_max_skew_seconds):  # type: ignore[attr-defined]
-        raise await _refuse(runtime, 401, "Unauthorized", "stale request: timestamp outside the allowed window", client_id, "stale-request")
+        raise await _refuse(
+            runtime, 401, "Unauthorized", "stale request: timestamp outside the allowed window", client_id, "stale-request"
+        )
     async with runtime.sessionmaker() as session, session.begin():
         first = (
-            await session.execute(pg_insert(inbound_nonces).values(client_id=client_id, nonce=nonce).on_conflict_do_nothing().returning(inbound_nonces.c.nonce))
+            await session.execute(
+                pg_insert(inbound_nonces)
+                .values(client_id=client_id, nonce=nonce)
+                .on_conflict_do_nothing()
+                .returning(inbound_nonces.c.nonce)
+            )
         ).first()
         if first is not None:
             await audit.append(session, "lgsp.inbound", agency.code, size=len(body))
@@ -101,13 +115,33 @@ async def step_result(
         result = StepResultIn.model_validate_json(body)
     except ValidationError as exc:
         errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"], "code": e["type"]} for e in exc.errors()]
-        raise Problem(422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), type="validation", errors=errors) from None
+        raise Problem(
+            422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), type="validation", errors=errors
+        ) from None
     command = Command(
-        result.action, result.officer, note=result.note, reason=result.reason, result_documents=result.result_documents, items=result.items, to_step_id=result.to_step_id
+        result.action,
+        result.officer,
+        note=result.note,
+        reason=result.reason,
+        result_documents=result.result_documents,
+        items=result.items,
+        to_step_id=result.to_step_id,
     )
     if result.action in ("return", "refuse") and not result.reason:
-        raise Problem(422, "Invalid request", "reason: required for this action", type="validation", errors=[{"field": "reason", "message": "required for this action", "code": "missing"}])
+        raise Problem(
+            422,
+            "Invalid request",
+            "reason: required for this action",
+            type="validation",
+            errors=[{"field": "reason", "message": "required for this action", "code": "missing"}],
+        )
     if result.action == "supplement" and not result.items:
-        raise Problem(422, "Invalid request", "items: at least one item", type="validation", errors=[{"field": "items", "message": "at least one item", "code": "too_short"}])
+        raise Problem(
+            422,
+            "Invalid request",
+            "items: at least one item",
+            type="validation",
+            errors=[{"field": "items", "message": "at least one item", "code": "too_short"}],
+        )
     step = await perform(runtime, agency.code, result.dossier_id, result.step_id, command, channel="lgsp")
     return StepResultAnswer(request_id=result.request_id, step=step)

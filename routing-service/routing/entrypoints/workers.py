@@ -39,7 +39,9 @@ class Breakers:
         self.by_endpoint: dict[str, CircuitBreaker] = {}
 
     def __getitem__(self, endpoint: str) -> CircuitBreaker:
-        return self.by_endpoint.setdefault(endpoint, CircuitBreaker(self.settings.breaker_threshold, self.settings.breaker_reset_seconds))
+        return self.by_endpoint.setdefault(
+            endpoint, CircuitBreaker(self.settings.breaker_threshold, self.settings.breaker_reset_seconds)
+        )
 
 
 def _lease(settings: RoutingSettings) -> timedelta:
@@ -56,14 +58,30 @@ async def _failed(runtime: Runtime, table: Any, row: Any, error: str, kind: str,
         await session.execute(
             update(table)
             .where(table.c.id == row["id"])
-            .values(attempts=attempts, last_error=error[:500], state="failed" if final else "pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
+            .values(
+                attempts=attempts,
+                last_error=error[:500],
+                state="failed" if final else "pending",
+                next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+            )
         )
-        await audit.append(session, kind, "routing-service", dossier_id=row["dossier_id"], attempt=attempts, error=error[:500], gave_up=final or None, **detail)
+        await audit.append(
+            session,
+            kind,
+            "routing-service",
+            dossier_id=row["dossier_id"],
+            attempt=attempts,
+            error=error[:500],
+            gave_up=final or None,
+            **detail,
+        )
 
 
 async def _postpone(runtime: Runtime, table: Any, row_id: int, seconds: float) -> None:
     async with runtime.sessionmaker() as session, session.begin():
-        await session.execute(update(table).where(table.c.id == row_id).values(next_attempt_at=datetime.now(UTC) + timedelta(seconds=seconds)))
+        await session.execute(
+            update(table).where(table.c.id == row_id).values(next_attempt_at=datetime.now(UTC) + timedelta(seconds=seconds))
+        )
 
 
 # ---------------------------------------------------------------- LGSP outbound
@@ -74,17 +92,23 @@ async def deliver_due(runtime: Runtime, client: httpx.AsyncClient, token_source:
     settings: RoutingSettings = runtime.settings  # type: ignore[assignment]
     async with runtime.sessionmaker() as session, session.begin():
         rows = (
-            await session.execute(
-                select(deliveries)
-                .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= datetime.now(UTC))
-                .order_by(deliveries.c.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
+            (
+                await session.execute(
+                    select(deliveries)
+                    .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= datetime.now(UTC))
+                    .order_by(deliveries.c.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         if rows:
             await session.execute(
-                update(deliveries).where(deliveries.c.id.in_([r["id"] for r in rows])).values(next_attempt_at=datetime.now(UTC) + _lease(settings))
+                update(deliveries)
+                .where(deliveries.c.id.in_([r["id"] for r in rows]))
+                .values(next_attempt_at=datetime.now(UTC) + _lease(settings))
             )
     for row in rows:
         breaker = breakers[row["endpoint"]]
@@ -112,9 +136,23 @@ async def deliver_due(runtime: Runtime, client: httpx.AsyncClient, token_source:
             await session.execute(
                 update(deliveries)
                 .where(deliveries.c.id == row["id"])
-                .values(state="delivered", attempts=row["attempts"] + 1, delivered_at=datetime.now(UTC), response=answer, last_error=None)
+                .values(
+                    state="delivered",
+                    attempts=row["attempts"] + 1,
+                    delivered_at=datetime.now(UTC),
+                    response=answer,
+                    last_error=None,
+                )
             )
-            await audit.append(session, "lgsp.delivered", "routing-service", dossier_id=row["dossier_id"], step_id=row["step_id"], attempt=row["attempts"] + 1, **detail)
+            await audit.append(
+                session,
+                "lgsp.delivered",
+                "routing-service",
+                dossier_id=row["dossier_id"],
+                step_id=row["step_id"],
+                attempt=row["attempts"] + 1,
+                **detail,
+            )
     return len(rows)
 
 
@@ -122,7 +160,11 @@ async def forget_old_nonces(runtime: Runtime) -> None:
     """A nonce older than the freshness window cannot be replayed (its timestamp is stale), so it need not be kept."""
     settings: RoutingSettings = runtime.settings  # type: ignore[assignment]
     async with runtime.sessionmaker() as session, session.begin():
-        await session.execute(delete(inbound_nonces).where(inbound_nonces.c.seen_at < datetime.now(UTC) - timedelta(seconds=2 * settings.inbound_max_skew_seconds)))
+        await session.execute(
+            delete(inbound_nonces).where(
+                inbound_nonces.c.seen_at < datetime.now(UTC) - timedelta(seconds=2 * settings.inbound_max_skew_seconds)
+            )
+        )
 
 
 async def deliver_steps(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -131,7 +173,9 @@ async def deliver_steps(runtime: Runtime, stop: asyncio.Event) -> None:
     last_cleanup = time.monotonic()
     async with httpx.AsyncClient(timeout=settings.exchange_timeout_seconds) as client:
         token_source = (
-            TokenSource(client, settings.lgsp_token_url, settings.lgsp_client_id or "", settings.lgsp_client_secret or "") if settings.lgsp_token_url else None
+            TokenSource(client, settings.lgsp_token_url, settings.lgsp_client_id or "", settings.lgsp_client_secret or "")
+            if settings.lgsp_token_url
+            else None
         )
         while not stop.is_set():
             tried = 0
@@ -159,21 +203,33 @@ async def push_due(runtime: Runtime, client: httpx.AsyncClient, breaker: Circuit
     earlier = aliased(portal_pushes)
     async with runtime.sessionmaker() as session, session.begin():
         rows = (
-            await session.execute(
-                select(portal_pushes)
-                .where(
-                    portal_pushes.c.state == "pending",
-                    portal_pushes.c.next_attempt_at <= datetime.now(UTC),
-                    ~exists().where(and_(earlier.c.dossier_id == portal_pushes.c.dossier_id, earlier.c.state == "pending", earlier.c.id < portal_pushes.c.id)),
+            (
+                await session.execute(
+                    select(portal_pushes)
+                    .where(
+                        portal_pushes.c.state == "pending",
+                        portal_pushes.c.next_attempt_at <= datetime.now(UTC),
+                        ~exists().where(
+                            and_(
+                                earlier.c.dossier_id == portal_pushes.c.dossier_id,
+                                earlier.c.state == "pending",
+                                earlier.c.id < portal_pushes.c.id,
+                            )
+                        ),
+                    )
+                    .order_by(portal_pushes.c.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True, of=portal_pushes)
                 )
-                .order_by(portal_pushes.c.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True, of=portal_pushes)
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         if rows:
             await session.execute(
-                update(portal_pushes).where(portal_pushes.c.id.in_([r["id"] for r in rows])).values(next_attempt_at=datetime.now(UTC) + _lease(settings))
+                update(portal_pushes)
+                .where(portal_pushes.c.id.in_([r["id"] for r in rows]))
+                .values(next_attempt_at=datetime.now(UTC) + _lease(settings))
             )
     url = f"{settings.portal_url}/DongBoHoSoMC"
     for row in rows:
@@ -184,7 +240,13 @@ async def push_due(runtime: Runtime, client: httpx.AsyncClient, breaker: Circuit
         key = f"{row['dossier_id']}-{row['id']}"
         detail = {"request_id": key, "endpoint": url, "status_code": row["status_code"]}
         try:
-            await post_bound(client, url, {"request_id": key, "HoSo": row["payload"]}, key, {**_portal_headers(settings), "Idempotency-Key": key})
+            await post_bound(
+                client,
+                url,
+                {"request_id": key, "HoSo": row["payload"]},
+                key,
+                {**_portal_headers(settings), "Idempotency-Key": key},
+            )
         except ExchangeError as exc:
             breaker.failure(time.monotonic())
             BREAKER_OPEN.labels(url).set(breaker.state(time.monotonic()) != "closed")
@@ -196,9 +258,13 @@ async def push_due(runtime: Runtime, client: httpx.AsyncClient, breaker: Circuit
         EXCHANGES.labels("portal", "pushed").inc()
         async with runtime.sessionmaker() as session, session.begin():
             await session.execute(
-                update(portal_pushes).where(portal_pushes.c.id == row["id"]).values(state="pushed", attempts=row["attempts"] + 1, pushed_at=datetime.now(UTC), last_error=None)
+                update(portal_pushes)
+                .where(portal_pushes.c.id == row["id"])
+                .values(state="pushed", attempts=row["attempts"] + 1, pushed_at=datetime.now(UTC), last_error=None)
             )
-            await audit.append(session, "portal.pushed", "routing-service", dossier_id=row["dossier_id"], attempt=row["attempts"] + 1, **detail)
+            await audit.append(
+                session, "portal.pushed", "routing-service", dossier_id=row["dossier_id"], attempt=row["attempts"] + 1, **detail
+            )
     return len(rows)
 
 
@@ -209,17 +275,25 @@ async def reconcile_portal(runtime: Runtime, client: httpx.AsyncClient, since: t
     routing = Routing(runtime)
     async with runtime.sessionmaker() as session:
         candidates = (
-            await session.execute(
-                select(dossiers).where(
-                    dossiers.c.updated_at >= datetime.now(UTC) - since,
-                    ~exists().where(and_(portal_pushes.c.dossier_id == dossiers.c.dossier_id, portal_pushes.c.state == "pending")),
+            (
+                await session.execute(
+                    select(dossiers).where(
+                        dossiers.c.updated_at >= datetime.now(UTC) - since,
+                        ~exists().where(
+                            and_(portal_pushes.c.dossier_id == dossiers.c.dossier_id, portal_pushes.c.state == "pending")
+                        ),
+                    )
                 )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     checked = requeued = 0
     for dossier in candidates:
         try:
-            response = await client.get(f"{settings.portal_url}/TraCuuHoSo", params={"MaHoSo": dossier["dossier_code"]}, headers=_portal_headers(settings))
+            response = await client.get(
+                f"{settings.portal_url}/TraCuuHoSo", params={"MaHoSo": dossier["dossier_code"]}, headers=_portal_headers(settings)
+            )
         except httpx.HTTPError as exc:
             raise ExchangeError(f"portal look-up failed: {type(exc).__name__}") from exc
         if response.status_code not in (200, 404):
@@ -233,7 +307,14 @@ async def reconcile_portal(runtime: Runtime, client: httpx.AsyncClient, since: t
             if locked is None:
                 continue
             await routing.queue_portal_update(session, locked, locked["phase"], datetime.now(UTC))
-            await audit.append(session, "portal.reconciled", "routing-service", dossier_id=dossier["dossier_id"], portal_status=seen, our_status=status_code(locked["phase"]))
+            await audit.append(
+                session,
+                "portal.reconciled",
+                "routing-service",
+                dossier_id=dossier["dossier_id"],
+                portal_status=seen,
+                our_status=status_code(locked["phase"]),
+            )
         requeued += 1
     return {"checked": checked, "requeued": requeued}
 
@@ -249,7 +330,10 @@ async def sync_portal(runtime: Runtime, stop: asyncio.Event) -> None:
             tried = 0
             try:
                 tried = await push_due(runtime, client, breaker)
-                if time.monotonic() - last_reconcile >= settings.portal_reconcile_seconds and breaker.state(time.monotonic()) == "closed":
+                if (
+                    time.monotonic() - last_reconcile >= settings.portal_reconcile_seconds
+                    and breaker.state(time.monotonic()) == "closed"
+                ):
                     last_reconcile = time.monotonic()
                     await reconcile_portal(runtime, client)
             except Exception as exc:
