@@ -23,11 +23,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from services.vocabulary import VN_TZ
+
 HOURS_PER_DAY = 8.0
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 86_400_000_000

@@ -60,6 +60,18 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return adapted.driver_connection
 
 
+async def autocommit_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under `session` before its transaction has begun: a statement run
+    here commits on its own, at once. For what must not wait for the transaction's end (a row lock
+    other transactions queue on, such as a dossier-code counter) while the unit of work still takes
+    one connection from the pool, not two. Raises once the transaction has begun."""
+    connection = await session.connection()
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    if adapted._transaction is not None:  # noqa: SLF001
+        raise RuntimeError("the session's transaction has already begun")
+    return adapted.driver_connection
+
+
 # Statement text per (table, columns, kind), built once: the driver then prepares it once per connection.
 _STATEMENTS: dict[tuple[Table, tuple[str, ...], str], tuple[str, tuple[bool, ...]]] = {}
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
@@ -30,36 +31,51 @@ from services.messaging.dead_letters import ReplayError, list_dead_letters, repl
 from services.migrations import upgrade
 from services.settings import ServiceSettings
 from services.web import create_app
+from services.work_queue import backoff_seconds, wait_for
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[["Runtime", asyncio.Event], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
+C = TypeVar("C")
+# A background worker gets the service's wiring and the event that tells it to stop.
+Worker = Callable[[C, asyncio.Event], Awaitable[None]]
+
+
+def _nothing(wiring: Any) -> Sequence[Subscription[Any]]:
+    return ()
 
 
 @dataclass(frozen=True)
-class ServiceDefinition:
+class ServiceDefinition(Generic[S, C]):
+    """A service: its name, tables and migrations, settings class, and `wire`, which builds from
+    the runtime (settings, sessions, outbox) the one object its routes, consumers and workers are
+    given (their typed dependencies)."""
+
     name: str
     title: str
     description: str
     tables: MessagingTables
     migrations: Path
-    settings_class: type[ServiceSettings] = ServiceSettings
-    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: ()
+    settings_class: type[S]
+    wire: Callable[[Runtime[S, C]], C]
+    subscriptions: Callable[[C], Sequence[Subscription[Any]]] = _nothing
     routers: Sequence[APIRouter] = ()
-    workers: Sequence[Worker] = field(default_factory=tuple)
+    workers: Sequence[Worker[C]] = field(default_factory=tuple)
 
 
-class Runtime:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings | None = None) -> None:
+class Runtime(Generic[S, C]):
+    def __init__(self, definition: ServiceDefinition[S, C], settings: S | None = None) -> None:
         self.definition = definition
-        self.settings = settings or definition.settings_class(service_name=definition.name)
+        self.settings: S = settings or definition.settings_class(service_name=definition.name)
         self.tables = definition.tables
         self.engine = create_engine(self.settings)
         self.sessionmaker = create_sessionmaker(self.engine)
         self.outbox = Outbox(self.tables, service=definition.name, topic_prefix=self.settings.topic_prefix)
         self.relay = OutboxRelay(self.settings, self.engine, self.tables)
+        self.wiring: C = definition.wire(self)
         self.consumers = {
-            s.name: IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, s) for s in definition.subscriptions(self)
+            s.name: IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, s)
+            for s in definition.subscriptions(self.wiring)
         }
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -70,18 +86,18 @@ class Runtime:
         self._tasks = [asyncio.create_task(self._background(), name=f"{self.definition.name}-background")]
 
     async def _background(self) -> None:
-        backoff = 0.5
+        failures = 0
         while not self._stop.is_set():  # the API serves from the outbox even while the broker is away
             try:
                 await ensure_topics(self.settings)
                 break
             except Exception as exc:
+                failures += 1
                 log.warning("cannot create topics yet (%s); retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                await wait_for(self._stop, backoff_seconds(failures, 0.5, 10.0))
         workers = [self.relay.run(self._stop)]
         workers += [c.run(self._stop) for c in self.consumers.values()]
-        workers += [w(self, self._stop) for w in self.definition.workers]
+        workers += [w(self.wiring, self._stop) for w in self.definition.workers]
         await asyncio.gather(*workers)
 
     async def stop(self) -> None:
@@ -122,12 +138,12 @@ class Runtime:
         return checks
 
 
-def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+def build_app(definition: ServiceDefinition[S, C], settings: S | None = None) -> FastAPI:
     runtime = Runtime(definition, settings)
     return create_app(runtime, title=definition.title, description=definition.description, routers=definition.routers)
 
 
-def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {definition.name}", description=definition.title)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="apply migrations, then serve the API, relay and consumers (default)")
@@ -153,7 +169,7 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     return asyncio.run(_dead_letters_cli(definition, settings, args.replay))
 
 
-async def _dead_letters_cli(definition: ServiceDefinition, settings: ServiceSettings, replay: int | None) -> int:
+async def _dead_letters_cli(definition: ServiceDefinition[Any, Any], settings: ServiceSettings, replay: int | None) -> int:
     runtime = Runtime(definition, settings)
     try:
         if replay is None:

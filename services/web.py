@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,11 +26,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime[Any, Any]:
     return request.app.state.runtime
 
 
-RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
+RuntimeDep = Annotated["Runtime[Any, Any]", Depends(get_runtime)]
+
+
+def wiring_of(request: Request) -> Any:
+    """The service's wiring (what its routes are given); each service's `deps.py` names its type."""
+    return request.app.state.runtime.wiring
+
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -177,7 +183,7 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
 
 
 def create_app(
-    runtime: Runtime,
+    runtime: Runtime[Any, Any],
     *,
     title: str,
     description: str,

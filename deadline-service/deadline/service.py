@@ -15,6 +15,7 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=DeadlineSettings,
+    wire=lambda runtime: runtime,  # the runtime itself, until this service has wiring of its own
     subscriptions=consumers.subscriptions,
     routers=[api.router, api.admin, reports.router],
     workers=[timer_worker(consumers.tracker_of)],

@@ -15,6 +15,7 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=NotifySettings,
+    wire=lambda runtime: runtime,  # the runtime itself, until this service has wiring of its own
     subscriptions=consumers.subscriptions,
     routers=[api.router],
     workers=[run_dispatcher],

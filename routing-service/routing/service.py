@@ -14,6 +14,7 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=RoutingSettings,
+    wire=lambda runtime: runtime,  # the runtime itself, until this service has wiring of its own
     subscriptions=consumers.subscriptions,
     routers=[api.router, api.admin, agency_api.router, lgsp_api.router],
     workers=(workers.deliver_steps, workers.sync_portal),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -31,13 +31,16 @@ from services.events.topics import stage_topic
 from services.kafka import create_consumer
 from services.logging import fields
 from services.messaging.outbox import Outbox
-from services.messaging.relay import wait_for
 from services.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.settings import ServiceSettings
+from services.work_queue import backoff_seconds, wait_for
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+W = TypeVar("W")
+# A handler takes what its subscription binds to the consumer's transaction (the service's unit of
+# work: repository, outbox, parking) and the event.
+Handler = Callable[[W, Envelope], Awaitable[None]]
 
 
 class PendingOffsets:
@@ -67,13 +70,27 @@ class _HandlerFailed(Exception):
     """A handler failed in a batch applied without savepoints: redo the batch one event at a time."""
 
 
+def _session(session: AsyncSession) -> Any:
+    return session
+
+
 @dataclass(frozen=True)
-class Subscription:
-    """What one consumer of a service listens to: the producing services and a handler per event type."""
+class Subscription(Generic[W]):
+    """What one consumer of a service listens to: the producing services, a handler per event
+    type, and `bind`, which makes what the handlers work with from the consumer's session."""
 
     name: str
     sources: tuple[str, ...]
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Handler[W]]
+    bind: Callable[[AsyncSession], W] = field(default=_session)
+
+    async def handle(self, session: AsyncSession, envelope: Envelope) -> bool:
+        """Apply the event within the session's transaction; False when no handler takes its type."""
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return False
+        await handler(self.bind(session), envelope)
+        return True
 
 
 def is_infrastructure_failure(exc: BaseException) -> bool:
@@ -92,7 +109,7 @@ class IdempotentConsumer:
         settings: ServiceSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         outbox: Outbox,
-        subscription: Subscription,
+        subscription: Subscription[Any],
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -110,7 +127,7 @@ class IdempotentConsumer:
         self.assigned = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.5
+        failures = 0
         while not stop.is_set():
             consumer = create_consumer(self.settings, self.group_id, self.topics)
             offsets = PendingOffsets(self.settings.consumer_commit_interval_ms / 1000)
@@ -126,14 +143,15 @@ class IdempotentConsumer:
                         offsets.advance({tp: records[-1].offset + 1 for tp, records in batches.items()})
                     if offsets.due(idle=not batches):
                         await self._commit(consumer, offsets.take())
-                    backoff = 0.5
+                    failures = 0
                 await self._commit(consumer, offsets.take())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s interrupted (%s); restarting in %.1fs", self.group_id, exc, backoff)
-                await wait_for(stop, backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, 10.0)
+                failures += 1
+                delay = backoff_seconds(failures, 0.5, 10.0)
+                log.warning("consumer %s interrupted (%s); restarting in %.1fs", self.group_id, exc, delay)
+                await wait_for(stop, delay)
             finally:
                 try:
                     await consumer.stop()
@@ -187,7 +205,7 @@ class IdempotentConsumer:
                 continue
             fresh.discard(envelope.event_id)  # the same event twice in one batch: once
             try:
-                await self.subscription.handlers[envelope.type](session, envelope)
+                await self.subscription.handle(session, envelope)
             except Exception as exc:
                 if is_infrastructure_failure(exc):
                     raise
@@ -205,8 +223,7 @@ class IdempotentConsumer:
         except (ValidationError, ValueError) as exc:
             await self._dead_letter(session, record, None, f"unreadable envelope: {exc}", attempts=1)
             return
-        handler = self.subscription.handlers.get(envelope.type)
-        if handler is None:
+        if envelope.type not in self.subscription.handlers:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
             return
         if not await self.first_seen(session, [envelope.event_id]):
@@ -217,7 +234,7 @@ class IdempotentConsumer:
             attempt += 1
             try:
                 async with session.begin_nested():
-                    await handler(session, envelope)
+                    await self.subscription.handle(session, envelope)
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
                 return
             except Exception as exc:
@@ -226,14 +243,14 @@ class IdempotentConsumer:
                 if attempt >= self.settings.consumer_max_attempts:
                     await self._dead_letter(session, record, envelope, f"{type(exc).__name__}: {exc}", attempt)
                     return
-                delay = self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
+                delay = backoff_seconds(attempt, self.settings.consumer_retry_backoff_ms / 1000, 60.0)
                 log.warning(
                     "handler failed, retrying",
                     extra=fields(
                         consumer=self.name, event_id=str(envelope.event_id), type=envelope.type, attempt=attempt, error=str(exc)
                     ),
                 )
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                await asyncio.sleep(delay)
 
     async def _dead_letter(
         self, session: AsyncSession, record: ConsumerRecord, envelope: Envelope | None, error: str, attempts: int

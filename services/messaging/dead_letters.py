@@ -69,12 +69,11 @@ async def replay_dead_letter(
             envelope = Envelope.from_bytes(row["raw"].encode())
         except ValueError as exc:
             raise ReplayError(422, f"the message cannot be read as an event: {exc}") from exc
-        handler = consumer.subscription.handlers.get(envelope.type)
-        if handler is None:
+        if envelope.type not in consumer.subscription.handlers:
             raise ReplayError(409, f"consumer {row['consumer']} has no handler for {envelope.type}")
         try:
             async with session.begin_nested():
-                await handler(session, envelope)
+                await consumer.subscription.handle(session, envelope)
         except Exception as exc:
             raise ReplayError(409, f"the handler failed again: {type(exc).__name__}: {exc}") from exc
         await session.execute(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,16 @@ from services.db import driver_connection
 from services.events import Envelope, Event
 from services.events.topics import dead_letter_topic, stage_topic
 from services.messaging.tables import MessagingTables
+
+
+class EventSink(Protocol):
+    """Where a use case announces what it changed: the outbox, in the use case's own transaction."""
+
+    async def emit(
+        self, event: Event, *, dossier_id: str, causation: Envelope | None = None, correlation_id: UUID | None = None
+    ) -> Envelope: ...
+
+    async def emit_many(self, events: Sequence[tuple[str, Event]]) -> None: ...
 
 
 class Outbox:
@@ -62,3 +73,35 @@ class Outbox:
             message if isinstance(message, str) else json.dumps(message, ensure_ascii=False),
             json.dumps(headers or {}, ensure_ascii=False),
         )
+
+    async def emit_many(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        """Several events (dossier id, event), each starting its own flow, as one batch of the driver's executemany."""
+        rows = []
+        for dossier_id, event in events:
+            envelope = event.envelope(dossier_id=dossier_id, producer=self.service)
+            rows.append((envelope.event_id, self.topic, dossier_id, envelope.model_dump_json(), "{}"))
+        if rows:
+            await (await driver_connection(session)).executemany(self.insert_row, rows)
+
+    def bind(self, session: AsyncSession) -> SessionOutbox:
+        return SessionOutbox(self, session)
+
+
+class SessionOutbox:
+    """The outbox bound to one session: the `EventSink` a use case is given."""
+
+    __slots__ = ("outbox", "session")
+
+    def __init__(self, outbox: Outbox, session: AsyncSession) -> None:
+        self.outbox = outbox
+        self.session = session
+
+    async def emit(
+        self, event: Event, *, dossier_id: str, causation: Envelope | None = None, correlation_id: UUID | None = None
+    ) -> Envelope:
+        return await self.outbox.emit(
+            self.session, event, dossier_id=dossier_id, causation=causation, correlation_id=correlation_id
+        )
+
+    async def emit_many(self, events: Sequence[tuple[str, Event]]) -> None:
+        await self.outbox.emit_many(self.session, events)

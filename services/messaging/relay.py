@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import zlib
 from datetime import timedelta
 
@@ -24,18 +23,11 @@ from services.kafka import create_producer
 from services.messaging.tables import MessagingTables
 from services.metrics import EVENTS_PUBLISHED, RELAY_LEADER
 from services.settings import ServiceSettings
+from services.work_queue import backoff_seconds, wait_for
 
 log = logging.getLogger(__name__)
 
 PUBLISHED_RETENTION = timedelta(days=7)
-
-
-async def wait_for(event: asyncio.Event, timeout: float) -> bool:
-    try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except TimeoutError:
-        return False
-    return True
 
 
 class OutboxRelay:
@@ -47,17 +39,18 @@ class OutboxRelay:
         self.is_leader = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.5
+        failures = 0
         while not stop.is_set():
             try:
                 await self._lead(stop)
-                backoff = 0.5
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: retry, nothing is lost
-                log.warning("outbox relay interrupted (%s); retrying in %.1fs", exc, backoff)
-                await wait_for(stop, backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, 10.0)
+                failures += 1
+                delay = backoff_seconds(failures, 0.5, 10.0)
+                log.warning("outbox relay interrupted (%s); retrying in %.1fs", exc, delay)
+                await wait_for(stop, delay)
             finally:
                 self.is_leader = False
                 RELAY_LEADER.set(0)
