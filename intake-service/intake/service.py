@@ -1,15 +1,41 @@
-"""Intake's wiring: settings, catalogue (validated here, so a bad file stops the start), tables, API, consumers."""
+"""Intake's wiring: settings, catalogue (validated here, so a bad file stops the start), the unit
+of work over its repository and outbox, and the service's routes, consumers and workers."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
-from intake.adapters.tables import messaging
-from intake.domain.catalogue import load_catalogue
-from intake.entrypoints import api, catalogue, consumers, lgsp, lookup
-from intake.entrypoints.housekeeping import housekeeping
-from intake.settings import IntakeSettings
-from services.runtime import ServiceDefinition
+from sqlalchemy.ext.asyncio import AsyncSession
 
-load_catalogue(IntakeSettings().catalogue_path)
+from intake.adapters.catalogue_file import load_catalogue
+from intake.adapters.lgsp_clients import load_clients
+from intake.adapters.repository import IntakeRepository
+from intake.adapters.tables import messaging
+from intake.application.lookup import LookupLimit
+from intake.application.ports import IntakeWork
+from intake.entrypoints import api, catalogue, consumers, lgsp, lifecycle, lookup, workers
+from intake.settings import IntakeSettings
+from services.calendar import working_calendar
+from services.runtime import Runtime, ServiceDefinition
+from services.unit_of_work import Transactions
+
+
+class Intake:
+    """What intake's routes, consumers and workers are given; built once per process."""
+
+    def __init__(self, runtime: Runtime[IntakeSettings, Intake]) -> None:
+        self.settings = settings = runtime.settings
+        self.catalogue = load_catalogue(settings.catalogue_path)
+        self.calendar = working_calendar()
+        self.lgsp_clients = load_clients(settings.lgsp_clients_file)
+        self.lookup_limit = LookupLimit(settings.lookup_rate_limit, settings.lookup_rate_window_s)
+        outbox = runtime.outbox
+
+        def bind(session: AsyncSession) -> IntakeWork:
+            return IntakeWork(IntakeRepository(session), outbox.bind(session))
+
+        self.uow = Transactions(runtime.sessionmaker, bind)
+
 
 definition = ServiceDefinition(
     name="intake",
@@ -22,7 +48,8 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=IntakeSettings,
+    wire=Intake,
     subscriptions=consumers.subscriptions,
-    routers=[api.router, lookup.router, catalogue.router, lgsp.router],
-    workers=(housekeeping,),
+    routers=[api.router, lifecycle.router, lookup.router, catalogue.router, lgsp.router],
+    workers=(workers.housekeeping,),
 )

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from pydantic import Field
 
+from intake.adapters.catalogue_file import CATALOGUE_FILE
 from intake.adapters.lgsp_clients import CLIENTS_FILE
-from intake.domain.catalogue import CATALOGUE_FILE
 from services.settings import ServiceSettings
 
 

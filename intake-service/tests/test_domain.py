@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from intake.domain.catalogue import Catalogue, load_catalogue
-from intake.domain.dossier import PortalStatus, dossier_code, mask_name, new_secret
+from intake.adapters.catalogue_file import load_catalogue
+from intake.domain.catalogue import Catalogue
+from intake.domain.dossier import dossier_code, mask_name, new_secret
 from intake.domain.lifecycle import ALLOWED_FROM, Command, IllegalTransition, State, apply_command, apply_event
 from intake.domain.receiving import Submission, check_submission
+from services.vocabulary import PortalStatus
 
 S = PortalStatus
 

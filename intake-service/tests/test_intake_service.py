@@ -647,7 +647,7 @@ async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(inta
     from sqlalchemy import func, select, update
 
     from intake.adapters.tables import idempotency_keys, lookup_attempts
-    from intake.entrypoints.housekeeping import purge_once
+    from intake.application.housekeeping import purge_expired
     from intake.service import definition
     from intake.settings import IntakeSettings
     from services.runtime import Runtime
@@ -663,7 +663,12 @@ async def test_housekeeping_forgets_old_idempotency_keys_and_lookup_windows(inta
             await session.execute(
                 lookup_attempts.insert().values(client="198.51.100.1", window_start=now() - timedelta(days=1), count=3)
             )
-        await purge_once(runtime)
+        settings = runtime.settings
+        await purge_expired(
+            runtime.wiring.uow,
+            lookup_window_seconds=settings.lookup_rate_window_s,
+            claims_ttl_hours=settings.idempotency_ttl_hours,
+        )
         async with runtime.sessionmaker() as session:
             left = (
                 await session.execute(

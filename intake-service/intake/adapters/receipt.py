@@ -7,11 +7,13 @@ from pathlib import Path
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from intake.entrypoints.schemas import Receipt
+from intake.schemas import Receipt
+from services.formatting import jinja_filters
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"), autoescape=select_autoescape(["html"])
 )
+_templates.filters.update(jinja_filters())
 
 
 def qr_svg(data: str) -> str:

@@ -6,17 +6,13 @@ fees or route."""
 
 from __future__ import annotations
 
-import json
 from datetime import time
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.events.schemas import ResumeRule, RouteStep
 
-CATALOGUE_FILE = Path(__file__).resolve().parents[2] / "catalogue" / "procedures.json"
 HOURS_PER_DAY = 8
 
 
@@ -169,9 +165,3 @@ class Catalogue(_Data):
 
     def field_name(self, code: str) -> str:
         return next((f.name for f in self.fields if f.code == code), code)
-
-
-@lru_cache(maxsize=4)
-def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
-    """Read and validate the catalogue; an invalid file stops the service at start."""
-    return Catalogue.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from intake.domain.dossier import FINAL_STATUSES, PAUSED_STATUSES, PortalStatus
+from services.vocabulary import FINAL_STATUSES, PAUSED_STATUSES, PortalStatus
 
 S = PortalStatus
 

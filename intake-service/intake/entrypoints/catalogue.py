@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from intake.domain.catalogue import Procedure, Unit, load_catalogue
-from services.problems import Problem
-from services.web import RuntimeDep
+from intake.deps import CatalogueDep
+from intake.domain.catalogue import Procedure
+from intake.schemas import CataloguePublic, ProcedureSummary
+from services.problems import not_found
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
 
-class ProcedureSummary(BaseModel):
-    code: str
-    name: str
-    field: str
-    field_name: str
-    level: str
-    competent_agency: str
-    budget_hours: float
-    fully_online: bool
-    channels: list[int]
-
-
-class CataloguePublic(BaseModel):
-    version: str
-    published_on: str | None
-    units: list[Unit]
-    procedures: list[ProcedureSummary]
-
-
 @router.get("", response_model=CataloguePublic, summary="The catalogue's version, receiving units and active procedures")
-async def catalogue(runtime: RuntimeDep) -> CataloguePublic:
-    c = load_catalogue(runtime.settings.catalogue_path)
+async def catalogue(c: CatalogueDep) -> CataloguePublic:
     return CataloguePublic(
         version=c.version,
         published_on=c.published_on,
@@ -57,8 +37,8 @@ async def catalogue(runtime: RuntimeDep) -> CataloguePublic:
 
 
 @router.get("/procedures/{code}", response_model=Procedure, summary="One procedure: documents, fees, budget, cut-off, route")
-async def procedure(code: str, runtime: RuntimeDep) -> Procedure:
-    found = load_catalogue(runtime.settings.catalogue_path).get(code)
+async def procedure(code: str, c: CatalogueDep) -> Procedure:
+    found = c.get(code)
     if found is None:
-        raise Problem(404, "Not found", f"no procedure {code!r} in the catalogue", type="not-found")
+        raise not_found(f"no procedure {code!r} in the catalogue")
     return found

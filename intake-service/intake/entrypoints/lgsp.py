@@ -1,44 +1,32 @@
 """Dossiers posted to us through the LGSP (trục liên thông): filed on the national portal or on
-another province's system. Every request is signed (HMAC-SHA256 over timestamp, nonce and body,
-with the client's key from INTAKE_LGSP_CLIENTS_FILE); unsigned, badly signed, stale or replayed
-requests are refused and logged, and the body is the same DossierCreate the counter sends, checked
-and received by the same code. The nonce is the delivery's idempotency key: a retried delivery
-(same nonce, same body) answers with the first dossier and never creates a second."""
+another province's system. Every request is signed (`services.inbound`, with the client's key from
+INTAKE_LGSP_CLIENTS_FILE); unsigned, badly signed, stale or replayed requests are refused and
+logged, and the body is the same DossierCreate the counter sends, checked and received by the same
+use case. The nonce is the delivery's idempotency key: a retried delivery (same nonce, same body)
+answers with the first dossier and never creates a second."""
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import Counter
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from intake.adapters.lgsp_clients import load_clients
-from intake.adapters.tables import inbound_nonces
-from intake.entrypoints.api import Claim, invalid, receive_once
-from intake.entrypoints.schemas import BIRTH_EXAMPLE, DossierCreate
+from intake.application.receiving import Claim, receive_dossier
+from intake.deps import CalendarDep, CatalogueDep, LgspClientsDep, SettingsDep, UnitOfWorkDep
+from intake.schemas import BIRTH_EXAMPLE, DossierCreate, LgspDossierAnswer
+from services.idempotency import KeyReused
+from services.inbound import Refused, SignedRequestDep, verify
 from services.logging import fields, request_id_var
-from services.problems import Problem, field_name
-from services.signing import fresh, signature_valid
-from services.web import RuntimeDep
+from services.problems import Problem, field_error, invalid, invalid_body
+from services.vocabulary import Channel
 
 router = APIRouter(prefix="/lgsp", tags=["lgsp"])
 log = logging.getLogger(__name__)
 INBOUND = Counter("motcua_intake_lgsp_inbound_total", "Signed dossier deliveries from the LGSP by outcome.", ["outcome"])
-ONLINE = 2
-
-
-class LgspDossierAnswer(BaseModel):
-    request_id: str = Field(description="The caller's X-Request-ID, echoed.")
-    id: UUID
-    code: str = Field(description="Số hồ sơ, `<unit>-YYMMDD-XXXX`.")
-    status: int = Field(description="National portal status code (1–10).")
-    appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
-    replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")
 
 
 def logged(problem: Problem, client_id: str | None) -> Problem:
@@ -53,14 +41,6 @@ def logged(problem: Problem, client_id: str | None) -> Problem:
     return problem
 
 
-def refuse(status: int, title: str, detail: str, problem_type: str, client_id: str | None) -> Problem:
-    return logged(Problem(status, title, detail, type=problem_type), client_id)
-
-
-def nonce_replayed() -> Problem:
-    return Problem(409, "Replayed request", "this nonce was already used for another body", type="replayed-request")
-
-
 @router.post(
     "/dossiers",
     status_code=201,
@@ -72,7 +52,7 @@ def nonce_replayed() -> Problem:
             "content": {
                 "application/json": {
                     "schema": {"$ref": "#/components/schemas/DossierCreate"},
-                    "example": {**BIRTH_EXAMPLE, "channel": ONLINE},
+                    "example": {**BIRTH_EXAMPLE, "channel": int(Channel.ONLINE)},
                 }
             },
         }
@@ -85,61 +65,47 @@ def nonce_replayed() -> Problem:
     },
 )
 async def receive_from_lgsp(
-    request: Request,
+    signed: SignedRequestDep,
     response: Response,
-    runtime: RuntimeDep,
-    # Optional in the schema so that a request without its credentials is 401, like a bad signature, not 422.
-    client_id: str | None = Header(None, alias="X-Client-Id", max_length=64),
-    timestamp: str | None = Header(None, alias="X-Timestamp", description="Unix seconds.", max_length=32),
-    nonce: str | None = Header(
-        None, alias="X-Nonce", min_length=8, max_length=128, description="Unique per delivery; a retry reuses it."
-    ),
-    signature: str | None = Header(
-        None, alias="X-Signature", description="Hex HMAC-SHA256 of `timestamp\\nnonce\\nbody`.", max_length=128
-    ),
+    uow: UnitOfWorkDep,
+    catalogue: CatalogueDep,
+    calendar: CalendarDep,
+    settings: SettingsDep,
+    clients: LgspClientsDep,
 ) -> Any:
-    body = await request.body()
-    settings = runtime.settings
-    client = load_clients(settings.lgsp_clients_file).get(client_id) if client_id else None  # type: ignore[attr-defined]
-    secret = client.secret if client else None
-    if (
-        secret is None
-        or timestamp is None
-        or nonce is None
-        or signature is None
-        or not signature_valid(secret, body, timestamp, nonce, signature)
-    ):
-        raise refuse(401, "Unauthorized", "unknown client or bad signature", "bad-signature", client_id)
-    if not fresh(timestamp, time.time(), settings.inbound_max_skew_seconds):  # type: ignore[attr-defined]
-        raise refuse(401, "Unauthorized", "stale request: timestamp outside the allowed window", "stale-request", client_id)
+    client = clients.get(signed.client_id) if signed.client_id else None
     try:
-        dossier = DossierCreate.model_validate_json(body)
+        request = verify(signed, client.secret if client else None, max_skew_seconds=settings.inbound_max_skew_seconds)
+    except Refused as refused:
+        raise logged(Problem(401, "Unauthorized", refused.detail, type=refused.reason), signed.client_id) from None
+    try:
+        dossier = DossierCreate.model_validate_json(request.body)
     except ValidationError as exc:
-        errors = [{"field": field_name(tuple(e["loc"])), "message": e["msg"], "code": e["type"]} for e in exc.errors()]
-        raise logged(invalid(errors), client_id) from None
-    if dossier.channel != ONLINE:
+        raise logged(invalid_body(exc), request.client_id) from None
+    if dossier.channel != Channel.ONLINE:
         raise logged(
-            invalid([{"field": "channel", "message": "a dossier through the LGSP is filed online (2)", "code": "channel"}]),
-            client_id,
+            invalid([field_error("channel", "a dossier through the LGSP is filed online (2)", "channel")]), request.client_id
         )
-    assert client_id is not None
+    claim = Claim("lgsp", (request.client_id, request.nonce))
     try:
-        result, replayed = await receive_once(
-            runtime, dossier, Claim(inbound_nonces, {"client_id": client_id, "nonce": nonce}, nonce_replayed)
-        )
+        received = await receive_dossier(uow, catalogue, calendar, settings.code_pattern, dossier, claim)
+    except KeyReused:
+        problem = Problem(409, "Replayed request", "this nonce was already used for another body", type="replayed-request")
+        raise logged(problem, request.client_id) from None
     except Problem as problem:
-        raise logged(problem, client_id) from None
-    INBOUND.labels("replayed" if replayed else "received").inc()
-    if replayed:
+        raise logged(problem, request.client_id) from None
+    INBOUND.labels("replayed" if received.replayed else "received").inc()
+    result = json.loads(received.body)
+    if received.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        log.info("lgsp dossier received", extra=fields(client_id=client_id, dossier_id=result["id"], code=result["code"]))
+        log.info("lgsp dossier received", extra=fields(client_id=request.client_id, dossier_id=result["id"], code=result["code"]))
     return LgspDossierAnswer(
         request_id=request_id_var.get() or "",
         id=result["id"],
         code=result["code"],
         status=result["status"],
         appointment_at=result["appointment_at"],
-        replayed=replayed,
+        replayed=received.replayed,
     )

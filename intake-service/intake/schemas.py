@@ -1,4 +1,4 @@
-"""Request and response bodies of intake's API."""
+"""Request and response bodies of intake's API (what the use cases take and give back)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from intake.domain.catalogue import Unit
 
 CitizenId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 VnMobile = Annotated[str, StringConstraints(pattern=r"^(0|\+84)(3|5|7|8|9)\d{8}$")]
@@ -145,7 +147,7 @@ class Receipt(BaseModel):
     fees: list[ReceiptFee]
     received_at: datetime
     appointment_at: datetime
-    received_at_local: str = Field(description="`HH giờ MM phút, ngày DD/MM/YYYY`, Vietnam time.")
+    received_at_local: str = Field(description="`HH:MM DD/MM/YYYY`, Vietnam time.")
     appointment_at_local: str
     return_place: str
     lookup_url: str
@@ -328,3 +330,31 @@ class SearchPage(BaseModel):
     items: list[DossierSummary]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; absent on the last page.")
     counts: SearchCounts
+
+
+class ProcedureSummary(BaseModel):
+    code: str
+    name: str
+    field: str
+    field_name: str
+    level: str
+    competent_agency: str
+    budget_hours: float
+    fully_online: bool
+    channels: list[int]
+
+
+class CataloguePublic(BaseModel):
+    version: str
+    published_on: str | None
+    units: list[Unit]
+    procedures: list[ProcedureSummary]
+
+
+class LgspDossierAnswer(BaseModel):
+    request_id: str = Field(description="The caller's X-Request-ID, echoed.")
+    id: UUID
+    code: str = Field(description="Số hồ sơ, `<unit>-YYMMDD-XXXX`.")
+    status: int = Field(description="National portal status code (1–10).")
+    appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
+    replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")

@@ -1,0 +1,91 @@
+"""What intake's use cases work with: the repository they need (implemented over PostgreSQL in
+`intake.adapters.repository`, in memory in the tests) and the unit of work that binds it to one
+transaction together with the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+from services.messaging.outbox import EventSink
+from services.unit_of_work import UnitOfWork
+
+ClaimStore = Literal["counter", "lgsp"]  # Idempotency-Keys of the counter and portals; nonces of LGSP deliveries
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    status: list[int] | None = None
+    procedure_code: str | None = None
+    field_code: str | None = None
+    agency_code: str | None = None
+    channel: int | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    overdue: bool | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rows: list[dict[str, Any]]  # each with `is_overdue`
+    by_status: dict[int, int]
+    overdue: int
+
+
+class DossierRepository(Protocol):
+    # Before the unit's transaction begins (each commits at once, on the unit's connection).
+    async def answered(self, store: ClaimStore, key: tuple[str, ...], request_hash: str) -> str | None: ...
+    async def next_sequence(self, unit_code: str, day: date) -> int: ...
+
+    # Receiving.
+    async def claim(self, store: ClaimStore, key: tuple[str, ...], request_hash: str) -> str | None: ...
+    async def answer(self, store: ClaimStore, key: tuple[str, ...], response: str, dossier_id: UUID) -> None: ...
+    async def add_dossier(self, values: Mapping[str, Any]) -> None: ...
+    async def add_timeline(
+        self,
+        dossier_id: UUID,
+        *,
+        at: datetime,
+        kind: str,
+        label: str,
+        detail: Mapping[str, Any],
+        event_id: UUID | None,
+        public: bool = True,
+    ) -> None: ...
+
+    # Changing a dossier.
+    async def lock(self, dossier_id: UUID) -> dict[str, Any] | None: ...
+    async def lock_for_event(self, dossier_id: UUID) -> dict[str, Any] | None: ...
+    async def update(self, dossier_id: UUID, changes: Mapping[str, Any]) -> None: ...
+    async def add_supplement_request(self, dossier_id: UUID, values: Mapping[str, Any]) -> None: ...
+    async def open_supplement_request(self, dossier_id: UUID) -> dict[str, Any] | None: ...
+    async def supplement_handed_in(self, request_id: int, at: datetime, items: list[str]) -> None: ...
+    async def set_new_appointment(self, dossier_id: UUID, appointment_at: datetime) -> None: ...
+
+    # Reading.
+    async def get(self, dossier_id: UUID) -> dict[str, Any] | None: ...
+    async def by_code(self, code: str) -> dict[str, Any] | None: ...
+    async def timeline(self, dossier_id: UUID, *, public_only: bool = False) -> list[dict[str, Any]]: ...
+    async def supplements(self, dossier_id: UUID) -> list[dict[str, Any]]: ...
+    async def search(
+        self, filters: SearchFilters, *, limit: int, cursor: tuple[datetime, UUID] | None, now: datetime
+    ) -> SearchResult: ...
+
+    # Look-up counters and housekeeping.
+    async def count_lookup(self, client: str, window_start: datetime) -> int: ...
+    async def purge(self, *, lookups_before: datetime, claims_before: datetime) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True)
+class IntakeWork:
+    """What a use case works with inside one transaction."""
+
+    dossiers: DossierRepository
+    events: EventSink
+
+
+IntakeUnitOfWork = UnitOfWork[IntakeWork]
