@@ -199,6 +199,31 @@ async def test_resubmitting_with_the_same_idempotency_key_returns_the_first_doss
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
+async def test_more_concurrent_keyed_receipts_than_database_connections_are_all_received(
+    intake: Intake, client: httpx.AsyncClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A receipt with an Idempotency-Key takes one connection from the pool: ten at once on a pool
+    of two queue for it and are all received, none answered 503 for want of a second one."""
+    replica = ServiceProcess(
+        "intake", free_port(), {**intake.env, "DB_POOL_SIZE": "2"}, tmp_path_factory.mktemp("pool") / "intake.log", replica=9
+    ).start()
+    try:
+        replica.wait_ready()
+        tag = uuid.uuid4().hex[:8]
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    f"{replica.url}/dossiers", json=body_for(f"Pool {tag} {i}"), headers={"Idempotency-Key": f"pool-{tag}-{i}"}
+                )
+                for i in range(10)
+            )
+        )
+    finally:
+        replica.stop()
+    assert [a.status_code for a in answers] == [201] * 10, [a.text for a in answers if a.status_code != 201][:1]
+    assert len({a.json()["code"] for a in answers}) == 10
+
+
 async def test_invalid_dossiers_are_refused_field_by_field_and_change_nothing(intake: Intake, client: httpx.AsyncClient) -> None:
     before = (await client.get(f"{intake.url()}/dossiers", params={"limit": 1})).json()["counts"]["total"]
     cases = [
