@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from deadline.adapters.report import COLUMNS, Bucket, Dimension, ReportRow, on_time_report, on_time_series
+from deadline.adapters.report import on_time_report, on_time_series
+from deadline.domain.report import COLUMNS, Bucket, Dimension, ReportRow
 from services.calendar import VN_TZ
 from services.problems import Problem
 from services.web import RuntimeDep, StaffOnly
@@ -206,10 +207,5 @@ td:first-child, th:first-child {{ text-align: left; }}
 <h2>Theo đơn vị tiếp nhận</h2>
 {_table(by_unit, total)}
 <h2>Theo cơ quan giải quyết (các bước)</h2>
-{_table(by_agency, _sum(by_agency))}
+{_table(by_agency, ReportRow.total_of(by_agency))}
 </body></html>"""
-
-
-def _sum(rows: list[ReportRow]) -> ReportRow:
-    fields = [f for f in ReportRow.__dataclass_fields__ if f != "key"]
-    return ReportRow(key="total", **{f: sum(getattr(r, f) for r in rows) for f in fields})
