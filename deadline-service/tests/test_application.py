@@ -186,6 +186,23 @@ async def test_the_asking_steps_completion_read_before_the_citizens_answer_waits
     assert [e.scope for e in memory.events.of(DeadlineClosed)] == ["step", "dossier"]
 
 
+async def test_a_second_request_while_the_answer_is_awaited_keeps_the_completion_that_waits_for_the_answer(
+    memory: Any,
+) -> None:
+    police = RouteStep(step_id="s2", agency_code="CA", agency_name="Công an xã", budget_hours=16)
+    dossier_id = uuid4()
+    await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0), route=[UBX, police]))
+    await read(memory, dossier_id, assigned(vn(2027, 3, 1, 9, 0)), assigned(vn(2027, 3, 1, 9, 0), police))
+    await read(memory, dossier_id, agency_asks(vn(2027, 3, 2, 9, 0)), completed(vn(2027, 3, 10, 9, 0)))
+    await read(memory, dossier_id, agency_asks(vn(2027, 3, 2, 10, 0), police))  # the clock is already stopped
+
+    await read(memory, dossier_id, answer(vn(2027, 3, 9, 9, 0)))
+
+    steps = {d.step_id: d for d in await get_deadlines(memory.uow, dossier_id) if d.scope == "step"}
+    assert (steps["s1"].state, steps["s1"].completed_at) == ("closed", vn(2027, 3, 10, 9, 0))
+    assert steps["s2"].state == "open"
+
+
 @pytest.mark.parametrize(
     ("done", "outcome"),
     [

@@ -113,13 +113,20 @@ async def on_supplement_requested(work: EventWork, envelope: Envelope) -> None:
         requested_by=event.requested_by,
         step_id=event.step_id,
     )
-    early = [e for e in await work.parking.release(envelope.dossier_id) if e.type == SupplementReceived.event_type]
-    answer = next((e for e in early if parse(e, SupplementReceived).received_at >= event.requested_at), None)
-    for other in early:
+    waiting = await work.parking.release(envelope.dossier_id)
+    answer = next(
+        (
+            e
+            for e in waiting
+            if e.type == SupplementReceived.event_type and parse(e, SupplementReceived).received_at >= event.requested_at
+        ),
+        None,
+    )
+    for other in waiting:
         if other is not answer:
             await work.parking.park(other)
     if answer is not None:
-        await resume_clock(work, work.rules, answer, parse(answer, SupplementReceived).received_at)
+        await _answered(work, answer)
 
 
 async def on_supplement_received(work: EventWork, envelope: Envelope) -> None:
