@@ -93,6 +93,7 @@ async def _answered(work: EventWork, answer: Envelope) -> None:
 
 
 async def on_dossier_received(work: EventWork, envelope: Envelope) -> None:
+    """The receipt: tracking starts, and what was read before it is applied now, in order."""
     await work.parking.hold(envelope.dossier_id)
     await track_dossier(work, work.rules, envelope, parse(envelope, DossierReceived))
     await _apply_parked(work, envelope.dossier_id)
@@ -130,6 +131,7 @@ async def on_supplement_requested(work: EventWork, envelope: Envelope) -> None:
 
 
 async def on_supplement_received(work: EventWork, envelope: Envelope) -> None:
+    """The citizen's answer; read before the request it answers, it waits for the request."""
     state = await _tracked(work, envelope)
     if state is None:
         return
