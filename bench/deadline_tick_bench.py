@@ -1,7 +1,7 @@
 """Benchmark of the deadline timer tick with 1M open timers. Prints JSON (medians) on stdout.
 
 Seeds a fresh database with N open step deadlines and their overdue timers (generate_series,
-one due time a minute from 1/1/2030), then runs the service's own `tick` at instants that make
+one due time a minute from 1/1/2030), then runs the service's own tick (`fire_due_timers`) at instants that make
 `--due` timers fall due each time, and ticks where nothing is due (the idle cost, which must not
 grow with N: the tick reads the index on the next firing time, it never scans open dossiers).
 
@@ -37,13 +37,12 @@ T0 = datetime(2030, 1, 1, tzinfo=VN_TZ)
 async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("TOPIC_PREFIX", "bench")
-    from deadline.entrypoints.consumers import tracker_of
+    from deadline.application.timers import fire_due_timers
     from deadline.service import definition
-    from deadline.timers import tick
     from services.runtime import Runtime
 
     runtime = Runtime(definition)
-    tracker = tracker_of(runtime)
+    deadline = runtime.wiring
     started = time.perf_counter()
     async with runtime.engine.begin() as conn:
         await conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -67,16 +66,16 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
         await conn.commit()
     seed_s = time.perf_counter() - started
 
-    batch = runtime.settings.tick_batch  # type: ignore[attr-defined]
+    batch = deadline.settings.tick_batch
     idle, busy = [], []
     for run_no in range(args.runs):
         at = T0 + timedelta(minutes=(run_no + 1) * args.due)
         t = time.perf_counter()
-        result = await tick(runtime, tracker, at, batch, 8.0)
+        result = await fire_due_timers(deadline.uow, deadline.rules, at, batch=batch, min_extension_hours=8.0)
         busy.append(time.perf_counter() - t)
         assert result.overdue == args.due, result
         t = time.perf_counter()
-        result = await tick(runtime, tracker, at, batch, 8.0)  # nothing left due at this instant
+        result = await fire_due_timers(deadline.uow, deadline.rules, at, batch=batch, min_extension_hours=8.0)  # nothing left due
         idle.append(time.perf_counter() - t)
         assert result.fired == 0
     async with runtime.engine.connect() as conn:

@@ -1,3 +1,5 @@
+"""`python -m deadline`: migrate, then serve the API, relay, consumer and timer worker (services.runtime.main)."""
+
 import sys
 
 from deadline.service import definition

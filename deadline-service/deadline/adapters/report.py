@@ -1,20 +1,16 @@
-"""The on-time report's queries (báo cáo tình hình giải quyết hồ sơ), computed in PostgreSQL.
-
-Every item (a dossier, or a step for the by-agency view) received before the period's end and
-not finished before its start falls in exactly one class as of the period's end, so the classes
-add up to what was received (new in the period + carried over)."""
+"""The on-time report's queries (báo cáo tình hình giải quyết hồ sơ), computed in PostgreSQL: one
+aggregate over the dossiers (or, by agency, over the steps) counts each class as of the period's
+end, so the classes add up to what was received (`deadline.domain.report`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-Dimension = Literal["agency", "unit", "procedure", "field", "channel"]
-Bucket = Literal["day", "week", "month"]
+from deadline.domain.report import Bucket, Dimension, ReportRow
 
 _PAUSED_AT_END = """EXISTS (SELECT 1 FROM deadline.pauses p WHERE p.dossier_id = d.dossier_id
     AND p.paused_at < :to AND (p.resumed_at IS NULL OR p.resumed_at >= :to))"""
@@ -49,67 +45,6 @@ _AGGREGATE = """SELECT {group_key} AS key,
     FROM (SELECT i.*, (i.ended_at IS NOT NULL AND i.ended_at < :to) AS fin FROM ({items}) i) x
     WHERE start_at < :to AND (ended_at IS NULL OR ended_at >= :from)
     {group_by}"""
-
-
-@dataclass
-class ReportRow:
-    key: str
-    received_new: int
-    carried_over: int
-    early: int
-    on_time: int
-    late: int
-    in_progress_not_due: int
-    in_progress_overdue: int
-    paused: int
-    withdrawn: int
-    refused: int
-    fully_online: int
-
-    @property
-    def received(self) -> int:
-        return self.received_new + self.carried_over
-
-    @property
-    def resolved(self) -> int:
-        return self.early + self.on_time + self.late
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return round((self.early + self.on_time) / self.resolved, 4) if self.resolved else None
-
-    @property
-    def fully_online_share(self) -> float | None:
-        return round(self.fully_online / self.received, 4) if self.received else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **asdict(self),
-            "received": self.received,
-            "resolved": self.resolved,
-            "on_time_rate": self.on_time_rate,
-            "fully_online_share": self.fully_online_share,
-        }
-
-
-COLUMNS = [
-    "key",
-    "received",
-    "received_new",
-    "carried_over",
-    "resolved",
-    "early",
-    "on_time",
-    "late",
-    "in_progress_not_due",
-    "in_progress_overdue",
-    "paused",
-    "withdrawn",
-    "refused",
-    "on_time_rate",
-    "fully_online",
-    "fully_online_share",
-]
 
 
 async def on_time_report(

@@ -1,4 +1,6 @@
-"""Deadline's own tables, in schema `deadline`."""
+"""Deadline's own tables, in schema `deadline`: the dossiers it tracks, their due times (the whole
+dossier's and each step's), pauses, timers, apologies, and the kernel's messaging and parking
+tables."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
+from services.messaging.parking import parked_events_table
 
 metadata = MetaData(schema="deadline")
 messaging = messaging_tables(metadata)
@@ -82,15 +85,8 @@ pauses = Table(
     Column("new_appointment_at", DateTime(timezone=True)),
 )
 
-parked_events = Table(
-    "parked_events",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("dossier_id", UUID(as_uuid=True), nullable=False),
-    Column("envelope", JSONB, nullable=False),
-    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
-    Index("ix_deadline_parked_events_dossier_id", "dossier_id"),
-)
+# Events read before what they follow (services.messaging.parking): the table of migration 0003.
+parked_events = parked_events_table(metadata)
 
 timers = Table(
     "timers",

@@ -57,6 +57,18 @@ def parse_thresholds(text: str, hours_per_day: float = 8.0) -> tuple[Threshold, 
     return tuple(thresholds)
 
 
+@dataclass(frozen=True)
+class ClockRules:
+    """What due times are measured with: the working-time calendar (holidays, make-up Saturdays,
+    office hours) and the warnings each due time gets before it passes."""
+
+    calendar: WorkingCalendar
+    thresholds: tuple[Threshold, ...]
+
+    def timers(self, started_at: datetime, due_at: datetime, budget_hours: float) -> list[tuple[str, datetime]]:
+        return timer_plan(self.calendar, self.thresholds, started_at, due_at, budget_hours)
+
+
 def timer_plan(
     calendar: WorkingCalendar, thresholds: tuple[Threshold, ...], started_at: datetime, due_at: datetime, budget_hours: float
 ) -> list[tuple[str, datetime]]:

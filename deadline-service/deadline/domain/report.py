@@ -1,0 +1,95 @@
+"""The on-time report's figures (báo cáo tình hình giải quyết hồ sơ): one row per unit, agency,
+procedure, field or channel, the rates computed from its counts. Pure: no I/O.
+
+Every item (a dossier, or a step for the by-agency view) received before the period's end and
+not finished before its start falls in exactly one class as of the period's end, so the classes
+add up to what was received (new in the period + carried over); the on-time rate is
+(early + on time) / resolved."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any, Literal
+
+Dimension = Literal["agency", "unit", "procedure", "field", "channel"]
+Bucket = Literal["day", "week", "month"]
+
+
+@dataclass
+class ReportRow:
+    key: str
+    received_new: int
+    carried_over: int
+    early: int
+    on_time: int
+    late: int
+    in_progress_not_due: int
+    in_progress_overdue: int
+    paused: int
+    withdrawn: int
+    refused: int
+    fully_online: int
+
+    @property
+    def received(self) -> int:
+        return self.received_new + self.carried_over
+
+    @property
+    def resolved(self) -> int:
+        return self.early + self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round((self.early + self.on_time) / self.resolved, 4) if self.resolved else None
+
+    @property
+    def fully_online_share(self) -> float | None:
+        return round(self.fully_online / self.received, 4) if self.received else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "received": self.received,
+            "resolved": self.resolved,
+            "on_time_rate": self.on_time_rate,
+            "fully_online_share": self.fully_online_share,
+        }
+
+    @classmethod
+    def total_of(cls, rows: list[ReportRow]) -> ReportRow:
+        counts = [f.name for f in fields(cls) if f.name != "key"]
+        return cls(key="total", **{name: sum(getattr(r, name) for r in rows) for name in counts})
+
+
+COLUMNS = [
+    "key",
+    "received",
+    "received_new",
+    "carried_over",
+    "resolved",
+    "early",
+    "on_time",
+    "late",
+    "in_progress_not_due",
+    "in_progress_overdue",
+    "paused",
+    "withdrawn",
+    "refused",
+    "on_time_rate",
+    "fully_online",
+    "fully_online_share",
+]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the director's dashboard shows for a period: the on-time rate per bucket, the late
+    dossiers per agency, the figures per receiving unit and in total."""
+
+    start: date
+    end: date
+    points: list[dict[str, Any]]  # bucket, resolved, on_time, on_time_rate
+    by_agency: list[ReportRow]
+    by_unit: list[ReportRow]
+    total: ReportRow

@@ -1,0 +1,81 @@
+"""Response bodies of deadline's API (what its read use cases give back) and the operator's tick."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class DeadlinePublic(BaseModel):
+    scope: str
+    step_id: str
+    agency_code: str | None
+    agency_name: str | None = None
+    started_at: datetime
+    due_at: datetime
+    budget_hours: float
+    state: str = Field(description="open, paused, closed or cancelled")
+    remaining_hours: float | None = None
+    completed_at: datetime | None = None
+    outcome: str | None = Field(None, description="early, on_time or late once closed")
+    overdue_at: datetime | None = None
+
+
+class PausePublic(BaseModel):
+    status: int
+    requested_by: str | None
+    step_id: str | None
+    paused_at: datetime
+    resumed_at: datetime | None
+    old_appointment_at: datetime
+    new_appointment_at: datetime | None
+
+
+class ApologyPublic(BaseModel):
+    """Phiếu xin lỗi và hẹn lại ngày trả kết quả (form 4)."""
+
+    responsible_agency_code: str | None
+    responsible_agency_name: str | None
+    reason: str
+    old_appointment_at: datetime
+    new_appointment_at: datetime
+    issued_at: datetime
+
+
+class ClockPublic(BaseModel):
+    dossier_id: UUID
+    dossier_code: str
+    state: str = Field(description="running, paused, resolved, refused or withdrawn")
+    paused_status: int | None
+    due_at: datetime
+    appointment_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    pauses: list[PausePublic]
+    apologies: list[ApologyPublic]
+
+
+class TickRequest(BaseModel):
+    at: AwareDatetime | None = Field(None, description="The instant to tick at (default: now). Timezone required.")
+
+    model_config = {"json_schema_extra": {"examples": [{"at": "2027-03-01T09:00:00+07:00"}]}}
+
+
+class TickPublic(BaseModel):
+    at: datetime
+    fired: int
+    warnings: int
+    overdue: int
+    apologies: int
+    stale: int
+
+
+class ReportPublic(BaseModel):
+    period_from: date
+    period_to: date
+    by: str
+    rows: list[dict[str, Any]]
+    total: dict[str, Any]
