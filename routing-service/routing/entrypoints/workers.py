@@ -19,12 +19,13 @@ from sqlalchemy.orm import aliased
 from routing.adapters import audit
 from routing.adapters.exchange import ExchangeError, TokenSource, post_bound
 from routing.adapters.tables import deliveries, dossiers, inbound_nonces, portal_pushes
-from routing.domain.exchange import CircuitBreaker, backoff_seconds
+from routing.domain.exchange import CircuitBreaker
 from routing.domain.national import status_code
 from routing.handling import Routing
 from routing.settings import RoutingSettings
 from services.messaging.relay import wait_for
 from services.runtime import Runtime
+from services.work_queue import backoff_seconds
 
 log = logging.getLogger(__name__)
 
