@@ -14,6 +14,7 @@ from services.signing import fresh, sign, signature_valid, signing_input
 
 __all__ = [
     "GENESIS",
+    "Breakers",
     "CircuitBreaker",
     "canonical",
     "chain_hash",
@@ -62,6 +63,18 @@ class CircuitBreaker:
         self.trial_in_flight = False
         if self.opened_at is not None or self.failures >= self.threshold:
             self.opened_at = now
+
+
+class Breakers:
+    """One breaker per endpoint, made on first use, all with the same threshold and reset time."""
+
+    def __init__(self, threshold: int, reset_after: float) -> None:
+        self.threshold = threshold
+        self.reset_after = reset_after
+        self.by_endpoint: dict[str, CircuitBreaker] = {}
+
+    def __getitem__(self, endpoint: str) -> CircuitBreaker:
+        return self.by_endpoint.setdefault(endpoint, CircuitBreaker(self.threshold, self.reset_after))
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
