@@ -690,6 +690,39 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     assert sum(1 for r in reasons if "stale" in r) >= 1 and reasons.count("unknown client or bad signature") >= 4
 
 
+def test_a_signed_result_whose_action_failed_is_applied_when_retried_with_the_same_nonce(routed: System) -> None:
+    """The nonce is claimed in the action's own transaction: an action that fails leaves it unused,
+    so the agency's system retrying the same delivery once the cause is gone is not refused as a replay."""
+    dossier_id = received(routed)  # civil status assigned; residence waits for it
+    body = {
+        "request_id": "ca-retry-1",
+        "dossier_id": dossier_id,
+        "step_id": "residence",
+        "action": "complete",
+        "officer": "Đại úy Phạm Minh",
+        "result_documents": ["doc://cu-tru/retry-1"],
+    }
+
+    raw, headers = signed(body)
+    too_early = post_signed(routed, raw, headers)  # the police's system reports before the commune finished
+    assert too_early.status_code == 409, too_early.text
+    assert too_early.json()["type"].endswith("/illegal-transition") and too_early.json()["state"] == "waiting"
+    assert step_of(routed, dossier_id, "residence")["state"] == "waiting"
+
+    finish_civil_status(routed, dossier_id)  # the cause removed, over REST: residence is now the police's
+    assert step_of(routed, dossier_id, "residence")["state"] == "assigned"
+    raw, headers = signed(body, nonce=headers["X-Nonce"], timestamp=time.time() + 1)  # the same delivery, re-signed
+    retried = post_signed(routed, raw, headers)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["request_id"] == "ca-retry-1" and retried.json()["step"]["state"] == "done"
+    residence = step_of(routed, dossier_id, "residence")
+    assert residence["state"] == "done" and residence["result_documents"] == ["doc://cu-tru/retry-1"]
+
+    replay = post_signed(routed, raw, headers)  # applied now: the nonce is spent
+    assert replay.status_code == 409 and replay.json()["type"].endswith("/replayed-request")
+    assert step_of(routed, dossier_id, "residence") == residence
+
+
 def test_the_portal_catches_up_after_an_outage_and_is_reconciled(routed: System, loopback: Loopback) -> None:
     base = routed.url("routing")
     loopback.set_down("/portal", True)

@@ -1,11 +1,50 @@
-"""Routing's wiring: settings, tables, APIs, consumers and the exchange workers."""
+"""Routing's wiring: settings, the agencies (validated here, so a bad file stops the start), the
+working calendar, the agencies' tokens, the unit of work over its repository and outbox, and the
+service's routes, consumers and exchange workers."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.adapters import tokens
+from routing.adapters.agencies import load_agencies
+from routing.adapters.repository import RoutingRepository
 from routing.adapters.tables import messaging
-from routing.entrypoints import agency_api, api, consumers, lgsp_api, workers
+from routing.application.exchange import RetryPolicy
+from routing.application.ports import Partners, RoutingWork
+from routing.entrypoints import actions, admin, consumers, inbox, lgsp, routes, token, workers
 from routing.settings import RoutingSettings
-from services.runtime import ServiceDefinition
+from services.calendar import working_calendar
+from services.runtime import Runtime, ServiceDefinition
+from services.unit_of_work import Transactions
+
+
+class Routing:
+    """What routing's routes, consumers and workers are given; built once per process."""
+
+    def __init__(self, runtime: Runtime[RoutingSettings, Routing]) -> None:
+        self.settings = settings = runtime.settings
+        self.agencies = load_agencies(settings.agencies_file)
+        self.calendar = working_calendar()
+        self.tokens = tokens.AgencyTokens(tokens.signing_key(settings.jwt_secret), settings.token_ttl_seconds)
+        self.retry = RetryPolicy(
+            max_attempts=settings.exchange_max_attempts,
+            backoff_base_seconds=settings.exchange_backoff_base_seconds,
+            backoff_cap_seconds=settings.exchange_backoff_cap_seconds,
+            # an attempt may take a timeout per call (token, then the step), and the process may die mid-attempt
+            lease_seconds=settings.exchange_timeout_seconds * 3 + 5,
+            breaker_reset_seconds=settings.breaker_reset_seconds,
+        )
+        partners = Partners(self.agencies, portal=bool(settings.portal_url))
+        outbox = runtime.outbox
+
+        def bind(session: AsyncSession) -> RoutingWork:
+            return RoutingWork(RoutingRepository(session), outbox.bind(session), partners)
+
+        self.uow = Transactions(runtime.sessionmaker, bind)
+
 
 definition = ServiceDefinition(
     name="routing",
@@ -14,8 +53,8 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=RoutingSettings,
-    wire=lambda runtime: runtime,  # the runtime itself, until this service has wiring of its own
+    wire=Routing,
     subscriptions=consumers.subscriptions,
-    routers=[api.router, api.admin, agency_api.router, lgsp_api.router],
-    workers=(workers.deliver_steps, workers.sync_portal),
+    routers=[routes.router, admin.router, token.router, inbox.router, actions.router, lgsp.router],
+    workers=(workers.deliver_steps, workers.sync_portal, workers.housekeeping),
 )

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from routing.adapters import tokens
-from routing.adapters.agencies import Agencies, AgencyConfig
+from routing.adapters.agencies import load_agencies
+from routing.domain.agencies import Agencies, Agency
 from routing.domain.national import portal_record
 
 
@@ -35,21 +36,21 @@ def test_agencies_are_data_with_secrets_from_the_environment(tmp_path: Path, mon
         )
     )
     monkeypatch.setenv("SECRET_CA", "s3cret")
-    agencies = Agencies.load(path)
+    agencies = load_agencies(path)
     assert agencies.by_client["ca-xa"].client_secret == "s3cret"
     assert agencies.by_code["CA-XA"].inbound_secret is None  # HMAC_CA unset: no signed requests accepted
 
 
 def test_agency_codes_and_clients_must_be_unique() -> None:
-    a = AgencyConfig(code="A", name="A", client_id="a", client_secret_env="X")
+    a = Agency(code="A", name="A", client_id="a")
     with pytest.raises(ValueError, match="unique"):
-        Agencies([a, AgencyConfig(code="A", name="B", client_id="b", client_secret_env="Y")])
+        Agencies([a, Agency(code="A", name="B", client_id="b")])
 
 
 def test_the_default_agency_file_loads() -> None:
     from routing.settings import DEFAULT_AGENCIES
 
-    assert {"UBND-XA", "CA-XA", "BHXH"} <= set(Agencies.load(DEFAULT_AGENCIES).by_code)
+    assert {"UBND-XA", "CA-XA", "BHXH"} <= set(load_agencies(DEFAULT_AGENCIES).by_code)
 
 
 def test_portal_record_carries_status_dates_and_results() -> None:

@@ -1,15 +1,7 @@
 import random
 
-from routing.domain.exchange import (
-    GENESIS,
-    CircuitBreaker,
-    backoff_seconds,
-    chain_hash,
-    first_broken,
-    fresh,
-    sign,
-    signature_valid,
-)
+from routing.domain.exchange import GENESIS, CircuitBreaker, chain_hash, first_broken, fresh, sign, signature_valid
+from services.work_queue import backoff_seconds
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:

@@ -1,14 +1,17 @@
-"""The agencies routing talks to, as data: a JSON file (ROUTING_AGENCIES_FILE) naming each
-agency, its API client id, and the environment variables holding its secrets; an agency whose
-own system sits behind the LGSP also names that system's endpoint."""
+"""The agencies file (ROUTING_AGENCIES_FILE): a JSON list naming each agency, its API client id,
+the environment variables holding its secrets and, for an agency whose own system sits behind the
+LGSP, that system's endpoint. Read and validated once per path, so a bad file stops the start."""
 
 from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from routing.domain.agencies import Agencies, Agency
 
 
 class AgencyConfig(BaseModel):
@@ -23,13 +26,16 @@ class AgencyConfig(BaseModel):
     )
     lgsp_endpoint: str | None = Field(None, description="Where its own system receives steps, through the LGSP.")
 
-    @property
-    def client_secret(self) -> str | None:
-        return os.environ.get(self.client_secret_env) or None
-
-    @property
-    def inbound_secret(self) -> str | None:
-        return os.environ.get(self.inbound_secret_env) or None if self.inbound_secret_env else None
+    def agency(self) -> Agency:
+        """The agency, with its secrets from the environment (an unset or empty variable: none)."""
+        return Agency(
+            code=self.code,
+            name=self.name,
+            client_id=self.client_id,
+            client_secret=os.environ.get(self.client_secret_env) or None,
+            inbound_secret=(os.environ.get(self.inbound_secret_env) or None) if self.inbound_secret_env else None,
+            lgsp_endpoint=self.lgsp_endpoint,
+        )
 
 
 class AgencyFile(BaseModel):
@@ -38,13 +44,7 @@ class AgencyFile(BaseModel):
     agencies: list[AgencyConfig]
 
 
-class Agencies:
-    def __init__(self, agencies: list[AgencyConfig]) -> None:
-        self.by_code = {a.code: a for a in agencies}
-        self.by_client = {a.client_id: a for a in agencies}
-        if len(self.by_code) != len(agencies) or len(self.by_client) != len(agencies):
-            raise ValueError("agency codes and client ids must be unique")
-
-    @classmethod
-    def load(cls, path: Path) -> Agencies:
-        return cls(AgencyFile.model_validate(json.loads(Path(path).read_text(encoding="utf-8"))).agencies)
+@lru_cache(maxsize=4)
+def load_agencies(path: Path) -> Agencies:
+    listed = AgencyFile.model_validate(json.loads(Path(path).read_text(encoding="utf-8"))).agencies
+    return Agencies(entry.agency() for entry in listed)

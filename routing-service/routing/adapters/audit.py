@@ -8,13 +8,17 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters.tables import audit_log
+from routing.application.ports import AuditCheck
 from routing.domain.exchange import GENESIS, chain_hash, first_broken
+from services.db import driver_connection, insert_row
 
 _LOCK = zlib.crc32(b"routing.audit_log")
+_TAKE_TURN = "SELECT pg_advisory_xact_lock($1)"
+_LAST_HASH = "SELECT hash FROM routing.audit_log ORDER BY id DESC LIMIT 1"
 
 
 async def append(
@@ -28,17 +32,17 @@ async def append(
         "step_id": step_id,
         "detail": {k: v for k, v in detail.items() if v is not None},
     }
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    previous = (await session.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))).scalar() or GENESIS
-    await session.execute(insert(audit_log).values(entry=entry, prev_hash=previous, hash=chain_hash(previous, entry)))
+    driver = await driver_connection(session)
+    await driver.execute(_TAKE_TURN, _LOCK)
+    previous = await driver.fetchval(_LAST_HASH) or GENESIS
+    await insert_row(session, audit_log, {"entry": entry, "prev_hash": previous, "hash": chain_hash(previous, entry)})
 
 
-async def verify(session: AsyncSession) -> dict[str, Any]:
+async def verify(session: AsyncSession) -> AuditCheck:
     rows = (
         await session.execute(
             select(audit_log.c.id, audit_log.c.entry, audit_log.c.prev_hash, audit_log.c.hash).order_by(audit_log.c.id)
         )
     ).all()
     broken = first_broken([(r.id, r.entry, r.prev_hash, r.hash) for r in rows])
-    count = (await session.execute(select(func.count()).select_from(audit_log))).scalar_one()
-    return {"records": count, "intact": broken is None, "first_broken_id": broken}
+    return AuditCheck(records=len(rows), intact=broken is None, first_broken_id=broken)

@@ -49,3 +49,17 @@ def agency_of(key: str, token: str) -> str | None:
     except jwt.PyJWTError:
         return None
     return str(claims["sub"])
+
+
+class AgencyTokens:
+    """The tokens of this service: issued and checked with one key, valid `ttl_seconds`."""
+
+    def __init__(self, key: str, ttl_seconds: int) -> None:
+        self.key = key
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, agency_code: str, client_id: str) -> str:
+        return issue(self.key, agency_code, client_id, self.ttl_seconds)
+
+    def agency_of(self, token: str) -> str | None:
+        return agency_of(self.key, token)

@@ -1,12 +1,12 @@
-"""Trustworthy exchange with the LGSP and the national portal (pure): retry backoff with jitter,
-a circuit breaker per endpoint, HMAC signatures over body + timestamp + nonce (re-exported from
-the shared kernel, `services.signing`), and the hash chain of the audit log (nhật ký trao đổi)."""
+"""Trustworthy exchange with the LGSP and the national portal (pure): a circuit breaker per
+endpoint, HMAC signatures over body + timestamp + nonce (re-exported from the shared kernel,
+`services.signing`), and the hash chain of the audit log (nhật ký trao đổi). Retry delays are the
+kernel's `services.work_queue.backoff_seconds`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +14,8 @@ from services.signing import fresh, sign, signature_valid, signing_input
 
 __all__ = [
     "GENESIS",
+    "Breakers",
     "CircuitBreaker",
-    "backoff_seconds",
     "canonical",
     "chain_hash",
     "first_broken",
@@ -26,12 +26,6 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-
-
-def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [base·2^(n-1)/2, base·2^(n-1)], capped."""
-    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
-    return ceiling * (0.5 + 0.5 * (rng or random).random())
 
 
 @dataclass
@@ -69,6 +63,18 @@ class CircuitBreaker:
         self.trial_in_flight = False
         if self.opened_at is not None or self.failures >= self.threshold:
             self.opened_at = now
+
+
+class Breakers:
+    """One breaker per endpoint, made on first use, all with the same threshold and reset time."""
+
+    def __init__(self, threshold: int, reset_after: float) -> None:
+        self.threshold = threshold
+        self.reset_after = reset_after
+        self.by_endpoint: dict[str, CircuitBreaker] = {}
+
+    def __getitem__(self, endpoint: str) -> CircuitBreaker:
+        return self.by_endpoint.setdefault(endpoint, CircuitBreaker(self.threshold, self.reset_after))
 
 
 def canonical(entry: dict[str, Any]) -> bytes:

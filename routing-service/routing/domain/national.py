@@ -1,39 +1,40 @@
 """The national portal's (Cổng Dịch vụ công quốc gia, DVCQG) view of a dossier (pure).
 
-Status codes (TrangThaiHoSo): 1 newly submitted online · 2 accepted · 3 refused · 4 being
-handled · 5 supplement requested · 6 waiting for financial obligation · 7 withdrawn ·
-8 handling stopped · 9 handled, result ready · 10 result delivered."""
+Routing follows each dossier through phases; each phase is one national status code
+(TrangThaiHoSo, `services.vocabulary.PortalStatus`): 1 newly submitted online · 2 accepted ·
+3 refused · 4 being handled · 5 supplement requested · 6 waiting for financial obligation ·
+7 withdrawn · 8 handling stopped · 9 handled, result ready · 10 result delivered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from services.vocabulary import FINAL_STATUSES, VN_TZ, PortalStatus
 
 DossierPhase = Literal[
     "submitted", "received", "handling", "supplement", "fee", "stopped", "refused", "withdrawn", "result_ready", "delivered"
 ]
 
-STATUS_CODES: dict[str, int] = {
-    "submitted": 1,
-    "received": 2,
-    "refused": 3,
-    "handling": 4,
-    "supplement": 5,
-    "fee": 6,
-    "withdrawn": 7,
-    "stopped": 8,
-    "result_ready": 9,
-    "delivered": 10,
+PHASE_STATUS: dict[str, PortalStatus] = {
+    "submitted": PortalStatus.SUBMITTED_ONLINE,
+    "received": PortalStatus.ACCEPTED,
+    "refused": PortalStatus.REFUSED,
+    "handling": PortalStatus.IN_PROGRESS,
+    "supplement": PortalStatus.SUPPLEMENT_REQUESTED,
+    "fee": PortalStatus.AWAITING_PAYMENT,
+    "withdrawn": PortalStatus.WITHDRAWN,
+    "stopped": PortalStatus.STOPPED,
+    "result_ready": PortalStatus.RESULT_READY,
+    "delivered": PortalStatus.DELIVERED,
 }
-FINAL_PHASES = frozenset({"refused", "withdrawn", "delivered"})
+# Refused, withdrawn, delivered: what the steps do no longer changes the dossier's phase.
+FINAL_PHASES = frozenset(phase for phase, status in PHASE_STATUS.items() if status in FINAL_STATUSES)
 
 
-def status_code(phase: str) -> int:
-    return STATUS_CODES[phase]
+def status_code(phase: str) -> PortalStatus:
+    return PHASE_STATUS[phase]
 
 
 def phase_from_steps(states: Iterable[str]) -> str:
@@ -55,7 +56,7 @@ def portal_date(moment: datetime | None) -> str | None:
 
 
 def portal_record(
-    dossier: dict[str, Any], phase: str, handling_unit: str | None, at: datetime, results: Iterable[str] = ()
+    dossier: Mapping[str, Any], phase: str, handling_unit: str | None, at: datetime, results: Iterable[str] = ()
 ) -> dict[str, Any]:
     """The DongBoHoSoMC body for one dossier in one phase; result documents once the result is ready."""
     return {
@@ -67,7 +68,7 @@ def portal_record(
         "HinhThuc": dossier["channel"],
         "NgayTiepNhan": portal_date(dossier["received_at"]),
         "NgayHenTra": portal_date(dossier["appointment_at"]),
-        "TrangThaiHoSo": status_code(phase),
+        "TrangThaiHoSo": int(status_code(phase)),
         "DonViXuLy": handling_unit or "",
         "NgayCapNhat": portal_date(at),
         "NgayTra": portal_date(at) if phase == "delivered" else None,

@@ -8,6 +8,7 @@ citizen (`supplement`: Phiếu yêu cầu bổ sung; `fee`: nghĩa vụ tài ch�
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 StepStatus = Literal["waiting", "assigned", "accepted", "supplement", "fee", "stopped", "done", "refused", "cancelled"]
@@ -44,6 +45,23 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "transfer": (WORKING, "assigned"),
     "cancel": (OPEN | {"waiting"}, "cancelled"),
 }
+
+
+@dataclass(frozen=True)
+class Command:
+    """What an officer (or the agency's own system) asks of a step; each action reads the fields it needs."""
+
+    action: Action
+    officer: str
+    note: str | None = None
+    reason: str | None = None  # a return, stop, transfer; for a refusal, its legal ground
+    result_documents: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # a supplement request: every missing item
+    to_step_id: str | None = None
+    to_agency_code: str | None = None
+    amount_vnd: int | None = None
+    description: str | None = None
+    receipt_ref: str | None = None
 
 
 class IllegalTransition(Exception):

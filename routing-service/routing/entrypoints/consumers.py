@@ -3,33 +3,35 @@ step that asked; a withdrawal or a counter refusal stops open steps; a returned 
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
-from routing.handling import Routing
+from routing.application import routes
+from routing.application.ports import RoutingWork
 from services.events import Envelope
 from services.events.schemas import DossierReceived, DossierRefused, DossierWithdrawn, ResultReturned, SupplementReceived
 from services.messaging import Subscription
-from services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from routing.service import Routing
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    routing = Routing(runtime)
+async def on_received(work: RoutingWork, envelope: Envelope) -> None:
+    await routes.fix_route(work, envelope)
 
-    async def on_received(session: AsyncSession, envelope: Envelope) -> None:
-        await routing.fix_route(session, envelope)
 
-    async def on_supplement_received(session: AsyncSession, envelope: Envelope) -> None:
-        await routing.supplement_received(session, envelope)
+async def on_supplement_received(work: RoutingWork, envelope: Envelope) -> None:
+    await routes.supplement_received(work, envelope)
 
-    async def on_withdrawn(session: AsyncSession, envelope: Envelope) -> None:
-        await routing.close(session, envelope, "withdrawn")
 
-    async def on_refused(session: AsyncSession, envelope: Envelope) -> None:
-        await routing.close(session, envelope, "refused")
+async def on_closed(work: RoutingWork, envelope: Envelope) -> None:
+    await routes.close_route(work, envelope)
 
-    async def on_result_returned(session: AsyncSession, envelope: Envelope) -> None:
-        await routing.result_returned(session, envelope)
 
+async def on_result_returned(work: RoutingWork, envelope: Envelope) -> None:
+    await routes.result_returned(work, envelope)
+
+
+def subscriptions(routing: Routing) -> list[Subscription[RoutingWork]]:
     return [
         Subscription(
             name="routes",
@@ -37,9 +39,10 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
             handlers={
                 DossierReceived.event_type: on_received,
                 SupplementReceived.event_type: on_supplement_received,
-                DossierWithdrawn.event_type: on_withdrawn,
-                DossierRefused.event_type: on_refused,
+                DossierWithdrawn.event_type: on_closed,
+                DossierRefused.event_type: on_closed,
                 ResultReturned.event_type: on_result_returned,
             },
+            bind=routing.uow.bind,
         )
     ]

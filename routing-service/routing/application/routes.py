@@ -1,0 +1,258 @@
+"""A dossier's route: fixed when intake receives the dossier, its ready steps handed to their
+agencies (bàn giao, each handover on the control sheet, form 5), its phase and national status
+kept, and what intake tells routing afterwards: a supplement handed in resumes the step that asked,
+a withdrawal or a counter refusal stops the open steps, a returned result is status 10.
+
+Everything here runs in the caller's transaction (a consumer's, or an agency action's): state,
+handovers, audit records, outbound deliveries, portal pushes and the announcing events commit
+together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from routing.application.ports import RoutingWork
+from routing.domain.national import FINAL_PHASES, phase_from_steps, portal_record, status_code
+from routing.domain.route import StepState, ready_steps
+from routing.domain.steps import OPEN, next_state
+from services.events import Envelope, Event
+from services.events.schemas import DossierReceived, DossierWithdrawn, StepAssigned
+
+Row = dict[str, Any]
+
+ROUTING = "routing-service"  # the actor of what routing does by itself
+COUNTER = "Bộ phận một cửa"  # the one-stop counter (Bộ phận tiếp nhận và trả kết quả)
+
+
+async def announce(work: RoutingWork, event: Event, dossier: Mapping[str, Any], cause: Envelope | None = None) -> None:
+    """Emit an event about the dossier: caused by an event read, or starting from the dossier's own correlation."""
+    await work.events.emit(
+        event,
+        dossier_id=str(dossier["dossier_id"]),
+        causation=cause,
+        correlation_id=None if cause else dossier["correlation_id"],
+    )
+
+
+async def hand_over(
+    work: RoutingWork,
+    dossier_id: UUID,
+    step_id: str,
+    from_party: str,
+    to_party: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    note: str | None = None,
+) -> None:
+    """One line of the control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, form 5): who handed what to whom, when."""
+    await work.routes.add_handover(
+        {
+            "dossier_id": dossier_id,
+            "step_id": step_id,
+            "from_party": from_party,
+            "to_party": to_party,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "note": note,
+        }
+    )
+
+
+async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
+    """Hồ sơ đã tiếp nhận: record the route fixed from the catalogue, and assign its first steps."""
+    event = DossierReceived.model_validate(envelope.payload)
+    dossier_id = UUID(envelope.dossier_id)
+    at = envelope.occurred_at
+    dossier: Row = {
+        "dossier_id": dossier_id,
+        "dossier_code": event.dossier_code,
+        "procedure_code": event.procedure_code,
+        "procedure_name": event.procedure_name,
+        "field_code": event.field_code,
+        "channel": event.channel,
+        "applicant_name": event.applicant.name,
+        "received_at": event.received_at,
+        "appointment_at": event.appointment_at,
+        "phase": "received",
+        "correlation_id": envelope.correlation_id,
+        "updated_at": at,
+    }
+    steps: list[Row] = [
+        {
+            "dossier_id": dossier_id,
+            "step_id": step.step_id,
+            "position": position,
+            "agency_code": step.agency_code,
+            "agency_name": step.agency_name,
+            "department": step.department,
+            "budget_hours": step.budget_hours,
+            "after": step.after,
+            "state": "waiting",
+            "updated_at": at,
+        }
+        for position, step in enumerate(event.route)
+    ]
+    await work.routes.add_dossier(dossier)
+    await work.routes.add_steps(steps)
+    # The rows just written are the route as it stands: no need to read them back.
+    steps = [{**row, "result_documents": []} for row in steps]
+    await queue_portal_update(work, dossier, "received", at, steps)
+    steps = await assign_ready_steps(work, dossier, envelope, f"{COUNTER} {event.receiving_unit}", at, steps)
+    await refresh_phase(work, dossier, at, steps=steps)
+
+
+async def assign_ready_steps(
+    work: RoutingWork,
+    dossier: Mapping[str, Any],
+    cause: Envelope | None,
+    from_party: str,
+    at: datetime,
+    steps: Sequence[Row] | None = None,
+) -> list[Row]:
+    """Hand every waiting step whose predecessors are done to its agency: parallel branches start
+    together. The route's steps as they are afterwards."""
+    dossier_id = dossier["dossier_id"]
+    rows = list(steps) if steps is not None else await work.routes.steps(dossier_id)
+    ready = set(ready_steps(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows))
+    if not ready:
+        return rows
+    after: list[Row] = []
+    for row in rows:
+        if row["step_id"] not in ready:
+            after.append(row)
+            continue
+        changes = {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None}
+        await work.routes.update_step(dossier_id, row["step_id"], changes)
+        await hand_over(work, dossier_id, row["step_id"], from_party, row["agency_name"], at, ROUTING, "assign")
+        await announce(
+            work,
+            StepAssigned(
+                step_id=row["step_id"],
+                agency_code=row["agency_code"],
+                agency_name=row["agency_name"],
+                department=row["department"],
+                budget_hours=row["budget_hours"],
+                assigned_at=at,
+            ),
+            dossier,
+            cause,
+        )
+        await queue_delivery(work, dossier, row["step_id"], row["agency_code"], row["budget_hours"], at)
+        after.append({**row, **changes})
+    return after
+
+
+async def queue_delivery(
+    work: RoutingWork, dossier: Mapping[str, Any], step_id: str, agency_code: str, budget_hours: float, at: datetime
+) -> None:
+    """A step handed to an agency whose own system sits behind the LGSP is also delivered to that
+    system (by the exchange worker, from this row written in the same transaction)."""
+    agency = work.partners.agencies.by_code.get(agency_code)
+    if agency is None or not agency.lgsp_endpoint:
+        return
+    request_id = uuid4()
+    await work.routes.add_delivery(
+        {
+            "request_id": request_id,
+            "dossier_id": dossier["dossier_id"],
+            "step_id": step_id,
+            "agency_code": agency_code,
+            "endpoint": agency.lgsp_endpoint,
+            "payload": {
+                "request_id": str(request_id),
+                "dossier_id": str(dossier["dossier_id"]),
+                "dossier_code": dossier["dossier_code"],
+                "procedure_code": dossier["procedure_code"],
+                "procedure_name": dossier["procedure_name"],
+                "step_id": step_id,
+                "agency_code": agency_code,
+                "budget_hours": budget_hours,
+                "assigned_at": at.isoformat(),
+            },
+        }
+    )
+
+
+async def refresh_phase(
+    work: RoutingWork,
+    dossier: Mapping[str, Any],
+    at: datetime,
+    phase: str | None = None,
+    *,
+    steps: Sequence[Row] | None = None,
+) -> None:
+    """Set the dossier's phase (given, or as its steps say) and queue the portal update when it changed.
+    Refused, withdrawn and delivered stay so; only a returned result moves on from there."""
+    if dossier["phase"] in FINAL_PHASES and phase != "delivered":
+        return
+    if phase is None:
+        if steps is None:
+            steps = await work.routes.steps(dossier["dossier_id"])
+        phase = phase_from_steps(r["state"] for r in steps)
+    if phase == dossier["phase"]:
+        return
+    await work.routes.update_dossier(dossier["dossier_id"], {"phase": phase, "updated_at": at})
+    await queue_portal_update(work, dossier, phase, at, steps)
+
+
+async def queue_portal_update(
+    work: RoutingWork, dossier: Mapping[str, Any], phase: str, at: datetime, steps: Sequence[Row] | None = None
+) -> None:
+    """The national portal's record of the dossier in this phase (DongBoHoSoMC), queued for the
+    portal worker: who handles it now, and the result documents once the result is ready."""
+    if not work.partners.portal:
+        return
+    rows = list(steps) if steps is not None else await work.routes.steps(dossier["dossier_id"])
+    unit = ", ".join(r["agency_name"] for r in rows if r["state"] in OPEN) or None
+    results = (
+        [d for r in rows if r["state"] == "done" for d in r["result_documents"]] if phase in ("result_ready", "delivered") else []
+    )
+    await work.routes.add_portal_push(
+        {
+            "dossier_id": dossier["dossier_id"],
+            "status_code": int(status_code(phase)),
+            "payload": portal_record(dossier, phase, unit, at, results),
+        }
+    )
+
+
+async def supplement_received(work: RoutingWork, envelope: Envelope) -> None:
+    """The citizen handed in the items: the step that asked resumes."""
+    dossier = await work.routes.lock(UUID(envelope.dossier_id))
+    if dossier is None:  # a counter-level supplement, before the dossier was received and routed
+        return
+    dossier_id = dossier["dossier_id"]
+    at = envelope.occurred_at
+    for row in await work.routes.steps(dossier_id):
+        if row["state"] != "supplement":
+            continue
+        await work.routes.update_step(
+            dossier_id, row["step_id"], {"state": next_state("supplement", "supplement_received"), "updated_at": at}
+        )
+        await hand_over(work, dossier_id, row["step_id"], COUNTER, row["agency_name"], at, ROUTING, "supplement_received")
+        await work.routes.audit("intake.supplement_received", "intake", dossier_id=dossier_id, step_id=row["step_id"])
+    await refresh_phase(work, dossier, at)
+
+
+async def close_route(work: RoutingWork, envelope: Envelope) -> None:
+    """Withdrawn by the citizen (status 7) or refused at the counter (status 3): the open steps stop."""
+    dossier = await work.routes.lock(UUID(envelope.dossier_id))
+    if dossier is None:
+        return
+    phase = "withdrawn" if envelope.type == DossierWithdrawn.event_type else "refused"
+    at = envelope.occurred_at
+    await work.routes.cancel_open_steps(dossier["dossier_id"], at)
+    await work.routes.audit(f"intake.{phase}", "intake", dossier_id=dossier["dossier_id"])
+    await refresh_phase(work, dossier, at, phase)
+
+
+async def result_returned(work: RoutingWork, envelope: Envelope) -> None:
+    """The result was handed to the citizen: status 10."""
+    dossier = await work.routes.lock(UUID(envelope.dossier_id))
+    if dossier is not None:
+        await refresh_phase(work, dossier, envelope.occurred_at, "delivered")
