@@ -7,14 +7,13 @@ text in `_email.html.j2`; forms that go with an e-mail are under `templates/vi/f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from notify.domain.sms_text import DEFAULT_FORBIDDEN, DEFAULT_LIMIT, fit_sms
-from services.calendar import VN_TZ
+from services.formatting import jinja_filters
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("vi", "en")
@@ -40,21 +39,6 @@ class EmailMessage:
     attachment: Attachment | None = None
 
 
-def _vn_datetime(value: datetime | str) -> str:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(VN_TZ):%H:%M %d/%m/%Y}"
-
-
-def _vn_date(value: datetime | str) -> str:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(VN_TZ):%d/%m/%Y}"
-
-
-def _vnd(amount: int, language: str = "vi") -> str:
-    grouped = f"{amount:,}"
-    return f"{grouped.replace(',', '.')} đồng" if language == "vi" else f"{grouped} VND"
-
-
 def _first_items(items: list[str], count: int) -> str:
     """The first `count` items, and how many more: `a; b (+3)`."""
     shown = "; ".join(items[:count])
@@ -71,7 +55,7 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(vn_datetime=_vn_datetime, vn_date=_vn_date, vnd=_vnd, first_items=_first_items)
+    env.filters.update(jinja_filters(), first_items=_first_items)
     return env
 
 
