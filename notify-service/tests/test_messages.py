@@ -1,6 +1,6 @@
 """Templates per event type and channel: Vietnamese by default, English available."""
 
-from notify.domain.messages import render_email, render_sms
+from notify.adapters.messages import render_email, render_sms
 from notify.domain.policy import TRIGGERS
 
 CODE = "000.00.00.H30-261122-0001"
