@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -78,7 +78,11 @@ class MemoryNotices:
         self.contacts[dossier_id] = dossier
         return True
 
-    async def add_notice(self, notice: NewNotice) -> None:
+    async def add_notices(self, notices: Sequence[NewNotice]) -> None:
+        for notice in notices:
+            self._add(notice)
+
+    def _add(self, notice: NewNotice) -> None:
         key = (notice.dossier_id, notice.trigger_event_id, notice.channel, notice.recipient)
         if any((r["dossier_id"], r["trigger_event_id"], r["channel"], r["recipient"]) == key for r in self.rows.values()):
             return

@@ -5,6 +5,7 @@ runs for every event or every notice sent goes to the driver directly (`services
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify.adapters.tables import contacts, notices
 from notify.application.ports import DueNotice, NewNotice, NoticeStatus, SentNotice
 from notify.domain.policy import Contact, DossierContact
-from services.db import driver_connection, insert_row
+from services.db import driver_connection, insert_row, insert_rows
 from services.work_queue import LeasedQueue
 
 CONTACT = (
@@ -81,8 +82,10 @@ class NotifyRepository:
 
     # ------------------------------------------------------------ notices
 
-    async def add_notice(self, notice: NewNotice) -> None:
-        await insert_row(self.session, notices, vars(notice), "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
+    async def add_notices(self, drafted: Sequence[NewNotice]) -> None:
+        """One batch of the driver's executemany (every notice has the same columns)."""
+        rows = [vars(notice) for notice in drafted]
+        await insert_rows(self.session, notices, rows, "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[DueNotice]:
         return [DueNotice(*row) for row in await DUE.claim(self.session, limit, lease_seconds)]

@@ -131,13 +131,19 @@ async def queue_notice(
     }
     if trigger.audience == "staff":
         context["agency"] = {"code": agency_code or "*", "name": agency_name or agency_code or COUNTER_STAFF}
-        for address in staff_for(drafting.staff, agency_code):
-            await _record(work, drafting, cause, trigger, "email", address, context, "vi", skipped=False)
-        return
-    contact = dossier.contact
-    skipped = suppressed(trigger, contact)
-    for channel, address in recipients(contact):
-        await _record(work, drafting, cause, trigger, channel, address, context, contact.language, skipped=skipped)
+        drafted = [
+            _draft(drafting, cause, trigger, "email", address, context, "vi", skipped=False)
+            for address in staff_for(drafting.staff, agency_code)
+        ]
+    else:
+        contact = dossier.contact
+        skipped = suppressed(trigger, contact)
+        drafted = [
+            _draft(drafting, cause, trigger, channel, address, context, contact.language, skipped=skipped)
+            for channel, address in recipients(contact)
+        ]
+    if drafted:
+        await work.notices.add_notices(drafted)
 
 
 async def _contact_or_park(work: NotifyWork, envelope: Envelope) -> DossierContact | None:
@@ -149,8 +155,7 @@ async def _contact_or_park(work: NotifyWork, envelope: Envelope) -> DossierConta
     return dossier
 
 
-async def _record(
-    work: NotifyWork,
+def _draft(
     drafting: Drafting,
     cause: Envelope,
     trigger: Trigger,
@@ -160,24 +165,22 @@ async def _record(
     language: str,
     *,
     skipped: bool,
-) -> None:
+) -> NewNotice:
     message = drafting.composer.compose(trigger, channel, context, language)
-    await work.notices.add_notice(
-        NewNotice(
-            id=uuid4(),
-            dossier_id=UUID(cause.dossier_id),
-            trigger=cause.type,
-            trigger_event_id=cause.event_id,
-            channel=channel,
-            recipient=recipient,
-            recipient_masked=mask(recipient),
-            language=language,
-            status="skipped" if skipped else "pending",
-            body=message.body,
-            subject=message.subject,
-            html_body=message.html,
-            attachment_name=message.attachment_name,
-            attachment=message.attachment,
-            last_error="the citizen opted out of non-essential notices" if skipped else None,
-        )
+    return NewNotice(
+        id=uuid4(),
+        dossier_id=UUID(cause.dossier_id),
+        trigger=cause.type,
+        trigger_event_id=cause.event_id,
+        channel=channel,
+        recipient=recipient,
+        recipient_masked=mask(recipient),
+        language=language,
+        status="skipped" if skipped else "pending",
+        body=message.body,
+        subject=message.subject,
+        html_body=message.html,
+        attachment_name=message.attachment_name,
+        attachment=message.attachment,
+        last_error="the citizen opted out of non-essential notices" if skipped else None,
     )
