@@ -6,26 +6,35 @@ the event and commits; replica B applies `dossier.received` for the same dossier
 The dossier's lock, taken by A before it looked for the contact, makes B wait until A has parked
 and committed, so B releases what A parked: the citizen is told the result is ready, once, and
 nothing stays parked. Without the lock, B keeps the contact and finds nothing to release before A
-parks, and the event would wait for ever."""
+parks, and the event would wait for ever.
+
+The test has a database of its own: the notices it leaves pending must not reach the dispatcher
+of a notify that later tests run on the session's database."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra.stack import Stack
 from notify.application.ports import NoticeRepository, NotifyWork
 from notify.domain.policy import DossierContact
 from notify.service import Notify, definition
+from notify.settings import NotifySettings
 from services.db import asyncpg_dsn
 from services.events import Envelope
 from services.events.schemas import ApplicantContact, DossierReceived, RouteCompleted
+from services.migrations import upgrade
 from services.runtime import Runtime
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -34,6 +43,24 @@ WAITING_FOR_A_LOCK = """
     SELECT count(*) FROM pg_locks
     WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
     """
+
+
+@pytest.fixture(scope="module")
+def database_url(stack: Stack, session_id: str) -> Iterator[str]:
+    name = f"motcua_np_{session_id}"
+    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
+    upgrade(Path(definition.migrations), url)
+    yield url
+    try:
+        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:
+        pass
+
+
+def replica(database_url: str, tmp_path: Path) -> Runtime[NotifySettings, Notify]:
+    settings = NotifySettings(service_name="notify", DATABASE_URL=database_url, NOTIFY_SINK_PATH=str(tmp_path / "sink.jsonl"))
+    return Runtime(definition, settings)
 
 
 class StoppedAfterNoContact:
@@ -96,11 +123,10 @@ async def waiting_on_a_lock_or_done(connection: asyncpg.Connection, task: asynci
 
 
 async def test_an_event_parked_by_one_replica_while_another_applies_the_receipt_is_not_left_parked(
-    migrated: dict[str, str],
+    database_url: str, tmp_path: Path
 ) -> None:
-    replica_a: Runtime[Any, Notify] = Runtime(definition)
-    replica_b: Runtime[Any, Notify] = Runtime(definition)
-    observer = await asyncpg.connect(asyncpg_dsn(migrated["DATABASE_URL"]))
+    replica_a, replica_b = replica(database_url, tmp_path), replica(database_url, tmp_path)
+    observer = await asyncpg.connect(asyncpg_dsn(database_url))
     dossier_id = str(uuid4())
     found_none, gate = asyncio.Event(), asyncio.Event()
     stop_after_no_contact(replica_a.wiring, UUID(dossier_id), found_none, gate)
