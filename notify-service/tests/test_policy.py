@@ -1,6 +1,6 @@
-"""Who is told what on which channel; quiet hours; backoff; the rate limit's spacing."""
+"""Who is told what on which channel; quiet hours; the rate limit's spacing. (Retry delays are the
+kernel's `backoff_seconds`, tested with the kernel.)"""
 
-import random
 from datetime import UTC, datetime, time
 
 import pytest
@@ -8,7 +8,6 @@ import pytest
 from notify.domain.policy import TRIGGERS, Contact, Spacing, announces_supplement_request, recipients, staff_for, suppressed
 from notify.domain.quiet_hours import QuietHours
 from services.calendar import VN_TZ
-from services.work_queue import backoff_seconds
 
 
 def contact(**kw: object) -> Contact:
@@ -54,14 +53,6 @@ def test_an_sms_at_night_is_held_until_the_morning() -> None:
     assert lunch.release_at(datetime(2026, 11, 23, 12, 0, tzinfo=VN_TZ), VN_TZ) == datetime(2026, 11, 23, 13, 0, tzinfo=VN_TZ)
     with pytest.raises(ValueError):
         QuietHours.parse("21:00")
-
-
-def test_retries_back_off_exponentially_up_to_a_cap() -> None:
-    """Notify's retry delays are the kernel's backoff: doubling from NOTIFY_RETRY_BASE_SECONDS up to
-    NOTIFY_RETRY_CAP_SECONDS, spread within [ceiling/2, ceiling] so failed notices do not all return at once."""
-    rng = random.Random(1)
-    for attempt, ceiling in enumerate([2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0], start=1):
-        assert ceiling / 2 <= backoff_seconds(attempt, 2.0, 60.0, rng) <= ceiling
 
 
 def test_deadline_alerts_go_to_the_agencys_staff_or_to_the_counter() -> None:
