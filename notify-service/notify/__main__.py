@@ -1,3 +1,5 @@
+"""`python -m notify`: migrate and serve (API, consumer, dispatcher, outbox relay); see `services.runtime.main`."""
+
 import sys
 
 from notify.service import definition

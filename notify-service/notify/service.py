@@ -1,12 +1,53 @@
-"""Notify's wiring: tables, API, consumers, dispatcher."""
+"""Notify's wiring: settings, how notices are drafted (templates, look-up link, agency staff), the
+unit of work over its repository, outbox and parked events, and the service's routes, consumer
+and dispatcher."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
-from notify.adapters.tables import messaging
-from notify.entrypoints import api, consumers
-from notify.entrypoints.dispatcher import run_dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify.adapters.channels import outlets_from
+from notify.adapters.messages import Templates
+from notify.adapters.repository import NotifyRepository
+from notify.adapters.staff import load_staff_directory
+from notify.adapters.tables import messaging, parked_events
+from notify.application.dispatching import Outlets, Retries
+from notify.application.ports import Drafting, Handling, NotifyWork
+from notify.entrypoints import api, consumers, workers
 from notify.settings import NotifySettings
-from services.runtime import ServiceDefinition
+from services.messaging.parking import Parking
+from services.runtime import Runtime, ServiceDefinition
+from services.unit_of_work import Transactions
+
+
+class Notify:
+    """What notify's routes, consumer and dispatcher are given; built once per process."""
+
+    def __init__(self, runtime: Runtime[NotifySettings, Notify]) -> None:
+        self.settings = settings = runtime.settings
+        self.drafting = Drafting(
+            Templates(settings.sms_max_chars, settings.sms_forbidden_chars),
+            settings.lookup_url,
+            load_staff_directory(settings.agency_staff_file),
+        )
+        self.retries = Retries(settings.max_attempts, settings.retry_base_seconds, settings.retry_cap_seconds)
+        outbox, parking = runtime.outbox, Parking(parked_events)
+
+        def bind(session: AsyncSession) -> NotifyWork:
+            return NotifyWork(NotifyRepository(session), outbox.bind(session), parking.bind(session))
+
+        self.uow = Transactions(runtime.sessionmaker, bind)
+
+    def handling(self, session: AsyncSession) -> Handling:
+        """What the consumer's handlers work with, in the consumer's transaction."""
+        return Handling(self.uow.bind(session), self.drafting)
+
+    def outlets(self) -> Outlets:
+        """The channels the dispatcher sends through (closed when it stops)."""
+        return outlets_from(self.settings)
+
 
 definition = ServiceDefinition(
     name="notify",
@@ -15,8 +56,8 @@ definition = ServiceDefinition(
     tables=messaging,
     migrations=Path(__file__).resolve().parent.parent / "migrations",
     settings_class=NotifySettings,
-    wire=lambda runtime: runtime,  # the runtime itself, until this service has wiring of its own
+    wire=Notify,
     subscriptions=consumers.subscriptions,
     routers=[api.router],
-    workers=[run_dispatcher],
+    workers=(workers.dispatcher,),
 )

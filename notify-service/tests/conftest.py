@@ -1,5 +1,7 @@
-"""Notify over the real stack: its own database and topic prefix, a real SMTP server (aiosmtpd,
-STARTTLS and AUTH) and a real HTTP server playing the SMS-brandname gateway, both on 127.0.0.1."""
+"""Notify's test fixtures. For its use cases: an in-memory `NoticeRepository`, scripted channels
+and the kernel's in-memory outbox, parking and unit of work (no database, no Kafka). Over the real
+stack: its own database and topic prefix, a real SMTP server (aiosmtpd, STARTTLS and AUTH) and a
+real HTTP server playing the SMS-brandname gateway, both on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import httpx
 import pytest
@@ -28,9 +33,193 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import free_port
 from infra.processes import ServiceProcess
 from infra.stack import Stack
+from notify.adapters.messages import Templates
+from notify.application.dispatching import Outlet, Outlets, RateLimiter, Retries
+from notify.application.ports import (
+    Drafting,
+    DueNotice,
+    NewNotice,
+    NoticeStatus,
+    NotifyWork,
+    Outcome,
+    Outgoing,
+    SentNotice,
+)
+from notify.domain.policy import DossierContact
 from services.events import Envelope
 from services.events.registry import Event
 from services.events.topics import stage_topic
+from services.testing import FakeUnitOfWork, MemoryParking, RecordedEvents
+
+# ---------------------------------------------------------------- in memory, for the use cases
+
+
+class MemoryNotices:
+    """A `NoticeRepository` in dicts: `rows` are the notices with every column the table has."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[UUID, DossierContact] = {}
+        self.rows: dict[UUID, dict[str, Any]] = {}
+
+    def of(self, dossier_id: str | UUID) -> list[dict[str, Any]]:
+        return sorted((r for r in self.rows.values() if str(r["dossier_id"]) == str(dossier_id)), key=lambda r: r["created_at"])
+
+    def fall_due(self) -> None:
+        """Time passes: every notice waiting for a retry (or a lease) is due now."""
+        for row in self.rows.values():
+            row["next_attempt_at"] = datetime.now(UTC) - timedelta(seconds=1)
+
+    async def contact(self, dossier_id: UUID) -> DossierContact | None:
+        return self.contacts.get(dossier_id)
+
+    async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool:
+        if dossier_id in self.contacts:
+            return False
+        self.contacts[dossier_id] = dossier
+        return True
+
+    async def add_notices(self, notices: Sequence[NewNotice]) -> None:
+        for notice in notices:
+            self._add(notice)
+
+    def _add(self, notice: NewNotice) -> None:
+        key = (notice.dossier_id, notice.trigger_event_id, notice.channel, notice.recipient)
+        if any((r["dossier_id"], r["trigger_event_id"], r["channel"], r["recipient"]) == key for r in self.rows.values()):
+            return
+        now = datetime.now(UTC)
+        self.rows[notice.id] = {
+            **vars(notice),
+            "attempts": 0,
+            "resends": 0,
+            "gateway_id": None,
+            "provider_message_id": None,
+            "permanent": None,
+            "created_at": now + timedelta(microseconds=len(self.rows)),  # in the order recorded
+            "next_attempt_at": now,
+            "held_until": None,
+            "sent_at": None,
+            "delivered_at": None,
+            "failed_at": None,
+        }
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[DueNotice]:
+        now = datetime.now(UTC)
+        due = sorted(
+            (r for r in self.rows.values() if r["status"] in ("pending", "sending", "held") and r["next_attempt_at"] <= now),
+            key=lambda r: (r["next_attempt_at"], r["created_at"]),
+        )[:limit]
+        claimed = []
+        for row in due:
+            row.update(status="sending", attempts=row["attempts"] + 1, next_attempt_at=now + timedelta(seconds=lease_seconds))
+            claimed.append(DueNotice(**{name: row[name] for name in DueNotice.__dataclass_fields__}))
+        return claimed
+
+    async def hold_until(self, notice_id: UUID, release: datetime) -> None:
+        row = self.rows[notice_id]
+        if row["status"] == "sending":
+            row.update(status="held", held_until=release, next_attempt_at=release, attempts=row["attempts"] - 1)
+
+    async def mark_sent(self, notice_id: UUID, at: datetime, gateway_id: str, provider_message_id: str | None) -> bool:
+        row = self.rows[notice_id]
+        if row["status"] != "sending":
+            return False
+        row.update(status="sent", sent_at=at, gateway_id=gateway_id, provider_message_id=provider_message_id, last_error=None)
+        return True
+
+    async def retry_at(self, notice_id: UUID, error: str, at: datetime) -> None:
+        row = self.rows[notice_id]
+        if row["status"] == "sending":
+            row.update(status="pending", last_error=error, next_attempt_at=at)
+
+    async def mark_failed(self, notice_id: UUID, *, error: str, permanent: bool, at: datetime, gateway_id: str) -> bool:
+        row = self.rows[notice_id]
+        if row["status"] != "sending":
+            return False
+        row.update(status="failed", last_error=error, permanent=permanent, failed_at=at, gateway_id=gateway_id)
+        return True
+
+    async def sent_with(self, gateway_id: str) -> SentNotice | None:
+        for row in self.rows.values():
+            if gateway_id in (row["gateway_id"], row["provider_message_id"]):
+                return SentNotice(
+                    row["id"], row["dossier_id"], row["status"], row["trigger"], row["channel"], row["recipient_masked"]
+                )
+        return None
+
+    async def mark_delivered(self, notice_id: UUID, at: datetime) -> None:
+        self.rows[notice_id].update(status="delivered", delivered_at=at)
+
+    async def mark_undelivered(self, notice_id: UUID, error: str, at: datetime) -> None:
+        self.rows[notice_id].update(status="failed", failed_at=at, permanent=True, last_error=error)
+
+    async def status_for_update(self, notice_id: UUID) -> NoticeStatus | None:
+        row = self.rows.get(notice_id)
+        return row["status"] if row else None
+
+    async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
+        row = self.rows[notice_id]
+        row.update(status="pending", attempts=0, resends=row["resends"] + 1, next_attempt_at=at, failed_at=None, permanent=None)
+        return dict(row)
+
+    async def of_dossier(self, dossier_id: UUID) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.of(dossier_id)]
+
+    async def with_status(self, status: NoticeStatus, limit: int) -> list[dict[str, Any]]:
+        rows = [dict(r) for r in self.rows.values() if r["status"] == status]
+        return sorted(rows, key=lambda r: r["created_at"], reverse=True)[:limit]
+
+
+@dataclass
+class ScriptedChannel:
+    """A channel that answers each recipient with the outcomes scripted for it, then accepts."""
+
+    script: dict[str, list[Outcome]] = field(default_factory=dict)
+    sent: list[Outgoing] = field(default_factory=list)
+
+    async def send(self, notice: Outgoing) -> Outcome:
+        self.sent.append(notice)
+        outcomes = self.script.get(notice.recipient)
+        return outcomes.pop(0) if outcomes else Outcome.accepted()
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryNotify(NamedTuple):
+    uow: FakeUnitOfWork[NotifyWork]
+    notices: MemoryNotices
+    events: RecordedEvents
+    parking: MemoryParking
+    drafting: Drafting
+    channel: ScriptedChannel
+    retries: Retries
+
+    @property
+    def work(self) -> NotifyWork:
+        return self.uow.unit
+
+    def outlets(self, quiet: Mapping[str, Any] | None = None) -> Outlets:
+        """Every channel through the scripted one; `quiet` gives a channel its quiet hours."""
+        return Outlets({c: Outlet(self.channel, RateLimiter(1000), (quiet or {}).get(c)) for c in ("sms", "email", "console")}, 4)
+
+
+@pytest.fixture
+def memory() -> MemoryNotify:
+    notices, events, parking = MemoryNotices(), RecordedEvents(), MemoryParking()
+    staff = {"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]}
+    drafting = Drafting(Templates(), "https://dvc.example.vn/tra-cuu?ma={code}", staff)
+    return MemoryNotify(
+        FakeUnitOfWork(NotifyWork(notices, events, parking)),
+        notices,
+        events,
+        parking,
+        drafting,
+        ScriptedChannel(),
+        Retries(max_attempts=3, base_seconds=2.0, cap_seconds=60.0),
+    )
+
+
+# ---------------------------------------------------------------- over the real stack
 
 GATEWAY_USER, GATEWAY_PASSWORD = "motcua", "gw-secret"
 SMTP_USER, SMTP_PASSWORD = "notify", "smtp-secret"

@@ -178,7 +178,7 @@ def test_every_step_of_a_dossiers_life_reaches_the_citizen_in_their_language(
     supplement = mails[f"Dossier {code}: documents to supplement"]
     assert [a.get_filename() for a in supplement.iter_attachments()] == [f"mau-02-phieu-yeu-cau-bo-sung-{code}.html"]
     apology = mails[f"Apology and new appointment for dossier {code}"]
-    assert "New appointment: 09:00 26/11/2026." in plain(apology)
+    assert "New appointment: 09:00, 26 Nov 2026." in plain(apology)
     assert [a.get_filename() for a in apology.iter_attachments()] == [f"mau-04-phieu-xin-loi-hen-lai-{code}.html"]
     assert "Reason: Already insured" in plain(mails[f"Dossier {code} refused"])
     assert "please pay 1,250,000 VND" in plain(mails[f"Dossier {code}: fees to pay"])

@@ -1,6 +1,6 @@
 """Templates per event type and channel: Vietnamese by default, English available."""
 
-from notify.domain.messages import render_email, render_sms
+from notify.adapters.messages import render_email, render_sms
 from notify.domain.policy import TRIGGERS
 
 CODE = "000.00.00.H30-261122-0001"
@@ -66,11 +66,12 @@ def test_emails_keep_full_vietnamese_and_english_is_available() -> None:
     assert "Ngày hẹn trả kết quả mới: 09:00 28/11/2026." in vi.text and "Lý do: Thiếu giấy tờ" in vi.text
     assert vi.attachment is not None and "Mẫu số 04" in vi.attachment.content
     en = render_email("apology_issued", CONTEXT, language="en")
-    assert en.subject.startswith("Apology and new appointment") and "New appointment: 09:00 28/11/2026." in en.text
+    assert en.subject.startswith("Apology and new appointment") and "New appointment: 09:00, 28 Nov 2026." in en.text
     assert en.attachment is None
     fee = render_email("fee_requested", CONTEXT)
     assert "1.250.000 đồng: Lệ phí trước bạ" in fee.text
     assert "1,250,000 VND" in render_sms("fee_requested", CONTEXT, language="en")
+    assert "Result due: 17:00, 25 Nov 2026." in render_sms("received", CONTEXT, language="en", limit=123)
 
 
 def test_html_escapes_what_came_from_outside() -> None:

@@ -1,8 +1,10 @@
+"""Masked recipients in the delivery log; the console sink delivers each idempotency id once."""
+
 import json
 from pathlib import Path
 
-from notify.adapters.channels import Outgoing
 from notify.adapters.console_sink import ConsoleChannel, ConsoleSink
+from notify.application.ports import Outgoing
 from notify.domain.policy import mask
 
 

@@ -1,11 +1,11 @@
-"""Who is told what on which channel; quiet hours; backoff; the rate limit's spacing."""
+"""Who is told what on which channel; quiet hours; the rate limit's spacing. (Retry delays are the
+kernel's `backoff_seconds`, tested with the kernel.)"""
 
-import random
 from datetime import UTC, datetime, time
 
 import pytest
 
-from notify.domain.policy import TRIGGERS, Contact, Spacing, recipients, retry_delay, suppressed
+from notify.domain.policy import TRIGGERS, Contact, Spacing, announces_supplement_request, recipients, staff_for, suppressed
 from notify.domain.quiet_hours import QuietHours
 from services.calendar import VN_TZ
 
@@ -55,11 +55,16 @@ def test_an_sms_at_night_is_held_until_the_morning() -> None:
         QuietHours.parse("21:00")
 
 
-def test_retries_back_off_exponentially_up_to_a_cap() -> None:
-    rng = random.Random(1)
-    delays = [retry_delay(n, 2.0, 60.0, jitter=0.0, rng=rng) for n in range(1, 8)]
-    assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
-    assert 1.6 <= retry_delay(1, 2.0, 60.0, rng=rng) <= 2.4
+def test_deadline_alerts_go_to_the_agencys_staff_or_to_the_counter() -> None:
+    directory = {"CA-XA": ["cutru@ca-xa.vn"], "*": ["tiepnhan@hcc.vn"]}
+    assert staff_for(directory, "CA-XA") == ["cutru@ca-xa.vn"]
+    assert staff_for(directory, "BHXH") == ["tiepnhan@hcc.vn"] and staff_for(directory, None) == ["tiepnhan@hcc.vn"]
+    assert staff_for({}, "CA-XA") == ()
+
+
+def test_a_supplement_request_is_announced_by_the_service_that_asked() -> None:
+    assert announces_supplement_request("intake", "counter") and announces_supplement_request("routing", "CA-XA")
+    assert not announces_supplement_request("routing", "counter") and not announces_supplement_request("intake", "CA-XA")
 
 
 def test_the_rate_limit_spaces_sends_so_no_second_holds_more_than_the_rate() -> None:

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notify.adapters.channels import Outcome, Outgoing
+from notify.application.ports import Outcome, Outgoing
 
 
 class ConsoleSink:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from notify.adapters.channels import Outcome, Outgoing
+from notify.application.ports import Outcome, Outgoing
 from notify.settings import NotifySettings
 
 

@@ -9,7 +9,7 @@ from email.utils import formatdate
 
 import aiosmtplib
 
-from notify.adapters.channels import Outcome, Outgoing
+from notify.application.ports import Outcome, Outgoing
 from notify.settings import NotifySettings
 
 

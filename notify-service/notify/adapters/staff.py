@@ -1,4 +1,5 @@
-"""Which staff addresses receive an agency's deadline alerts: configuration data, read from a JSON file."""
+"""Which staff addresses receive an agency's deadline alerts: configuration data, read from a JSON
+file (`NOTIFY_AGENCY_STAFF_FILE`); keys starting with `_` are comments."""
 
 from __future__ import annotations
 
@@ -11,9 +12,3 @@ def load_staff_directory(path: Path) -> dict[str, list[str]]:
         return {}
     raw = json.loads(path.read_text(encoding="utf-8"))
     return {code: list(addresses) for code, addresses in raw.items() if not code.startswith("_")}
-
-
-def staff_for(directory: dict[str, list[str]], agency_code: str | None) -> list[str]:
-    if agency_code and directory.get(agency_code):
-        return directory[agency_code]
-    return directory.get("*", [])

@@ -1,9 +1,10 @@
-"""Notify's own tables, in schema `notify`."""
+"""Notify's own tables, in schema `notify`: notices (the delivery log, also the dispatcher's work
+queue), the applicant's contact per dossier, and the events parked until that contact is known
+(the kernel's `parked_events`, as migration 0002 created it)."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
+from services.messaging.parking import parked_events_table
 
 metadata = MetaData(schema="notify")
 messaging = messaging_tables(metadata)
@@ -57,6 +59,7 @@ notices = Table(
     UniqueConstraint("dossier_id", "trigger_event_id", "channel", "recipient", name="uq_notify_notice_per_event"),
     Index("ix_notify_notices_due", "next_attempt_at", postgresql_where="status IN ('pending', 'sending', 'held')"),
     Index("ix_notify_notices_gateway_id", "gateway_id"),
+    Index("ix_notify_notices_dossier", "dossier_id", "created_at"),
 )
 
 contacts = Table(
@@ -74,11 +77,4 @@ contacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-parked_events = Table(
-    "parked_events",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("dossier_id", UUID(as_uuid=True), nullable=False, index=True),
-    Column("envelope", JSONB, nullable=False),
-    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+parked_events = parked_events_table(metadata)

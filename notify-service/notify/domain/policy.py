@@ -1,11 +1,13 @@
 """Who is told what, on which channel (pure).
 
 The law requires some notices (receipt, supplement request, refusal, apology, result ready); the
-others (fee request, result delivered) are non-essential and a citizen may opt out of them."""
+others (fee request, result delivered) are non-essential and a citizen may opt out of them.
+Agency staff are told of deadlines (sắp đến hạn, quá hạn) by e-mail, at the addresses listed for
+their agency."""
 
 from __future__ import annotations
 
-import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,18 +63,39 @@ def recipients(contact: Contact) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class DossierContact:
+    """What notify keeps of a dossier from its receipt: the code and procedure a notice names,
+    and the applicant to reach."""
+
+    code: str
+    procedure_name: str
+    contact: Contact
+
+
 def suppressed(trigger: Trigger, contact: Contact) -> bool:
     """A non-essential notice to a citizen who opted out of them."""
     return trigger.audience == "citizen" and not trigger.essential and contact.opt_out_non_essential
 
 
-def retry_delay(
-    attempt: int, base_seconds: float, cap_seconds: float, jitter: float = 0.2, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff after the `attempt`-th failed try (1-based), capped, with a little jitter."""
-    delay = min(base_seconds * 2 ** (attempt - 1), cap_seconds)
-    spread = (rng or random).uniform(-jitter, jitter) * delay
-    return max(0.0, delay + spread)
+def staff_for(directory: Mapping[str, Sequence[str]], agency_code: str | None) -> Sequence[str]:
+    """The addresses that receive an agency's deadline alerts; `*` for the whole-dossier deadline
+    and any agency not listed."""
+    if agency_code and directory.get(agency_code):
+        return directory[agency_code]
+    return directory.get("*", ())
+
+
+def announces_supplement_request(producer: str, requested_by: str) -> bool:
+    """Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ: the counter's request is announced by intake, an
+    agency's by routing. The same request echoed on the other service's topic is not a second one."""
+    return (producer == "intake") == (requested_by == "counter")
+
+
+def idempotency_id(notice_id: str, resends: int) -> str:
+    """What a channel receives as the notice's idempotency id: the notice id, plus `.rN` after the
+    operator's N-th re-send (a gateway that honours the id would otherwise drop the re-send)."""
+    return f"{notice_id}.r{resends}" if resends else notice_id
 
 
 class Spacing:

@@ -1,0 +1,1 @@
+"""Where work comes in: the REST API, the event consumer, the dispatcher worker."""

@@ -1,22 +1,27 @@
-"""What a notice says (pure): Jinja2 templates per event type and channel, Vietnamese by default.
+"""What a notice says: Jinja2 templates per event type and channel, Vietnamese by default.
 
 Each `templates/<language>/<template>.j2` holds the blocks `subject` and `text` (e-mail) and
 `sms` (rendered at shortening levels 0, 1, 2 until it fits one segment). E-mail HTML wraps the
-text in `_email.html.j2`; forms that go with an e-mail are under `templates/vi/forms/`."""
+text in `_email.html.j2`; forms that go with an e-mail are under `templates/vi/forms/`. Dates and
+money are written by the kernel's filters (`datetime`, `date`, `money`), in the notice's language
+where the text is English."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from notify.application.ports import Message
+from notify.domain.policy import Trigger
 from notify.domain.sms_text import DEFAULT_FORBIDDEN, DEFAULT_LIMIT, fit_sms
-from services.calendar import VN_TZ
+from services.formatting import jinja_filters
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANGUAGES = ("vi", "en")
 FORMS = {
     "form_1_receipt": "mau-01-giay-tiep-nhan-hen-tra",
@@ -40,26 +45,16 @@ class EmailMessage:
     attachment: Attachment | None = None
 
 
-def _vn_datetime(value: datetime | str) -> str:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(VN_TZ):%H:%M %d/%m/%Y}"
-
-
-def _vn_date(value: datetime | str) -> str:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(VN_TZ):%d/%m/%Y}"
-
-
-def _vnd(amount: int, language: str = "vi") -> str:
-    grouped = f"{amount:,}"
-    return f"{grouped.replace(',', '.')} đồng" if language == "vi" else f"{grouped} VND"
-
-
 def _first_items(items: list[str], count: int) -> str:
     """The first `count` items, and how many more: `a; b (+3)`."""
     shown = "; ".join(items[:count])
     rest = len(items) - count
     return f"{shown} (+{rest})" if rest > 0 else shown
+
+
+# A notice writes the same instant several times (its SMS at each shortening level, the e-mail,
+# the form), and Babel takes a few microseconds each time: the kernel's filters, remembered.
+_FILTERS = {name: lru_cache(maxsize=1024)(format_) for name, format_ in jinja_filters().items()}
 
 
 def _environment(autoescape: bool) -> Environment:
@@ -71,7 +66,7 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(vn_datetime=_vn_datetime, vn_date=_vn_date, vnd=_vnd, first_items=_first_items)
+    env.filters.update(_FILTERS, first_items=_first_items)
     return env
 
 
@@ -89,7 +84,7 @@ def _template(language: str, name: str) -> Template:
 
 
 def render_sms(
-    name: str, context: dict[str, Any], *, language: str = "vi", limit: int = DEFAULT_LIMIT, forbidden: str = DEFAULT_FORBIDDEN
+    name: str, context: Mapping[str, Any], *, language: str = "vi", limit: int = DEFAULT_LIMIT, forbidden: str = DEFAULT_FORBIDDEN
 ) -> str:
     template = _template(language, name)
     return fit_sms(
@@ -97,7 +92,7 @@ def render_sms(
     )
 
 
-def render_email(name: str, context: dict[str, Any], *, language: str = "vi", form: str | None = None) -> EmailMessage:
+def render_email(name: str, context: Mapping[str, Any], *, language: str = "vi", form: str | None = None) -> EmailMessage:
     template = _template(language, name)
     ctx = {**context, "level": 0, "language": language}
     subject = " ".join(_block(template, "subject", ctx).split())
@@ -109,3 +104,26 @@ def render_email(name: str, context: dict[str, Any], *, language: str = "vi", fo
         content = _HTML.get_template(f"vi/forms/{form}.html.j2").render(**ctx)
         attachment = Attachment(f"{FORMS[form]}-{context['dossier']['code']}.html", content)
     return EmailMessage(subject, text, html, attachment)
+
+
+class Templates:
+    """The `Composer` of notify's use cases: SMS text within one segment of the configured length
+    and characters, e-mail with its form."""
+
+    def __init__(self, sms_limit: int = DEFAULT_LIMIT, sms_forbidden: str = DEFAULT_FORBIDDEN) -> None:
+        self.sms_limit = sms_limit
+        self.sms_forbidden = sms_forbidden
+
+    def compose(self, trigger: Trigger, channel: str, context: Mapping[str, Any], language: str) -> Message:
+        if channel == "sms":
+            body = render_sms(trigger.template, context, language=language, limit=self.sms_limit, forbidden=self.sms_forbidden)
+            return Message(body)
+        email = render_email(trigger.template, context, language=language, form=trigger.form)
+        attachment = email.attachment
+        return Message(
+            email.text,
+            subject=email.subject,
+            html=email.html,
+            attachment_name=attachment.filename if attachment else None,
+            attachment=attachment.content if attachment else None,
+        )

@@ -1,0 +1,144 @@
+"""All of notify's SQL: the applicant's contact per dossier, the notices (recorded once per
+dossier, trigger event, channel and recipient), their claim under a lease and their outcomes,
+delivery receipts, the operator's re-send and the delivery log. One repository per session; what
+runs for every event or every notice sent goes to the driver directly (`services.db`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify.adapters.tables import contacts, notices
+from notify.application.ports import DueNotice, NewNotice, NoticeStatus, SentNotice
+from notify.domain.policy import Contact, DossierContact
+from services.db import driver_connection, insert_row, insert_rows
+from services.work_queue import LeasedQueue
+
+CONTACT = (
+    "SELECT dossier_code, procedure_name, name, phone, email, channels, language, opt_out_non_essential "
+    "FROM notify.contacts WHERE dossier_id = $1"
+)
+DUE = LeasedQueue(
+    notices,
+    due="status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()",
+    order="next_attempt_at, created_at",
+    on_claim="status = 'sending', attempts = attempts + 1",
+    returning=", ".join(f.name for f in fields(DueNotice)),
+)
+HOLD = (
+    "UPDATE notify.notices SET status = 'held', held_until = $2, next_attempt_at = $2, attempts = attempts - 1 "
+    "WHERE id = $1 AND status = 'sending'"
+)
+MARK_SENT = (
+    "UPDATE notify.notices SET status = 'sent', sent_at = $2, gateway_id = $3, provider_message_id = $4, last_error = NULL "
+    "WHERE id = $1 AND status = 'sending' RETURNING id"
+)
+RETRY = "UPDATE notify.notices SET status = 'pending', last_error = $2, next_attempt_at = $3 WHERE id = $1 AND status = 'sending'"
+MARK_FAILED = (
+    "UPDATE notify.notices SET status = 'failed', last_error = $2, permanent = $3, failed_at = $4, gateway_id = $5 "
+    "WHERE id = $1 AND status = 'sending' RETURNING id"
+)
+SENT_WITH = (
+    "SELECT id, dossier_id, status, trigger, channel, recipient_masked FROM notify.notices "
+    "WHERE gateway_id = $1 OR provider_message_id = $1 FOR UPDATE"
+)
+MARK_DELIVERED = "UPDATE notify.notices SET status = 'delivered', delivered_at = $2 WHERE id = $1"
+MARK_UNDELIVERED = "UPDATE notify.notices SET status = 'failed', failed_at = $3, permanent = true, last_error = $2 WHERE id = $1"
+
+
+class NotifyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------ contacts
+
+    async def contact(self, dossier_id: UUID) -> DossierContact | None:
+        row = await (await driver_connection(self.session)).fetchrow(CONTACT, dossier_id)
+        if row is None:
+            return None
+        contact = Contact(row[2], row[3], row[4], tuple(row[5]), row[6], row[7])
+        return DossierContact(row[0], row[1], contact)
+
+    async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool:
+        c = dossier.contact
+        values = {
+            "dossier_id": dossier_id,
+            "dossier_code": dossier.code,
+            "procedure_name": dossier.procedure_name,
+            "name": c.name,
+            "phone": c.phone,
+            "email": c.email,
+            "channels": list(c.channels),
+            "language": c.language,
+            "opt_out_non_essential": c.opt_out_non_essential,
+        }
+        return await insert_row(self.session, contacts, values, "ON CONFLICT DO NOTHING RETURNING dossier_id") is not None
+
+    # ------------------------------------------------------------ notices
+
+    async def add_notices(self, drafted: Sequence[NewNotice]) -> None:
+        """One batch of the driver's executemany (every notice has the same columns)."""
+        rows = [vars(notice) for notice in drafted]
+        await insert_rows(self.session, notices, rows, "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[DueNotice]:
+        return [DueNotice(*row) for row in await DUE.claim(self.session, limit, lease_seconds)]
+
+    async def hold_until(self, notice_id: UUID, release: datetime) -> None:
+        await (await driver_connection(self.session)).execute(HOLD, notice_id, release)
+
+    async def mark_sent(self, notice_id: UUID, at: datetime, gateway_id: str, provider_message_id: str | None) -> bool:
+        row = await (await driver_connection(self.session)).fetchrow(MARK_SENT, notice_id, at, gateway_id, provider_message_id)
+        return row is not None
+
+    async def retry_at(self, notice_id: UUID, error: str, at: datetime) -> None:
+        await (await driver_connection(self.session)).execute(RETRY, notice_id, error, at)
+
+    async def mark_failed(self, notice_id: UUID, *, error: str, permanent: bool, at: datetime, gateway_id: str) -> bool:
+        row = await (await driver_connection(self.session)).fetchrow(MARK_FAILED, notice_id, error, permanent, at, gateway_id)
+        return row is not None
+
+    # ------------------------------------------------------------ after sending
+
+    async def sent_with(self, gateway_id: str) -> SentNotice | None:
+        """The notice a channel knows by this id (ours, or the id the provider gave back), locked."""
+        row = await (await driver_connection(self.session)).fetchrow(SENT_WITH, gateway_id)
+        return SentNotice(*row) if row is not None else None
+
+    async def mark_delivered(self, notice_id: UUID, at: datetime) -> None:
+        await (await driver_connection(self.session)).execute(MARK_DELIVERED, notice_id, at)
+
+    async def mark_undelivered(self, notice_id: UUID, error: str, at: datetime) -> None:
+        await (await driver_connection(self.session)).execute(MARK_UNDELIVERED, notice_id, error, at)
+
+    async def status_for_update(self, notice_id: UUID) -> NoticeStatus | None:
+        query = select(notices.c.status).where(notices.c.id == notice_id).with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
+        """Back to the queue under its next idempotency id (`<id>.rN`), attempts counted afresh."""
+        query = (
+            update(notices)
+            .where(notices.c.id == notice_id)
+            .values(
+                status="pending", attempts=0, resends=notices.c.resends + 1, next_attempt_at=at, failed_at=None, permanent=None
+            )
+            .returning(*notices.c)
+        )
+        return dict((await self.session.execute(query)).mappings().one())
+
+    # ------------------------------------------------------------ reading
+
+    async def of_dossier(self, dossier_id: UUID) -> list[dict[str, Any]]:
+        query = select(notices).where(notices.c.dossier_id == dossier_id).order_by(notices.c.created_at, notices.c.channel)
+        return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
+
+    async def with_status(self, status: NoticeStatus, limit: int) -> list[dict[str, Any]]:
+        query = select(notices).where(notices.c.status == status).order_by(notices.c.created_at.desc()).limit(limit)
+        return [dict(r) for r in (await self.session.execute(query)).mappings().all()]

@@ -1,0 +1,1 @@
+"""Notify's use cases: one function per event, command or dispatcher round."""
