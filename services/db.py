@@ -15,6 +15,24 @@ from sqlalchemy.sql import sqltypes
 
 from services.settings import ServiceSettings
 
+# Another transaction held what this one needed (a deadlock, a serialization failure, a lock not
+# available at once): nothing is wrong with the statement, and it is worth running again.
+LOCK_CONFLICTS = frozenset({"40P01", "40001", "55P03"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of an error, whether SQLAlchemy wrapped it or asyncpg raised it (driver connection)."""
+    orig = getattr(exc, "orig", exc)
+    for error in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    return sqlstate(exc) in LOCK_CONFLICTS
+
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.db import is_lock_conflict, sqlstate
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -95,14 +97,8 @@ def not_found(detail: str) -> Problem:
 
 
 def _data_exception(exc: Exception) -> bool:
-    if isinstance(exc, DataError):
-        return True
-    orig = getattr(exc, "orig", exc)  # SQLAlchemy's wrapper, or the driver's own error (driver_connection)
-    for error in (orig, getattr(orig, "__cause__", None)):
-        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
-            return True
-    return False
+    code = sqlstate(exc)  # SQLAlchemy's wrapper, or the driver's own error (driver_connection)
+    return isinstance(exc, DataError) or (code is not None and code.startswith("22"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -144,6 +140,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(asyncpg.PostgresError)
     @app.exception_handler(UnicodeError)
     async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        if is_lock_conflict(exc):  # another transaction held what this one needed; it rolled back
+            log.info("lock conflict on %s %s: %s", request.method, request.url.path, sqlstate(exc))
+            return problem_response(
+                503,
+                "Service busy",
+                "Another change to the same records was under way; nothing was changed. Retry shortly.",
+                type="busy",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         # A value PostgreSQL cannot hold (a NUL byte, an unpaired surrogate, a number out of range:
         # SQLSTATE class 22, data exception) is the client's mistake, not the server's; the
         # transaction rolled back, nothing changed. Any other database error is ours.

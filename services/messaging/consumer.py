@@ -25,7 +25,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.db import driver_connection
+from services.db import driver_connection, is_lock_conflict
 from services.events import Envelope
 from services.events.topics import stage_topic
 from services.kafka import create_consumer
@@ -68,6 +68,15 @@ class PendingOffsets:
 
 class _HandlerFailed(Exception):
     """A handler failed in a batch applied without savepoints: redo the batch one event at a time."""
+
+
+class _LockConflict(Exception):
+    """Another transaction (a replica, an API call) held a lock the batch needed: apply it again."""
+
+
+# A batch that keeps meeting lock conflicts is given up after this many tries (the consumer then
+# restarts from its committed offsets); conflicts never count towards dead-lettering a message.
+LOCK_CONFLICT_TRIES = 8
 
 
 def _session(session: AsyncSession) -> Any:
@@ -173,7 +182,31 @@ class IdempotentConsumer:
         event ids in the inbox with one statement and runs the handlers without savepoints; if a
         handler fails, the batch is rolled back and applied again event by event, each in a
         savepoint, so a poison message can be retried and dead-lettered without undoing its
-        neighbours."""
+        neighbours.
+
+        Handlers lock per dossier, and a service reads several topics whose partitions replicas
+        share, so two replicas can hold events of the same dossiers. The batch is taken in dossier
+        order (a stable sort: each dossier's events keep theirs), so replicas take those locks in
+        the same order; a lock conflict that still happens (with an API call, say) rolls the batch
+        back and applies it again, and never counts against a message."""
+        records = sorted(records, key=lambda record: record.key or b"")
+        for attempt in range(1, LOCK_CONFLICT_TRIES + 1):
+            try:
+                await self._apply(records)
+                return
+            except _LockConflict as conflict:
+                if attempt == LOCK_CONFLICT_TRIES:
+                    raise conflict.__cause__ or conflict from None
+                delay = backoff_seconds(attempt, 0.05, 2.0)
+                log.info(
+                    "consumer %s met a lock conflict (%s); applying the batch again in %.2fs",
+                    self.name,
+                    conflict.__cause__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _apply(self, records: list[ConsumerRecord]) -> None:
         try:
             async with self.sessionmaker() as session, session.begin():
                 await self._apply_batch(session, records)
@@ -209,6 +242,8 @@ class IdempotentConsumer:
             except Exception as exc:
                 if is_infrastructure_failure(exc):
                     raise
+                if is_lock_conflict(exc):
+                    raise _LockConflict from exc
                 raise _HandlerFailed from exc
             EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
 
@@ -240,6 +275,8 @@ class IdempotentConsumer:
             except Exception as exc:
                 if is_infrastructure_failure(exc):
                     raise
+                if is_lock_conflict(exc):
+                    raise _LockConflict from exc
                 if attempt >= self.settings.consumer_max_attempts:
                     await self._dead_letter(session, record, envelope, f"{type(exc).__name__}: {exc}", attempt)
                     return

@@ -10,9 +10,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,6 +266,38 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_can_be_replaye
     rows = await kit.applied_rows()
     assert sorted((r["step_id"], r["times"]) for r in rows) == [("next", 1), ("poison", 1)]
     assert await list_dead_letters(kit.sessionmaker, tables) == []
+
+
+async def test_an_event_that_meets_a_lock_conflict_is_applied_again_and_never_dead_lettered(kit: Kit) -> None:
+    """Replicas, and the API, lock the same dossiers: PostgreSQL then aborts one transaction as a
+    deadlock. That says nothing against the message, however often it happens."""
+    conflicts = 0
+
+    async def contended(session: AsyncSession, envelope: Envelope) -> None:
+        nonlocal conflicts
+        if parse(envelope, StepAssigned).step_id == "contended" and conflicts < 5:  # more than CONSUMER_MAX_ATTEMPTS
+            conflicts += 1
+            raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+        await session.execute(
+            text(
+                "INSERT INTO kernel_test.applied VALUES (:e, :d, :s, 'c1', 1) ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1"
+            ),
+            {"e": envelope.event_id, "d": envelope.dossier_id, "s": parse(envelope, StepAssigned).step_id},
+        )
+
+    def record(offset: int, envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
+        value = envelope.to_bytes()
+        return ConsumerRecord(kit.topic, 0, offset, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])
+
+    batch = [
+        record(i, step(step_id).envelope(dossier_id=dossier, producer="routing"))
+        for i, (dossier, step_id) in enumerate((("dossier-y", "first"), ("dossier-x", "contended"), ("dossier-y", "after")))
+    ]
+    await kit.consumer("c1", contended).apply(batch)
+
+    rows = await kit.applied_rows()
+    assert sorted((r["step_id"], r["times"]) for r in rows) == [("after", 1), ("contended", 1), ("first", 1)]
+    assert conflicts == 5 and await list_dead_letters(kit.sessionmaker, tables) == []
 
 
 async def test_relay_survives_a_broker_restart_without_loss_or_reordering(kit: Kit, stack: Stack) -> None:
