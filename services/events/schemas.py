@@ -11,10 +11,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events.registry import Event
+from services.vocabulary import PortalStatus
 
 Channel = Literal[1, 2, 3]  # national portal HinhThuc: 1 counter, 2 online, 3 public postal service
 NoticeChannel = Literal["sms", "email", "console"]
-PausedStatus = Literal[5, 6, 8]  # supplement requested, awaiting fees/taxes, handling stopped
+# The statuses that pause the clock: supplement requested, awaiting fees/taxes, handling stopped.
+PausedStatus = Literal[PortalStatus.SUPPLEMENT_REQUESTED, PortalStatus.AWAITING_PAYMENT, PortalStatus.STOPPED]
 ResumeRule = Literal["keep_elapsed", "restart"]
 Outcome = Literal["early", "on_time", "late"]
 ReturnMethod = Literal["counter", "post", "online"]

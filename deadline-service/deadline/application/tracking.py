@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import cast
 from uuid import UUID
 
 from deadline.application.ports import DeadlineWork, Row
@@ -27,7 +26,6 @@ from services.events.schemas import (
     PausedStatus,
     StepAssigned,
 )
-from services.vocabulary import PortalStatus
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +227,7 @@ async def pause_clock(
     work: DeadlineWork,
     rules: ClockRules,
     cause: Envelope,
-    status: PortalStatus,
+    status: PausedStatus,
     at: datetime,
     *,
     requested_by: str | None,
@@ -264,7 +262,7 @@ async def pause_clock(
     )
     await work.deadlines.update_dossier(dossier_id, {"state": DossierState.PAUSED, "paused_status": int(status)})
     await work.events.emit(
-        ClockPaused(status=cast(PausedStatus, int(status)), paused_at=at, appointment_at=dossier["appointment_at"]),
+        ClockPaused(status=status, paused_at=at, appointment_at=dossier["appointment_at"]),
         dossier_id=cause.dossier_id,
         causation=cause,
     )
