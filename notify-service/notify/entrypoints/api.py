@@ -12,7 +12,7 @@ from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.reading import delivery_log, notices_with_status
 from notify.deps import GatewayOnly, SettingsDep, UnitOfWorkDep
 from notify.schemas import RECEIPT_EXAMPLE, NoticeEntry, NoticePublic, ReceiptApplied
-from services.problems import Problem
+from services.problems import field_error, invalid
 from services.web import StaffOnly, require_operator
 
 router = APIRouter(tags=["notices"])
@@ -44,12 +44,12 @@ async def delivery_receipt(
     gateway_id = receipt.get(settings.sms_receipt_id_field)
     status = receipt.get(settings.sms_receipt_status_field)
     errors = [
-        {"field": name, "message": "required"}
+        field_error(name, "required", "missing")
         for name, value in ((settings.sms_receipt_id_field, gateway_id), (settings.sms_receipt_status_field, status))
         if not isinstance(value, (str, int)) or str(value) == ""
     ]
     if errors:
-        raise Problem(422, "Invalid delivery receipt", "the receipt lacks a required field", type="validation", errors=errors)
+        raise invalid(errors)
     delivered = str(status) in {v.strip() for v in settings.sms_receipt_delivered.split(",")}
     return await apply_delivery_receipt(uow, str(gateway_id), str(status), delivered=delivered)
 
