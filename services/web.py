@@ -34,7 +34,9 @@ RuntimeDep = Annotated["Runtime[Any, Any]", Depends(get_runtime)]
 
 
 def wiring_of(request: Request) -> Any:
-    """The service's wiring (what its routes are given); each service's `deps.py` names its type."""
+    """The service's wiring (what its routes are given); each service's `deps.py` names its type.
+    Dependencies that only read it are `async def`: FastAPI runs a plain `def` dependency in its
+    thread pool, a thread hop on every request."""
     return request.app.state.runtime.wiring
 
 

@@ -12,15 +12,15 @@ from deadline.settings import DeadlineSettings
 from services.web import wiring_of
 
 
-def get_settings(request: Request) -> DeadlineSettings:
+async def get_settings(request: Request) -> DeadlineSettings:
     return wiring_of(request).settings
 
 
-def get_uow(request: Request) -> DeadlineUnitOfWork:
+async def get_uow(request: Request) -> DeadlineUnitOfWork:
     return wiring_of(request).uow
 
 
-def get_rules(request: Request) -> ClockRules:
+async def get_rules(request: Request) -> ClockRules:
     return wiring_of(request).rules
 
 

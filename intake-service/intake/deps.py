@@ -15,27 +15,27 @@ from services.calendar import WorkingCalendar
 from services.web import wiring_of
 
 
-def get_settings(request: Request) -> IntakeSettings:
+async def get_settings(request: Request) -> IntakeSettings:
     return wiring_of(request).settings
 
 
-def get_uow(request: Request) -> IntakeUnitOfWork:
+async def get_uow(request: Request) -> IntakeUnitOfWork:
     return wiring_of(request).uow
 
 
-def get_catalogue(request: Request) -> Catalogue:
+async def get_catalogue(request: Request) -> Catalogue:
     return wiring_of(request).catalogue
 
 
-def get_calendar(request: Request) -> WorkingCalendar:
+async def get_calendar(request: Request) -> WorkingCalendar:
     return wiring_of(request).calendar
 
 
-def get_lookup_limit(request: Request) -> LookupLimit:
+async def get_lookup_limit(request: Request) -> LookupLimit:
     return wiring_of(request).lookup_limit
 
 
-def get_lgsp_clients(request: Request) -> dict[str, LgspClient]:
+async def get_lgsp_clients(request: Request) -> dict[str, LgspClient]:
     return wiring_of(request).lgsp_clients
 
 

@@ -13,11 +13,11 @@ from services.problems import Problem
 from services.web import same_secret, wiring_of
 
 
-def get_settings(request: Request) -> NotifySettings:
+async def get_settings(request: Request) -> NotifySettings:
     return wiring_of(request).settings
 
 
-def get_uow(request: Request) -> NotifyUnitOfWork:
+async def get_uow(request: Request) -> NotifyUnitOfWork:
     return wiring_of(request).uow
 
 

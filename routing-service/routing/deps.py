@@ -23,23 +23,23 @@ log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings(request: Request) -> RoutingSettings:
+async def get_settings(request: Request) -> RoutingSettings:
     return wiring_of(request).settings
 
 
-def get_uow(request: Request) -> RoutingUnitOfWork:
+async def get_uow(request: Request) -> RoutingUnitOfWork:
     return wiring_of(request).uow
 
 
-def get_calendar(request: Request) -> WorkingCalendar:
+async def get_calendar(request: Request) -> WorkingCalendar:
     return wiring_of(request).calendar
 
 
-def get_agencies(request: Request) -> Agencies:
+async def get_agencies(request: Request) -> Agencies:
     return wiring_of(request).agencies
 
 
-def get_tokens(request: Request) -> AgencyTokens:
+async def get_tokens(request: Request) -> AgencyTokens:
     return wiring_of(request).tokens
 
 
