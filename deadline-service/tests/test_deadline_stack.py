@@ -336,6 +336,37 @@ async def test_a_route_completed_read_before_the_citizens_supplement_waits_for_i
 # ---------------------------------------------------------------- timers: exactly once, replicas, restart
 
 
+async def test_a_second_agencys_request_while_the_answer_is_awaited_keeps_the_completion_waiting_for_it(
+    deadline: Deadline,
+) -> None:
+    """Parallel branches: the commune asks for a supplement and (the answer given, read later) is
+    done; the police ask too before the answer is read. The commune's completion still waits for
+    the answer and closes its step then; it is not dropped by the second request."""
+    dossier_id = new_id()
+    commune = RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=24)
+    police = RouteStep(step_id="s2", agency_code="CA", agency_name="Công an xã", budget_hours=16)
+    await deadline.receive(dossier_id, vn(2027, 3, 1, 9, 0), budget=40, route=[commune, police])
+    for event in (
+        StepAssigned(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=24, assigned_at=vn(2027, 3, 1, 9, 0)),
+        StepAssigned(step_id="s2", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2027, 3, 1, 9, 0)),
+        SupplementRequested(requested_by="UBX", step_id="s1", items=["Tờ khai"], requested_at=vn(2027, 3, 2, 9, 0)),
+        StepCompleted(step_id="s1", agency_code="UBX", officer="Cán bộ A", completed_at=vn(2027, 3, 10, 9, 0)),
+        SupplementRequested(requested_by="CA", step_id="s2", items=["Sổ hộ khẩu"], requested_at=vn(2027, 3, 2, 10, 0)),
+    ):
+        await deadline.publish("routing", dossier_id, event)
+    deadline.clock(dossier_id, lambda c: c["state"] == "paused")
+    await asyncio.sleep(1.5)  # every routing event read
+    await deadline.publish("intake", dossier_id, SupplementReceived(received_at=vn(2027, 3, 9, 9, 0), items=["Tờ khai"]))
+    steps = eventually(
+        lambda: (
+            (d := deadline.deadlines(dossier_id, 3))
+            and {x["step_id"]: x for x in d if x["scope"] == "step" and x["state"] == "closed"}
+        ),
+        what="the commune's step closed",
+    )
+    assert datetime.fromisoformat(steps["s1"]["completed_at"]) == vn(2027, 3, 10, 9, 0)
+
+
 async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_restart(deadline: Deadline) -> None:
     ids = [new_id() for _ in range(6)]
     route = [RouteStep(step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16)]
