@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,11 +33,16 @@ async def get_runtime(request: Request) -> Runtime[Any, Any]:
 RuntimeDep = Annotated["Runtime[Any, Any]", Depends(get_runtime)]
 
 
-def wiring_of(request: Request) -> Any:
-    """The service's wiring (what its routes are given); each service's `deps.py` names its type.
-    Dependencies that only read it are `async def`: FastAPI runs a plain `def` dependency in its
-    thread pool, a thread hop on every request."""
-    return request.app.state.runtime.wiring
+def wired(attribute: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency giving one attribute of the service's wiring (what its routes are given), as
+    each service's `deps.py` names it: `Annotated[IntakeUnitOfWork, Depends(wired("uow"))]`. It is
+    `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop a request."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state.runtime.wiring, attribute)
+
+    dependency.__name__ = f"wired_{attribute}"
+    return dependency
 
 
 _bearer = HTTPBearer(auto_error=False)

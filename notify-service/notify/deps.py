@@ -5,24 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query
 
 from notify.application.ports import NotifyUnitOfWork
 from notify.settings import NotifySettings
 from services.problems import Problem
-from services.web import same_secret, wiring_of
+from services.web import same_secret, wired
 
-
-async def get_settings(request: Request) -> NotifySettings:
-    return wiring_of(request).settings
-
-
-async def get_uow(request: Request) -> NotifyUnitOfWork:
-    return wiring_of(request).uow
-
-
-SettingsDep = Annotated[NotifySettings, Depends(get_settings)]
-UnitOfWorkDep = Annotated[NotifyUnitOfWork, Depends(get_uow)]
+SettingsDep = Annotated[NotifySettings, Depends(wired("settings"))]
+UnitOfWorkDep = Annotated[NotifyUnitOfWork, Depends(wired("uow"))]
 
 
 async def require_callback_token(

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routing.adapters.exchange import PortalClient, national_portal
@@ -17,35 +17,21 @@ from routing.application.tokens import unauthorized
 from routing.domain.agencies import Agencies
 from routing.settings import RoutingSettings
 from services.calendar import WorkingCalendar
-from services.web import wiring_of
+from services.web import wired
 
 log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def get_settings(request: Request) -> RoutingSettings:
-    return wiring_of(request).settings
+SettingsDep = Annotated[RoutingSettings, Depends(wired("settings"))]
+UnitOfWorkDep = Annotated[RoutingUnitOfWork, Depends(wired("uow"))]
+CalendarDep = Annotated[WorkingCalendar, Depends(wired("calendar"))]
+AgenciesDep = Annotated[Agencies, Depends(wired("agencies"))]
+TokensDep = Annotated[AgencyTokens, Depends(wired("tokens"))]
 
 
-async def get_uow(request: Request) -> RoutingUnitOfWork:
-    return wiring_of(request).uow
-
-
-async def get_calendar(request: Request) -> WorkingCalendar:
-    return wiring_of(request).calendar
-
-
-async def get_agencies(request: Request) -> Agencies:
-    return wiring_of(request).agencies
-
-
-async def get_tokens(request: Request) -> AgencyTokens:
-    return wiring_of(request).tokens
-
-
-async def get_portal(request: Request) -> AsyncIterator[PortalClient | None]:
+async def get_portal(settings: SettingsDep) -> AsyncIterator[PortalClient | None]:
     """The national portal's client for this request; None when NATIONAL_PORTAL_URL is not set."""
-    settings: RoutingSettings = wiring_of(request).settings
     if not settings.portal_url:
         yield None
         return
@@ -53,11 +39,6 @@ async def get_portal(request: Request) -> AsyncIterator[PortalClient | None]:
         yield portal
 
 
-SettingsDep = Annotated[RoutingSettings, Depends(get_settings)]
-UnitOfWorkDep = Annotated[RoutingUnitOfWork, Depends(get_uow)]
-CalendarDep = Annotated[WorkingCalendar, Depends(get_calendar)]
-AgenciesDep = Annotated[Agencies, Depends(get_agencies)]
-TokensDep = Annotated[AgencyTokens, Depends(get_tokens)]
 PortalDep = Annotated[PortalClient | None, Depends(get_portal)]
 
 
