@@ -5,6 +5,7 @@ e-mail, SMS and timeline (Babel, with Vietnam's time zone): `14:05 25/11/2026`, 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date as _babel_date
@@ -26,12 +27,16 @@ def _moment(value: datetime | str) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+# A notice or a form writes the same instant several times (an SMS at each shortening level, the
+# e-mail, the attached form), and Babel takes a few microseconds each time: results are remembered.
+@lru_cache(maxsize=4096)
 def format_datetime(value: datetime | str, language: str = "vi") -> str:
     """An instant in Vietnam time: `14:05 25/11/2026` (an ISO text is read first, as events carry it)."""
     language = _language(language)
     return _babel_datetime(_moment(value), DATETIME_PATTERNS[language], tzinfo=VN_TZ, locale=language)
 
 
+@lru_cache(maxsize=4096)
 def format_date(value: datetime | date | str, language: str = "vi") -> str:
     """The day of an instant in Vietnam time (or a calendar day as it is): `25/11/2026`."""
     language = _language(language)
@@ -42,6 +47,7 @@ def format_date(value: datetime | date | str, language: str = "vi") -> str:
     return _babel_date(day, DATE_PATTERNS[language], locale=language)
 
 
+@lru_cache(maxsize=4096)
 def format_money(amount: int, language: str = "vi") -> str:
     """An amount of Vietnamese đồng: `500.000 đồng`."""
     language = _language(language)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,6 @@ def _first_items(items: list[str], count: int) -> str:
     return f"{shown} (+{rest})" if rest > 0 else shown
 
 
-# A notice writes the same instant several times (its SMS at each shortening level, the e-mail,
-# the form), and Babel takes a few microseconds each time: the kernel's filters, remembered.
-_FILTERS = {name: lru_cache(maxsize=1024)(format_) for name, format_ in jinja_filters().items()}
-
-
 def _environment(autoescape: bool) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -66,7 +60,7 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(_FILTERS, first_items=_first_items)
+    env.filters.update(jinja_filters(), first_items=_first_items)
     return env
 
 
