@@ -1,6 +1,6 @@
 """Signed requests from the LGSP (trục liên thông) and agencies' systems: HMAC-SHA256, hex, over
 `timestamp \\n nonce \\n body` with the caller's key, and a freshness window on the timestamp.
-Pure; each service that accepts signed requests keeps its own record of nonces seen."""
+Pure; `services.inbound` checks requests with it, and a nonce is claimed through `services.idempotency`."""
 
 from __future__ import annotations
 

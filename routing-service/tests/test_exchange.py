@@ -1,6 +1,7 @@
 import random
 
-from routing.domain.exchange import GENESIS, CircuitBreaker, chain_hash, first_broken, fresh, sign, signature_valid
+from routing.domain.exchange import GENESIS, CircuitBreaker, chain_hash, first_broken
+from services.signing import fresh, sign, signature_valid
 from services.work_queue import backoff_seconds
 
 

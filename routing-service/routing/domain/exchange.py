@@ -1,7 +1,6 @@
 """Trustworthy exchange with the LGSP and the national portal (pure): a circuit breaker per
-endpoint, HMAC signatures over body + timestamp + nonce (re-exported from the shared kernel,
-`services.signing`), and the hash chain of the audit log (nhật ký trao đổi). Retry delays are the
-kernel's `services.work_queue.backoff_seconds`."""
+endpoint and the hash chain of the audit log (nhật ký trao đổi). Signatures are the kernel's
+(`services.signing`, `services.inbound`), and so are retry delays (`services.work_queue`)."""
 
 from __future__ import annotations
 
@@ -9,21 +8,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
-
-from services.signing import fresh, sign, signature_valid, signing_input
-
-__all__ = [
-    "GENESIS",
-    "Breakers",
-    "CircuitBreaker",
-    "canonical",
-    "chain_hash",
-    "first_broken",
-    "fresh",
-    "sign",
-    "signature_valid",
-    "signing_input",
-]
 
 GENESIS = "0" * 64
 
