@@ -1,10 +1,12 @@
-"""Start and stop the real infrastructure on this machine: PostgreSQL and an Apache Kafka broker.
+"""Start and stop the real infrastructure on this machine: PostgreSQL, an Apache Kafka broker and
+the Keycloak identity provider.
 
-No Docker engine exists on the machines this project runs on, so the stack is two local
+No Docker engine exists on the machines this project runs on, so the stack is three local
 processes whose data lives under `.run/<profile>/` (PostgreSQL's in `~postgres/motcua/` when the
-`postgres` user cannot enter this checkout), which survives restarts:
+`postgres` user cannot enter this checkout; Keycloak's in a database of its own), which survives
+restarts:
 
-    python -m infra.stack up   [--profile dev|test]   start (or reuse) both, print their addresses
+    python -m infra.stack up   [--profile dev|test]   start (or reuse) all three, print their addresses
     python -m infra.stack down [--profile dev|test]   stop what `up` started
     python -m infra.stack status
 
@@ -17,6 +19,7 @@ import argparse
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -24,6 +27,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -32,6 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 KAFKA_DIR = REPO / "infra" / "kafka"
 KAFKA_LIB = KAFKA_DIR / "lib"
 KAFKA_CLUSTER_ID = "bW90Y3VhLWthZmthLTAwMQ"  # any 22-char base64 UUID; fixed so re-formatting is never needed
+KEYCLOAK_DIR = REPO / "infra" / "keycloak"
+REALM = "motcua"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Profile:
     pg_port: int
     kafka_port: int
     kafka_controller_port: int
+    keycloak_port: int
 
     @property
     def root(self) -> Path:
@@ -53,8 +60,16 @@ class Profile:
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
+    @property
+    def keycloak_url(self) -> str:
+        return f"http://127.0.0.1:{self.keycloak_port}"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.keycloak_url}/realms/{REALM}"
+
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "OIDC_ISSUER": self.issuer}
 
 
 # Every port sits below Linux's ephemeral range (32768–60999): a client that keeps reconnecting
@@ -64,14 +79,15 @@ class Profile:
 # on one machine can each run their own test infrastructure.
 _OFFSET = int(os.environ.get("MOTCUA_PORT_OFFSET", "0"))
 PROFILES = {
-    "dev": Profile("dev", pg_port=25432, kafka_port=29092, kafka_controller_port=29093),
+    "dev": Profile("dev", pg_port=25432, kafka_port=29092, kafka_controller_port=29093, keycloak_port=28080),
     "test": Profile(
         "test" if _OFFSET == 0 else f"test-{_OFFSET}",
         pg_port=26432 + _OFFSET,
         kafka_port=21092 + _OFFSET,
         kafka_controller_port=21093 + _OFFSET,
+        keycloak_port=22080 + _OFFSET,
     ),
-    "bench": Profile("bench", pg_port=27432, kafka_port=23092, kafka_controller_port=23093),
+    "bench": Profile("bench", pg_port=27432, kafka_port=23092, kafka_controller_port=23093, keycloak_port=24080),
 }
 
 
@@ -191,7 +207,7 @@ class Postgres:
             )
             started = True
         wait_until(self.running, 60, "PostgreSQL")
-        self._ensure_database("motcua")
+        self.ensure_database("motcua")
         return started
 
     def _init(self) -> None:
@@ -229,7 +245,7 @@ class Postgres:
         )
         return out.stdout.strip()
 
-    def _ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str) -> None:
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
             self.psql(f'CREATE DATABASE "{name}"')
 
@@ -375,21 +391,185 @@ class Kafka:
                 time.sleep(0.05)
 
 
+# ---------------------------------------------------------------- Keycloak
+
+
+class Keycloak:
+    """The identity provider: Keycloak's server distribution (fetched by infra/keycloak/pom.xml and
+    built once by `make install`), copied per profile so that profiles never share its work files,
+    its data in the profile's PostgreSQL (database `keycloak`). The realm in
+    infra/keycloak/realm-motcua.json is imported at the first start; later starts keep what is there.
+    The master realm's administrator is created at the first start with a random password kept in
+    `.run/<profile>/keycloak/admin-password`."""
+
+    ADMIN = "admin"
+
+    def __init__(self, profile: Profile, postgres: Postgres) -> None:
+        self.profile = profile
+        self.postgres = postgres
+        self.dir = profile.root / "keycloak"
+        self.home = self.dir / "server"
+        self.pidfile = self.dir / "keycloak.pid"
+        self.logfile = self.dir / "keycloak.log"
+        self.password_file = self.dir / "admin-password"
+
+    @staticmethod
+    def distribution() -> Path:
+        built = sorted(KEYCLOAK_DIR.glob("dist/keycloak-*/lib/quarkus/build-system.properties"))
+        if not built:
+            raise RuntimeError("Keycloak is not installed: run `make install` (infra/keycloak/pom.xml)")
+        return built[-1].parent.parent.parent
+
+    @property
+    def admin_password(self) -> str:
+        if not self.password_file.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.password_file.touch(mode=0o600)
+            self.password_file.write_text(secrets.token_urlsafe(24))
+        return self.password_file.read_text().strip()
+
+    def pid(self) -> int | None:
+        if not self.pidfile.exists():
+            return None
+        pid = int(self.pidfile.read_text())
+        return pid if _pid_alive(pid) else None
+
+    def running(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.profile.issuer}/.well-known/openid-configuration", timeout=2) as answer:
+                return answer.status == 200
+        except (OSError, ValueError):
+            return False
+
+    def _database(self) -> tuple[str, str]:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.profile.database_url)
+        if self.postgres.external:
+            raise RuntimeError("with DATABASE_URL set, give Keycloak its own server too (not supported here)")
+        self.postgres.ensure_database("keycloak")
+        return f"jdbc:postgresql://{url.host}:{url.port}/keycloak", url.username or "motcua"
+
+    def _install(self) -> None:
+        source = self.distribution()
+        marker = self.home / "version.txt"
+        if marker.exists() and marker.read_text() == (source / "version.txt").read_text():
+            return
+        shutil.rmtree(self.home, ignore_errors=True)
+        shutil.copytree(source, self.home, symlinks=True)
+        shutil.rmtree(self.home / "data", ignore_errors=True)
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the server without waiting for it; None when it already answers."""
+        if self.running():
+            return None
+        if (stale := self.pid()) is not None:
+            log(f"Keycloak (pid {stale}) does not answer; restarting it")
+            self.down()
+        self._install()
+        imports = self.home / "data" / "import"
+        imports.mkdir(parents=True, exist_ok=True)
+        shutil.copy(KEYCLOAK_DIR / f"realm-{REALM}.json", imports / f"realm-{REALM}.json")
+        jdbc, user = self._database()
+        port = self.profile.keycloak_port
+        log(f"starting Keycloak on {self.profile.keycloak_url}")
+        env = {
+            **os.environ,
+            "KC_BOOTSTRAP_ADMIN_USERNAME": self.ADMIN,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
+            "JAVA_OPTS_KC_HEAP": "-Xms128m -Xmx512m",
+        }
+        with open(self.logfile, "ab") as out:
+            proc = subprocess.Popen(
+                [
+                    str(self.home / "bin" / "kc.sh"),
+                    "start",
+                    "--optimized",
+                    "--import-realm",
+                    f"--db-url={jdbc}",
+                    f"--db-username={user}",
+                    "--db-password=unused-with-trust-auth",
+                    "--db-pool-max-size=10",
+                    "--http-enabled=true",
+                    "--http-host=127.0.0.1",
+                    f"--http-port={port}",
+                    f"--http-management-port={port + 1}",
+                    f"--hostname={self.profile.keycloak_url}",
+                    "--hostname-backchannel-dynamic=false",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        self.pidfile.write_text(str(proc.pid))
+        return proc
+
+    def wait(self, proc: subprocess.Popen[bytes] | None) -> bool:
+        """Wait for a launched server to serve the realm; True when `launch` started it."""
+        if proc is not None:
+            wait_until(lambda: self.running() or proc.poll() is not None, 180, "Keycloak to serve the realm")
+            if proc.poll() is not None:
+                raise RuntimeError(f"Keycloak exited with {proc.returncode}; see {self.logfile}")
+        self._sync_realm()
+        return proc is not None
+
+    def _sync_realm(self) -> None:
+        """Keep the realm what the file in the repo says. Keycloak imports it only into an empty
+        database, so when the file has changed since, the realm is made again from it (its users
+        and client secrets go with it: the demo and the tests create theirs each time)."""
+        from infra.identity import KeycloakAdmin
+
+        realm_file = KEYCLOAK_DIR / f"realm-{REALM}.json"
+        digest = hashlib.sha256(realm_file.read_bytes()).hexdigest()
+        recorded = self.dir / "realm.sha256"
+        if recorded.exists() and recorded.read_text() == digest:
+            return
+        admin = KeycloakAdmin(self.profile.keycloak_url, self.admin_password)
+        if recorded.exists():
+            log(f"the realm file changed: making realm {REALM} again from it")
+            admin.delete_realm(REALM)
+            admin.create_realm(REALM)
+        recorded.write_text(digest)
+
+    def up(self) -> bool:
+        return self.wait(self.launch())
+
+    def down(self, timeout: float = 30) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        log("stopping Keycloak")
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pidfile.unlink(missing_ok=True)
+
+
 class Stack:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.postgres = Postgres(profile)
         self.kafka = Kafka(profile)
+        self.keycloak = Keycloak(profile, self.postgres)
         self.started: list[str] = []
 
     def up(self) -> Stack:
         if self.postgres.up():
             self.started.append("postgres")
+        keycloak = self.keycloak.launch()  # starts in the background while Kafka starts
         if self.kafka.up():
             self.started.append("kafka")
+        if self.keycloak.wait(keycloak):
+            self.started.append("keycloak")
         return self
 
     def down(self, only_started: bool = False) -> None:
+        if not only_started or "keycloak" in self.started:
+            self.keycloak.down()
         if not only_started or "kafka" in self.started:
             self.kafka.down()
         if not only_started or "postgres" in self.started:
@@ -411,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"postgres: {'up' if stack.postgres.running() else 'down'} (127.0.0.1:{stack.profile.pg_port})")
         print(f"kafka:    {'up' if stack.kafka.running() else 'down'} ({stack.profile.kafka_bootstrap})")
+        print(f"keycloak: {'up' if stack.keycloak.running() else 'down'} ({stack.profile.issuer})")
     return 0
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh machine: Java and Maven (for the Kafka broker's jars),
-# PostgreSQL's server, the pinned Kafka jars from Maven Central, and a Python virtualenv.
+# Installs what the project needs on a fresh machine: Java and Maven (for the Kafka broker's jars and
+# Keycloak), PostgreSQL's server, the pinned Kafka jars and Keycloak server from Maven Central, and a
+# Python virtualenv.
 # Idempotent: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,16 @@ if ! ls infra/kafka/lib/kafka_2.13-*.jar >/dev/null 2>&1 || [ infra/kafka/pom.xm
   echo "[install] Kafka jars from Maven Central (infra/kafka/pom.xml)"
   rm -rf infra/kafka/lib
   mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies
+fi
+
+# Keycloak's server distribution, unpacked and built once for PostgreSQL (profiles copy the built server).
+KC_BUILT=$(ls -d infra/keycloak/dist/keycloak-*/lib/quarkus/build-system.properties 2>/dev/null | tail -1 || true)
+if [ -z "$KC_BUILT" ] || [ infra/keycloak/pom.xml -nt "$KC_BUILT" ]; then
+  echo "[install] Keycloak server from Maven Central (infra/keycloak/pom.xml)"
+  rm -rf infra/keycloak/dist
+  mvn -q -B -f infra/keycloak/pom.xml dependency:unpack
+  kc=$(ls -d infra/keycloak/dist/keycloak-* | tail -1)
+  "$kc/bin/kc.sh" build --db=postgres --cache=local --health-enabled=true >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"
