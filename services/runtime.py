@@ -21,9 +21,13 @@ from typing import Any, Generic, TypeVar
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.audit import SessionAudit
 from services.db import create_engine, create_sessionmaker
+from services.identity import TokenVerifier
 from services.kafka import ensure_topics
 from services.logging import configure_logging
 from services.messaging import IdempotentConsumer, MessagingTables, Outbox, OutboxRelay, Subscription
@@ -71,6 +75,9 @@ class Runtime(Generic[S, C]):
         self.engine = create_engine(self.settings)
         self.sessionmaker = create_sessionmaker(self.engine)
         self.outbox = Outbox(self.tables, service=definition.name, topic_prefix=self.settings.topic_prefix)
+        self.verifier = TokenVerifier(
+            self.settings.oidc_issuer, self.settings.oidc_audience, jwks_url=self.settings.oidc_jwks_url
+        )
         self.relay = OutboxRelay(self.settings, self.engine, self.tables)
         self.wiring: C = definition.wire(self)
         self.consumers = {
@@ -80,6 +87,10 @@ class Runtime(Generic[S, C]):
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._admin: AIOKafkaAdminClient | None = None
+
+    def audit(self, session: AsyncSession) -> SessionAudit:
+        """The service's audit trail bound to `session` (for a unit of work's `audit`)."""
+        return SessionAudit(self.tables.schema, self.definition.name, session)
 
     async def start(self) -> None:
         self._stop.clear()
@@ -112,6 +123,7 @@ class Runtime(Generic[S, C]):
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
+        await self.verifier.close()
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
@@ -152,7 +164,12 @@ def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = N
     dl.add_argument("--replay", type=int, metavar="ID")
     sub.add_parser("openapi", help="print the OpenAPI document")
     args = parser.parse_args(argv)
-    settings = definition.settings_class(service_name=definition.name)
+    try:
+        settings = definition.settings_class(service_name=definition.name)
+    except ValidationError as exc:
+        names = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        print(f"{definition.name}: cannot start, its settings are missing or wrong: {names}\n{exc}", file=sys.stderr)
+        return 2
     configure_logging(definition.name, settings.log_level)
 
     if args.command == "openapi":

@@ -34,8 +34,15 @@ class ServiceSettings(BaseSettings):
     max_in_flight: int = Field(
         64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503."
     )
-    admin_token: str | None = Field(None, validation_alias="ADMIN_TOKEN")
-    staff_token: str | None = Field(
-        None, validation_alias="STAFF_TOKEN", description="Bearer token of the staff endpoints (counter, back office, reports)."
+    oidc_issuer: str = Field(
+        validation_alias="OIDC_ISSUER",
+        min_length=1,
+        description="The identity provider's issuer URL (Keycloak: http://host/realms/motcua). Required: there is no open mode.",
+    )
+    oidc_audience: str = Field(
+        "motcua-api", validation_alias="OIDC_AUDIENCE", description="The `aud` every access token must carry."
+    )
+    oidc_jwks_url: str | None = Field(
+        None, validation_alias="OIDC_JWKS_URL", description="The issuer's keys; found through its discovery document when unset."
     )
     max_body_bytes: int = Field(1_048_576, validation_alias="MAX_BODY_BYTES", description="Larger request bodies answer 413.")

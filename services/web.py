@@ -1,5 +1,6 @@
 """The FastAPI app factory every service uses: health, readiness, metrics, request ids,
-problem+json errors, and the operator's dead-letter endpoints."""
+problem+json errors, and the operator's dead-letter endpoints. Who may call what is in
+`services.identity`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.audit import AuditEntry, audit_entries
+from services.identity import OperatorOnly, Role, allow
 from services.limits import BodySizeLimit
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.overload import LoadShedder
@@ -45,37 +47,9 @@ def wired(attribute: str) -> Callable[[Request], Awaitable[Any]]:
     return dependency
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time comparison that also takes any text a header may carry (str comparison refuses non-ASCII)."""
     return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
-
-
-async def require_operator(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """Operator endpoints take `Authorization: Bearer $ADMIN_TOKEN` when ADMIN_TOKEN is set."""
-    expected = request.app.state.runtime.settings.admin_token
-    if expected is None:
-        return
-    if credentials is None or not same_secret(credentials.credentials, expected):
-        raise Problem(401, "Unauthorized", "operator token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
-
-
-async def require_staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    """Staff endpoints (the counter, the back office, reports) take `Authorization: Bearer $STAFF_TOKEN`;
-    the operator's ADMIN_TOKEN is accepted too. With neither set (a developer's machine) they are open."""
-    settings = request.app.state.runtime.settings
-    accepted = [token for token in (settings.staff_token, settings.admin_token) if token]
-    if not accepted:
-        return
-    if credentials is None or not any(same_secret(credentials.credentials, token) for token in accepted):
-        raise Problem(401, "Unauthorized", "staff token required", type="unauthorized", headers={"WWW-Authenticate": "Bearer"})
-
-
-StaffOnly = [Depends(require_staff)]
 
 
 JSON_TYPES = ("application/json",)
@@ -123,7 +97,7 @@ def operations_router() -> APIRouter:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
+    admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=OperatorOnly)
 
     @admin.get("/dead-letters", summary="Messages a consumer gave up on", response_model=list[DeadLetter])
     async def dead_letters(runtime: RuntimeDep, include_replayed: bool = False) -> list[DeadLetter]:
@@ -137,6 +111,24 @@ def operations_router() -> APIRouter:
             raise Problem(exc.status, "Replay refused", exc.detail, type="replay") from exc
 
     router.include_router(admin)
+
+    trail = APIRouter(tags=["operations"], dependencies=[Depends(allow(Role.OPERATOR, Role.PROVINCE_ADMIN))])
+
+    @trail.get(
+        "/audit-trail",
+        summary="This service's append-only audit: its state changes and reads of personal data, with the actor",
+        response_model=list[AuditEntry],
+    )
+    async def audit_trail(
+        runtime: RuntimeDep,
+        dossier_id: Annotated[str | None, Query(max_length=200)] = None,
+        after_id: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[AuditEntry]:
+        async with runtime.sessionmaker() as session:
+            return await audit_entries(session, runtime.tables.schema, dossier_id=dossier_id, after_id=after_id, limit=limit)
+
+    router.include_router(trail)
     return router
 
 
@@ -222,6 +214,4 @@ def create_app(
     app.add_middleware(LoadShedder, max_in_flight=runtime.settings.max_in_flight)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContext)  # outermost: shed and oversized requests get an id too
-    if not (runtime.settings.staff_token or runtime.settings.admin_token):
-        log.warning("neither STAFF_TOKEN nor ADMIN_TOKEN is set: staff and operator endpoints are open")
     return app

@@ -159,9 +159,11 @@ def test_budgets_may_be_written_in_working_days() -> None:
 
 def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary() -> None:
     from intake.service import definition
+    from intake.settings import IntakeSettings
     from services.runtime import build_app
 
-    document = build_app(definition).openapi()
+    settings = IntakeSettings(service_name="intake", OIDC_ISSUER="http://127.0.0.1:9/realms/motcua")
+    document = build_app(definition, settings).openapi()
     schemas = document["components"]["schemas"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

@@ -1,7 +1,7 @@
 """The event envelope, the registry of versioned payload schemas, and topic names."""
 
 from services.events import schemas
-from services.events.envelope import Envelope
+from services.events.envelope import Actor, Envelope, current_actor
 from services.events.registry import Event, parse, registered, schema_for
 
-__all__ = ["Envelope", "Event", "parse", "registered", "schema_for", "schemas"]
+__all__ = ["Actor", "Envelope", "current_actor", "Event", "parse", "registered", "schema_for", "schemas"]

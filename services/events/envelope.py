@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
+
+ActorKind = Literal["officer", "agency-system", "citizen", "lgsp", "portal", "service"]
+
+
+class Actor(BaseModel):
+    """Who caused an event: an officer (from their token), an agency's system, a citizen (with the
+    dossier's receipt secret), the LGSP, the provincial portal, or the service itself (a consumer
+    applying another event, a timer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ActorKind
+    subject: str = Field(description="The identity provider's subject id; the service's name for `service`.")
+    name: str = Field(description="Display name, as the control sheet and the audit show it.")
+    unit: str | None = Field(None, description="The unit or agency code the actor acted for, when one applies.")
+
+    @classmethod
+    def service(cls, name: str) -> Actor:
+        return cls(kind="service", subject=name, name=name)
+
+
+# Who the code running now acts for; set from the caller's token for a request. Unset (a consumer,
+# a worker) the actor is the service itself.
+current_actor: ContextVar[Actor | None] = ContextVar("current_actor", default=None)
 
 
 class Envelope(BaseModel):
@@ -23,6 +48,7 @@ class Envelope(BaseModel):
     correlation_id: UUID = Field(description="Shared by every event of one flow (the first event's id).")
     causation_id: UUID | None = Field(None, description="The event (or request) that caused this one.")
     producer: str = Field(description="The service that produced the event.")
+    actor: Actor | None = Field(None, description="Who caused the event (absent in events written before actors were recorded).")
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.events.envelope import Envelope
+from services.events.envelope import Actor, Envelope, current_actor
 
 _REGISTRY: dict[tuple[str, int], type[Event]] = {}
 
@@ -45,6 +45,7 @@ class Event(BaseModel):
             correlation_id=correlation_id or (causation.correlation_id if causation else UUID(int=0)),
             causation_id=causation.event_id if causation else None,
             producer=producer,
+            actor=current_actor.get() or Actor.service(producer),
             payload=self.model_dump(mode="json"),
         )
         if envelope.correlation_id.int == 0:  # the first event of a flow correlates with itself

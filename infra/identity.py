@@ -1,0 +1,223 @@
+"""Talking to Keycloak from outside the services: the administrator's REST API (users, client
+secrets, realms, signing keys) and tokens for officers and agency systems. Used by `make run`'s
+demo, the tests and the benchmarks; the services themselves only verify tokens
+(`services.identity`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from infra.stack import KEYCLOAK_DIR, REALM, Profile
+
+CLI_CLIENT = "motcua-cli"  # public client with the password grant, for officers on the command line
+
+
+@dataclass(frozen=True)
+class Officer:
+    username: str
+    name: str
+    roles: tuple[str, ...]
+    units: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    password: str = field(default="", repr=False)
+
+    @property
+    def groups(self) -> list[str]:
+        return [f"/units/{u}" for u in self.units] + [f"/agencies/{a}" for a in self.agencies]
+
+
+def realm_file() -> dict[str, Any]:
+    return dict(json.loads((KEYCLOAK_DIR / f"realm-{REALM}.json").read_text()))
+
+
+class KeycloakAdmin:
+    """The master realm's administrator, over Keycloak's admin REST API."""
+
+    def __init__(self, base_url: str, password: str, *, username: str = "admin", realm: str = REALM) -> None:
+        self.base = base_url.rstrip("/")
+        self.realm = realm
+        self.username = username
+        self.password = password
+        self.http = httpx.Client(timeout=30)
+        self._token: tuple[str, float] | None = None
+
+    @classmethod
+    def of(cls, profile: Profile, realm: str = REALM) -> KeycloakAdmin:
+        from infra.stack import Keycloak, Postgres
+
+        return cls(profile.keycloak_url, Keycloak(profile, Postgres(profile)).admin_password, realm=realm)
+
+    def issuer(self, realm: str | None = None) -> str:
+        return f"{self.base}/realms/{realm or self.realm}"
+
+    def _bearer(self) -> str:
+        if self._token is None or self._token[1] < time.monotonic():
+            answer = self.http.post(
+                f"{self.base}/realms/master/protocol/openid-connect/token",
+                data={"grant_type": "password", "client_id": "admin-cli", "username": self.username, "password": self.password},
+            )
+            answer.raise_for_status()
+            body = answer.json()
+            self._token = (body["access_token"], time.monotonic() + body["expires_in"] - 10)
+        return self._token[0]
+
+    def call(self, method: str, path: str, *, realm: str | None = None, **kwargs: Any) -> httpx.Response:
+        """`path` under /admin/realms/<realm>; with realm="" under /admin/realms itself."""
+        url = f"{self.base}/admin/realms" + (path if realm == "" else f"/{realm or self.realm}{path}")
+        answer = self.http.request(method, url, headers={"Authorization": f"Bearer {self._bearer()}"}, **kwargs)
+        if answer.status_code >= 400:
+            raise RuntimeError(f"Keycloak admin {method} {url}: {answer.status_code} {answer.text[:300]}")
+        return answer
+
+    # ------------------------------------------------------------ clients
+
+    def client_uuid(self, client_id: str) -> str:
+        found = self.call("GET", "/clients", params={"clientId": client_id}).json()
+        if not found:
+            raise LookupError(f"no client {client_id!r} in realm {self.realm}")
+        return str(found[0]["id"])
+
+    def client_secret(self, client_id: str) -> str:
+        return str(self.call("GET", f"/clients/{self.client_uuid(client_id)}/client-secret").json()["value"])
+
+    # ------------------------------------------------------------ users
+
+    def _role(self, name: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/roles/{name}").json())
+
+    def _group_id(self, path: str) -> str:
+        return str(self.call("GET", f"/group-by-path{path}").json()["id"])
+
+    def ensure_officer(self, officer: Officer) -> str:
+        """Create the officer, or bring an existing one to exactly these roles, groups and password."""
+        found = self.call("GET", "/users", params={"username": officer.username, "exact": "true"}).json()
+        rep = {"username": officer.username, "firstName": officer.name, "enabled": True, "emailVerified": True}
+        if found:
+            user_id = str(found[0]["id"])
+            self.call("PUT", f"/users/{user_id}", json=rep)
+        else:
+            location = self.call("POST", "/users", json=rep).headers["Location"]
+            user_id = location.rsplit("/", 1)[1]
+        self.call(
+            "PUT",
+            f"/users/{user_id}/reset-password",
+            json={"type": "password", "value": officer.password, "temporary": False},
+        )
+        held = {r["name"]: r for r in self.call("GET", f"/users/{user_id}/role-mappings/realm").json()}
+        wanted = set(officer.roles)
+        ours = {r["name"] for r in realm_file()["roles"]["realm"]}
+        extra = [held[n] for n in held if n in ours and n not in wanted]
+        if extra:
+            self.call("DELETE", f"/users/{user_id}/role-mappings/realm", json=extra)
+        missing = [self._role(n) for n in wanted if n not in held]
+        if missing:
+            self.call("POST", f"/users/{user_id}/role-mappings/realm", json=missing)
+        member_of = {g["path"]: g["id"] for g in self.call("GET", f"/users/{user_id}/groups").json()}
+        for path, group_id in member_of.items():
+            if path not in officer.groups:
+                self.call("DELETE", f"/users/{user_id}/groups/{group_id}")
+        for path in officer.groups:
+            if path not in member_of:
+                self.call("PUT", f"/users/{user_id}/groups/{self._group_id(path)}")
+        return user_id
+
+    def ensure_officers(self, officers: Iterable[Officer]) -> None:
+        for officer in officers:
+            self.ensure_officer(officer)
+
+    # ------------------------------------------------------------ realms and keys
+
+    def create_realm(self, name: str) -> str:
+        """A copy of the project's realm under another name (with keys of its own): returns its issuer."""
+        self.call("POST", "", realm="", json={**realm_file(), "realm": name})
+        return self.issuer(name)
+
+    def delete_realm(self, name: str) -> None:
+        self.call("DELETE", "", realm=name)
+
+    def signing_kids(self, realm: str | None = None) -> list[str]:
+        keys = self.call("GET", "/keys", realm=realm).json()["keys"]
+        return [k["kid"] for k in keys if k.get("algorithm") == "RS256" and k.get("use") == "SIG" and k.get("status") == "ACTIVE"]
+
+    def rotate_signing_key(self, realm: str | None = None) -> str:
+        """Add a new RS256 key above every other (new tokens are signed with it); returns its key id."""
+        realm_id = self.call("GET", "", realm=realm).json()["id"]
+        before = set(self.signing_kids(realm))
+        self.call(
+            "POST",
+            "/components",
+            realm=realm,
+            json={
+                "name": f"rsa-rotated-{time.time_ns()}",
+                "providerId": "rsa-generated",
+                "providerType": "org.keycloak.keys.KeyProvider",
+                "parentId": realm_id,
+                "config": {"priority": [str(int(time.time()))], "keySize": ["2048"], "algorithm": ["RS256"]},
+            },
+        )
+        (new,) = set(self.signing_kids(realm)) - before
+        return str(new)
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def officer_token(issuer: str, username: str, password: str, client_id: str = CLI_CLIENT) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{issuer}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": client_id, "username": username, "password": password},
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"Keycloak refused {username}'s sign-in: {answer.status_code} {answer.text[:200]}")
+    return dict(answer.json())
+
+
+def client_token(issuer: str, client_id: str, secret: str) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{issuer}/protocol/openid-connect/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=30
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"Keycloak refused client {client_id}: {answer.status_code} {answer.text[:200]}")
+    return dict(answer.json())
+
+
+class TokenAuth(httpx.Auth):
+    """httpx authentication with a token fetched on first use and again shortly before it expires
+    (for sync and async clients alike; the fetch itself is a short blocking call)."""
+
+    def __init__(self, fetch: Callable[[], dict[str, Any]]) -> None:
+        self.fetch = fetch
+        self._lock = threading.Lock()
+        self._token: tuple[str, float] | None = None
+
+    @property
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] < time.monotonic():
+                body = self.fetch()
+                self._token = (body["access_token"], time.monotonic() + body["expires_in"] - 30)
+            return self._token[0]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+def officer_auth(issuer: str, officer: Officer) -> TokenAuth:
+    return TokenAuth(lambda: officer_token(issuer, officer.username, officer.password))
+
+
+def client_auth(issuer: str, client_id: str, secret: str) -> TokenAuth:
+    return TokenAuth(lambda: client_token(issuer, client_id, secret))
