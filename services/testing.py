@@ -81,3 +81,14 @@ class FakeUnitOfWork(Generic[U]):
     @asynccontextmanager
     async def read(self) -> AsyncIterator[U]:
         yield self.unit
+
+
+class MemoryAudit:
+    """An `AuditTrail` in a list: (what, dossier ids, detail) per read recorded."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, list[str], dict[str, object]]] = []
+
+    async def read(self, what: str, dossier_ids: Sequence[str], **detail: object) -> None:
+        if dossier_ids:
+            self.reads.append((what, [str(d) for d in dossier_ids], detail))

@@ -27,15 +27,24 @@ class Deadline:
         self.settings = settings = runtime.settings
         self.rules = ClockRules(working_calendar(), parse_thresholds(settings.warning_thresholds))
         self.outbox = runtime.outbox
+        self.audit = runtime.audit
         self.parking = Parking(parked_events)
         self.uow = Transactions(runtime.sessionmaker, self.bind)
 
     def bind(self, session: AsyncSession) -> DeadlineWork:
-        return DeadlineWork(DeadlineRepository(session), self.outbox.bind(session), self.parking.bind(session))
+        return DeadlineWork(
+            DeadlineRepository(session), self.outbox.bind(session), self.parking.bind(session), self.audit(session)
+        )
 
     def bind_events(self, session: AsyncSession) -> EventWork:
         """The consumer's transaction as its handlers work with it, with the clock's rules."""
-        return EventWork(DeadlineRepository(session), self.outbox.bind(session), self.parking.bind(session), self.rules)
+        return EventWork(
+            DeadlineRepository(session),
+            self.outbox.bind(session),
+            self.parking.bind(session),
+            self.audit(session),
+            self.rules,
+        )
 
 
 definition = ServiceDefinition(

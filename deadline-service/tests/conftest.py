@@ -15,7 +15,7 @@ from deadline.domain.clock import ClockRules, parse_thresholds
 from deadline.domain.report import Bucket, Dimension, ReportRow
 from deadline.domain.tracking import LIVE, DeadlineState
 from services.calendar import WorkingCalendar
-from services.testing import FakeUnitOfWork, MemoryParking, RecordedEvents
+from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
 
 Key = tuple[UUID, str, str]
 
@@ -176,5 +176,5 @@ class MemoryDeadline(NamedTuple):
 def memory() -> MemoryDeadline:
     deadlines, events, parking = MemoryDeadlines(), RecordedEvents(), MemoryParking()
     rules = ClockRules(WorkingCalendar(), parse_thresholds("1-working-day,80-percent"))
-    work = EventWork(deadlines, events, parking, rules)
+    work = EventWork(deadlines, events, parking, MemoryAudit(), rules)
     return MemoryDeadline(FakeUnitOfWork[DeadlineWork](work), work, deadlines, events, parking, rules)

@@ -32,7 +32,7 @@ class Intake:
         outbox = runtime.outbox
 
         def bind(session: AsyncSession) -> IntakeWork:
-            return IntakeWork(IntakeRepository(session), outbox.bind(session))
+            return IntakeWork(IntakeRepository(session), outbox.bind(session), runtime.audit(session))
 
         self.uow = Transactions(runtime.sessionmaker, bind)
 

@@ -11,7 +11,7 @@ import pytest
 
 from intake.application.ports import ClaimStore, IntakeWork, SearchFilters, SearchResult
 from services.idempotency import KeyReused
-from services.testing import FakeUnitOfWork, RecordedEvents
+from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
 
 
 class MemoryDossiers:
@@ -161,4 +161,4 @@ class MemoryIntake(NamedTuple):
 @pytest.fixture
 def memory() -> MemoryIntake:
     dossiers, events = MemoryDossiers(), RecordedEvents()
-    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events)), dossiers, events)
+    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events, MemoryAudit())), dossiers, events)

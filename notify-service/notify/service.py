@@ -36,7 +36,7 @@ class Notify:
         outbox, parking = runtime.outbox, Parking(parked_events)
 
         def bind(session: AsyncSession) -> NotifyWork:
-            return NotifyWork(NotifyRepository(session), outbox.bind(session), parking.bind(session))
+            return NotifyWork(NotifyRepository(session), outbox.bind(session), parking.bind(session), runtime.audit(session))
 
         self.uow = Transactions(runtime.sessionmaker, bind)
 

@@ -49,7 +49,7 @@ from notify.domain.policy import DossierContact
 from services.events import Envelope
 from services.events.registry import Event
 from services.events.topics import stage_topic
-from services.testing import FakeUnitOfWork, MemoryParking, RecordedEvents
+from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
 
 # ---------------------------------------------------------------- in memory, for the use cases
 
@@ -209,7 +209,7 @@ def memory() -> MemoryNotify:
     staff = {"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]}
     drafting = Drafting(Templates(), "https://dvc.example.vn/tra-cuu?ma={code}", staff)
     return MemoryNotify(
-        FakeUnitOfWork(NotifyWork(notices, events, parking)),
+        FakeUnitOfWork(NotifyWork(notices, events, parking, MemoryAudit())),
         notices,
         events,
         parking,

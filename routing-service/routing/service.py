@@ -41,7 +41,7 @@ class Routing:
         outbox = runtime.outbox
 
         def bind(session: AsyncSession) -> RoutingWork:
-            return RoutingWork(RoutingRepository(session), outbox.bind(session), partners)
+            return RoutingWork(RoutingRepository(session), outbox.bind(session), partners, runtime.audit(session))
 
         self.uow = Transactions(runtime.sessionmaker, bind)
 

@@ -17,7 +17,7 @@ from routing.application.ports import AuditCheck, Partners, Queue, RoutingWork
 from routing.domain.agencies import Agencies, Agency
 from routing.domain.steps import OPEN
 from services.idempotency import KeyReused
-from services.testing import FakeUnitOfWork, RecordedEvents
+from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
 
 AGENCIES = Agencies(
     [
@@ -236,5 +236,5 @@ class MemoryRouting(NamedTuple):
 def memory() -> MemoryRouting:
     """Routing over memory, with the national portal kept in step."""
     routes, events = MemoryRoutes(), RecordedEvents()
-    work = RoutingWork(routes, events, Partners(AGENCIES, portal=True))
+    work = RoutingWork(routes, events, Partners(AGENCIES, portal=True), MemoryAudit())
     return MemoryRouting(MemoryUnitOfWork(work, routes, events), routes, events)

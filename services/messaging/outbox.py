@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.audit import ACTOR_COLUMNS, actor_values
 from services.db import driver_connection
-from services.events import Envelope, Event
+from services.events import Actor, Envelope, Event
 from services.events.topics import dead_letter_topic, stage_topic
 from services.messaging.tables import MessagingTables
 
@@ -37,6 +38,11 @@ class Outbox:
         # The message goes in as JSON text already serialised (pydantic's serialiser, not a dict
         # re-encoded by the driver), on the driver connection: one statement prepared per connection.
         self.insert_row = f"INSERT INTO {tables.schema}.outbox (event_id, topic, key, message, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)"
+        # An event and its line in the audit trail (services.audit), in one statement.
+        self.insert_event = (
+            f"WITH event AS ({self.insert_row}) INSERT INTO {tables.schema}.audit_trail "
+            f"({ACTOR_COLUMNS}, action, dossier_id, event_id) VALUES ($6, $7, $8, $9, $10, $3, $1)"
+        )
 
     async def emit(
         self,
@@ -50,10 +56,20 @@ class Outbox:
         envelope = event.envelope(
             dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
         )
-        await self.append(
-            session, topic=self.topic, key=dossier_id, message=envelope.model_dump_json(), event_id=envelope.event_id
-        )
+        await (await driver_connection(session)).execute(self.insert_event, *self._row(envelope))
         return envelope
+
+    def _row(self, envelope: Envelope) -> tuple[Any, ...]:
+        actor = envelope.actor or Actor.service(self.service)
+        return (
+            envelope.event_id,
+            self.topic,
+            envelope.dossier_id,
+            envelope.model_dump_json(),
+            "{}",
+            *actor_values(actor),
+            envelope.type,
+        )
 
     async def append(
         self,
@@ -76,12 +92,9 @@ class Outbox:
 
     async def emit_many(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         """Several events (dossier id, event), each starting its own flow, as one batch of the driver's executemany."""
-        rows = []
-        for dossier_id, event in events:
-            envelope = event.envelope(dossier_id=dossier_id, producer=self.service)
-            rows.append((envelope.event_id, self.topic, dossier_id, envelope.model_dump_json(), "{}"))
+        rows = [self._row(event.envelope(dossier_id=dossier_id, producer=self.service)) for dossier_id, event in events]
         if rows:
-            await (await driver_connection(session)).executemany(self.insert_row, rows)
+            await (await driver_connection(session)).executemany(self.insert_event, rows)
 
     def bind(self, session: AsyncSession) -> SessionOutbox:
         return SessionOutbox(self, session)

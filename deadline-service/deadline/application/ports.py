@@ -14,6 +14,7 @@ from uuid import UUID
 
 from deadline.domain.clock import ClockRules
 from deadline.domain.report import Bucket, Dimension, ReportRow
+from services.audit import AuditTrail
 from services.messaging.outbox import EventSink
 from services.messaging.parking import EventParking
 from services.unit_of_work import UnitOfWork
@@ -95,6 +96,7 @@ class DeadlineWork:
     deadlines: DeadlineRepository
     events: EventSink
     parking: EventParking
+    audit: AuditTrail
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from services.audit import AuditTrail
 from services.messaging.outbox import EventSink
 from services.unit_of_work import UnitOfWork
 
@@ -86,6 +87,7 @@ class IntakeWork:
 
     dossiers: DossierRepository
     events: EventSink
+    audit: AuditTrail
 
 
 IntakeUnitOfWork = UnitOfWork[IntakeWork]

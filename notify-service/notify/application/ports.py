@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from notify.domain.policy import DossierContact, Trigger
+from services.audit import AuditTrail
 from services.messaging.outbox import EventSink
 from services.messaging.parking import EventParking
 from services.unit_of_work import UnitOfWork
@@ -184,6 +185,7 @@ class NotifyWork:
     notices: NoticeRepository
     events: EventSink
     parking: EventParking
+    audit: AuditTrail
 
 
 NotifyUnitOfWork = UnitOfWork[NotifyWork]

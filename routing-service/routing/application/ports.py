@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from routing.domain.agencies import Agencies
+from services.audit import AuditTrail
 from services.messaging.outbox import EventSink
 from services.unit_of_work import UnitOfWork
 
@@ -112,6 +113,7 @@ class RoutingWork:
     routes: RouteRepository
     events: EventSink
     partners: Partners
+    audit: AuditTrail
 
 
 RoutingUnitOfWork = UnitOfWork[RoutingWork]
