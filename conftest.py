@@ -1,20 +1,42 @@
 """Fixtures shared by every test folder: the real infrastructure, started once per session.
 
-PostgreSQL and Kafka of the `test` profile are started if they are not already running (and
-stopped at the end if this session started them, unless MOTCUA_KEEP_STACK=1). Each session gets
-a fresh database and its own topic prefix, so runs never see each other's data."""
+PostgreSQL, Kafka and Keycloak of the `test` profile are started if they are not already running
+(and stopped at the end if this session started them, unless MOTCUA_KEEP_STACK=1). Each session
+gets a fresh database and its own topic prefix, so runs never see each other's data, and signs its
+test officers in to Keycloak with passwords of its own."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from infra.identity import KeycloakAdmin, Officer, TokenAuth, client_auth, officer_auth
 from infra.stack import PROFILES, Stack
+
+H30 = "000.00.00.H30"  # the province's public-service centre
+PHU_LOC = "000.01.30.H30"  # the commune of Phú Lộc's
+
+# The test officers, by the name tests use for them. `all` holds the province administrator's and
+# the operator's roles: the tests of a mechanism other than access act as it.
+OFFICERS = {
+    "all": Officer("t-all", "Vũ Kiểm Thử", ("province-admin", "operator")),
+    "admin": Officer("t-admin", "Trần Quản Trị", ("province-admin",)),
+    "operator": Officer("t-operator", "Lê Vận Hành", ("operator",)),
+    "counter": Officer("t-counter", "Nguyễn Thị Tiếp", ("counter-officer",), units=(H30,)),
+    "counter_b": Officer("t-counter-b", "Phạm Văn Xã", ("counter-officer",), units=(PHU_LOC,)),
+    "leader": Officer("t-leader", "Hoàng Văn Lãnh", ("unit-leader",), units=(H30,)),
+    "leader_b": Officer("t-leader-b", "Đinh Thị Đạo", ("unit-leader",), units=(PHU_LOC,)),
+    "specialist": Officer("t-specialist", "Lê Thị Mai", ("specialist",), agencies=("UBND-XA",)),
+    "specialist_b": Officer("t-specialist-b", "Đỗ Văn Bảo", ("specialist",), agencies=("BHXH",)),
+    "nobody": Officer("t-nobody", "Ngô Không Quyền", ()),
+}
 
 
 def free_port() -> int:
@@ -29,6 +51,38 @@ def stack() -> Iterator[Stack]:
     yield stack
     if os.environ.get("MOTCUA_KEEP_STACK") != "1":
         stack.down(only_started=True)
+
+
+class Identities:
+    """The session's test officers and the agency systems, as Keycloak signs them in."""
+
+    def __init__(self, admin: KeycloakAdmin, issuer: str) -> None:
+        self.admin = admin
+        self.issuer = issuer
+        password = secrets.token_urlsafe(18)
+        self.officers = {key: replace(o, password=password) for key, o in OFFICERS.items()}
+        admin.ensure_officers(self.officers.values())
+        self._auth: dict[str, TokenAuth] = {}
+
+    def auth(self, who: str) -> TokenAuth:
+        """An officer's (a key of OFFICERS) or a service-account client's (its client id) authentication."""
+        if who not in self._auth:
+            if who in self.officers:
+                self._auth[who] = officer_auth(self.issuer, self.officers[who])
+            else:
+                self._auth[who] = client_auth(self.issuer, who, self.admin.client_secret(who))
+        return self._auth[who]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.auth(who).headers
+
+    def token(self, who: str) -> str:
+        return self.auth(who).token
+
+
+@pytest.fixture(scope="session")
+def identities(stack: Stack) -> Identities:
+    return Identities(KeycloakAdmin.of(stack.profile), stack.profile.issuer)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +110,7 @@ def service_env(stack: Stack, database_url: str, session_id: str, tmp_path_facto
     return {
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        "OIDC_ISSUER": stack.profile.issuer,
         "TOPIC_PREFIX": f"t{session_id}",
         "NOTIFY_SINK_PATH": str(tmp_path_factory.mktemp("sink") / "notices.jsonl"),
         "LOG_LEVEL": "INFO",

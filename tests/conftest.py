@@ -11,16 +11,20 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from conftest import free_port
+from conftest import Identities, free_port
 from infra.processes import SERVICES, ServiceProcess
 
 T = TypeVar("T")
 
 
 class System:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    """The services as processes. `http` acts as the test officer holding every staff role (`all`);
+    `as_(who)` as another officer or agency system (see the root conftest's `Identities`)."""
+
+    def __init__(self, env: dict[str, str], logs: Path, identities: Identities) -> None:
         self.env = env
         self.logs = logs
+        self.identities = identities
         self.processes: dict[str, list[ServiceProcess]] = {name: [] for name in SERVICES}
         self._local = threading.local()
 
@@ -29,8 +33,11 @@ class System:
         """A kept-alive client per thread (a restarted service listens on a new port, so no stale connection is reused)."""
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = httpx.Client(timeout=10)
+            client = self._local.client = httpx.Client(timeout=10, auth=self.identities.auth("all"))
         return client
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.identities.headers(who)
 
     def start(self, name: str, replica: int | None = None) -> ServiceProcess:
         replica = len(self.processes[name]) if replica is None else replica
@@ -72,8 +79,8 @@ def eventually(probe: Callable[[], T | None], timeout: float = 60, what: str = "
 
 
 @pytest.fixture(scope="module")
-def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    system = System(migrated, tmp_path_factory.mktemp("logs"))
+def system(migrated: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    system = System(migrated, tmp_path_factory.mktemp("logs"), identities)
     try:
         for name in SERVICES:
             system.start(name)

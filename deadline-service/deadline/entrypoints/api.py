@@ -6,17 +6,17 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 
 from deadline.application.reading import get_clock, get_deadlines
 from deadline.application.timers import fire_due_timers
 from deadline.deps import ClockRulesDep, SettingsDep, UnitOfWorkDep
 from deadline.entrypoints.workers import count_fired
 from deadline.schemas import ClockPublic, DeadlinePublic, TickPublic, TickRequest
-from services.web import StaffOnly, require_operator
+from services.identity import OfficersOnly, OperatorOnly
 
-router = APIRouter(prefix="/dossiers", tags=["deadlines"], dependencies=StaffOnly)
-admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/dossiers", tags=["deadlines"], dependencies=OfficersOnly)
+admin = APIRouter(prefix="/admin", tags=["operations"], dependencies=OperatorOnly)
 
 
 @router.get("/{dossier_id}/deadlines", response_model=list[DeadlinePublic], summary="Due times of a dossier and its steps")

@@ -13,9 +13,9 @@ from deadline.application.report import dashboard, on_time_report, on_time_serie
 from deadline.deps import UnitOfWorkDep
 from deadline.domain.report import Bucket, Dimension
 from deadline.schemas import ReportPublic
-from services.web import StaffOnly
+from services.identity import OfficersOnly
 
-router = APIRouter(prefix="/reports", tags=["reports"], dependencies=StaffOnly)
+router = APIRouter(prefix="/reports", tags=["reports"], dependencies=OfficersOnly)
 
 From = Annotated[date, Query(alias="from", description="First day of the period (Vietnam time), e.g. 2027-01-01.")]
 To = Annotated[date, Query(description="Last day of the period, included.")]

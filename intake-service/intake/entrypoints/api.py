@@ -17,10 +17,10 @@ from intake.application.receiving import Claim, receive_dossier
 from intake.deps import CalendarDep, CatalogueDep, SettingsDep, UnitOfWorkDep
 from intake.schemas import DossierCreate, DossierPublic, Receipt, SearchPage
 from services.idempotency import KeyReused
+from services.identity import OfficersOnly
 from services.problems import Problem
-from services.web import StaffOnly
 
-router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=StaffOnly)
+router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=OfficersOnly)
 
 
 def key_reused() -> Problem:

@@ -23,9 +23,9 @@ from intake.schemas import (
     SupplementRequestIn,
     WithdrawalIn,
 )
-from services.web import StaffOnly
+from services.identity import OfficersOnly
 
-router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=StaffOnly)
+router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=OfficersOnly)
 
 
 def conflict(description: str) -> dict[int | str, dict[str, Any]]:

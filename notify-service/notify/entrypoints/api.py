@@ -6,21 +6,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 
 from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.reading import delivery_log, notices_with_status
 from notify.deps import GatewayOnly, SettingsDep, UnitOfWorkDep
 from notify.schemas import RECEIPT_EXAMPLE, NoticeEntry, NoticePublic, ReceiptApplied
+from services.identity import OfficersOnly, OperatorOnly
 from services.problems import field_error, invalid
-from services.web import StaffOnly, require_operator
 
 router = APIRouter(tags=["notices"])
 
 
 @router.get(
     "/dossiers/{dossier_id}/notices",
-    dependencies=StaffOnly,
+    dependencies=OfficersOnly,
     response_model=list[NoticePublic],
     summary="Delivery log of a dossier's notices",
 )
@@ -54,7 +54,7 @@ async def delivery_receipt(
     return await apply_delivery_receipt(uow, str(gateway_id), str(status), delivered=delivered)
 
 
-admin = APIRouter(prefix="/admin/notices", tags=["operations"], dependencies=[Depends(require_operator)])
+admin = APIRouter(prefix="/admin/notices", tags=["operations"], dependencies=OperatorOnly)
 
 
 @admin.get("", response_model=list[NoticeEntry], summary="Notices by status: the failed ones are the dead letters")

@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from routing.application import operations
 from routing.application.exchange import reconcile_portal
 from routing.application.ports import ExchangeError
 from routing.deps import PortalDep, UnitOfWorkDep
 from routing.schemas import AuditRecord, DeliveryPublic, PortalPushPublic
+from services.identity import OperatorOnly
 from services.problems import Problem
-from services.web import require_operator
 
-router = APIRouter(prefix="/admin", tags=["operations"], dependencies=[Depends(require_operator)])
+router = APIRouter(prefix="/admin", tags=["operations"], dependencies=OperatorOnly)
 
 
 @router.get(

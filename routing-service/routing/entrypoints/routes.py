@@ -10,9 +10,9 @@ from fastapi import APIRouter
 from routing.application.reading import route_of
 from routing.deps import UnitOfWorkDep
 from routing.schemas import RoutePublic
-from services.web import StaffOnly
+from services.identity import OfficersOnly
 
-router = APIRouter(prefix="/dossiers", tags=["routes"], dependencies=StaffOnly)
+router = APIRouter(prefix="/dossiers", tags=["routes"], dependencies=OfficersOnly)
 
 
 @router.get("/{dossier_id}/route", response_model=RoutePublic, summary="A dossier's route and control sheet (form 5)")
