@@ -98,16 +98,18 @@ def main(argv: list[str] | None = None) -> int:
 
         system = start_system(stack, "bench")
         intake, database_url, units = system.intake, system.database_url, system.units
-        asyncio.run(run_rate(intake, database_url, 20, 3, units))  # warm-up: connections, caches, consumer groups
+        asyncio.run(run_rate(intake, system.token(), database_url, 20, 3, units))  # warm-up: connections, caches, consumer groups
         results["fixed_rates"] = []
         for rate in rates:
             print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
-            results["fixed_rates"].append(asyncio.run(run_rate(intake, database_url, rate, step_seconds, units)))
+            results["fixed_rates"].append(asyncio.run(run_rate(intake, system.token(), database_url, rate, step_seconds, units)))
         print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
         meter = CpuMeter(stack, system.services)
         meter.begin()
         loadgen_start = time.process_time()
-        results["sustained"] = asyncio.run(run_rate(intake, database_url, args.sustain_rate, sustain_seconds, units))
+        results["sustained"] = asyncio.run(
+            run_rate(intake, system.token(), database_url, args.sustain_rate, sustain_seconds, units)
+        )
         noticed = results["sustained"]["intake_to_notice"]["noticed"]
         results["cpu_ms_per_dossier"] = {
             **meter.per_dossier_ms(noticed),

@@ -37,6 +37,8 @@ T0 = datetime(2030, 1, 1, tzinfo=VN_TZ)
 async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("TOPIC_PREFIX", "bench")
+    # The runtime needs an issuer to exist; timers take no tokens, so Keycloak is never asked.
+    os.environ.setdefault("OIDC_ISSUER", PROFILES[args.profile].issuer)
     from deadline.application.timers import fire_due_timers
     from deadline.service import definition
     from services.runtime import Runtime

@@ -51,11 +51,16 @@ class LoadResult:
     dossier_ids: list[str] = field(default_factory=list)
 
 
-async def offer(url: str, rate: float, seconds: float, units: list[str] | None = None, connections: int = 256) -> LoadResult:
+async def offer(
+    url: str, token: str, rate: float, seconds: float, units: list[str] | None = None, connections: int = 256
+) -> LoadResult:
+    """Offer `rate` receipts a second for `seconds`, as the officer whose access token is given (one
+    token for the run: runs are shorter than its five minutes)."""
     result = LoadResult(rate, seconds)
     pool = Pool(url, connections)
     requests = [
-        post_request(pool.authority, "/dossiers", {**BODY, "receiving_unit": unit} if unit else BODY) for unit in units or [None]
+        post_request(pool.authority, "/dossiers", {**BODY, "receiving_unit": unit} if unit else BODY, token)
+        for unit in units or [None]
     ]
 
     async def one(scheduled: float, request: bytes) -> None:
@@ -135,9 +140,9 @@ def describe(result: LoadResult) -> dict[str, Any]:
 
 
 async def run_rate(
-    intake_url: str, database_url: str, rate: float, seconds: float, units: list[str] | None = None
+    intake_url: str, token: str, database_url: str, rate: float, seconds: float, units: list[str] | None = None
 ) -> dict[str, Any]:
-    result = await offer(intake_url, rate, seconds, units)
+    result = await offer(intake_url, token, rate, seconds, units)
     figures = describe(result)
     figures["intake_to_notice"] = await notice_latencies(database_url, result.dossier_ids)
     return figures

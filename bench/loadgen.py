@@ -16,9 +16,12 @@ class Unanswered(Exception):
     """No complete HTTP response: refused, reset, timed out or malformed."""
 
 
-def post_request(host: str, path: str, body: dict[str, Any]) -> bytes:
+def post_request(host: str, path: str, body: dict[str, Any], token: str) -> bytes:
     payload = json.dumps(body, ensure_ascii=False).encode()
-    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
     return head.encode() + payload
 
 

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         system = start_system(stack, "profile")
         database, database_url = system.database, system.database_url
-        asyncio.run(run_rate(system.intake, database_url, 20, 3, system.units))
+        asyncio.run(run_rate(system.intake, system.token(), database_url, 20, 3, system.units))
         stack.postgres.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", database=database)
         stack.postgres.psql("SELECT pg_stat_statements_reset()", database=database)
         for name in args.services.split(","):
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        figures = asyncio.run(run_rate(system.intake, database_url, args.rate, args.seconds, system.units))
+        figures = asyncio.run(run_rate(system.intake, system.token(), database_url, args.rate, args.seconds, system.units))
         for spy in spies.values():
             spy.wait(timeout=args.seconds + 60)
         dossiers = figures["intake_to_notice"]["noticed"]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from infra.identity import KeycloakAdmin, Officer, TokenAuth, officer_auth
 from infra.processes import ServiceProcess, start_services
 from infra.stack import REPO, Stack
+
+# The benchmark files dossiers at every unit of the province: as the province administrator.
+BENCH_OFFICER = Officer("bench.quantri", "Quản trị đo tải", ("province-admin",))
 
 
 def province_catalogue(folder: Path, units: int = 20) -> tuple[Path, list[str]]:
@@ -31,6 +36,10 @@ class BenchSystem:
     database_url: str
     services: dict[str, ServiceProcess]
     units: list[str]
+    auth: TokenAuth
+
+    def token(self) -> str:
+        return self.auth.token
 
     @property
     def intake(self) -> str:
@@ -56,4 +65,7 @@ def start_system(stack: Stack, name: str) -> BenchSystem:
         "LOG_LEVEL": "WARNING",
         "INTAKE_CATALOGUE_PATH": str(catalogue),
     }
-    return BenchSystem(database, database_url, start_services(env, stack.profile.root / "logs", 18001), units)
+    officer = replace(BENCH_OFFICER, password=secrets.token_urlsafe(16))
+    KeycloakAdmin.of(stack.profile).ensure_officer(officer)
+    services = start_services(env, stack.profile.root / "logs", 18001)
+    return BenchSystem(database, database_url, services, units, officer_auth(stack.profile.issuer, officer))

@@ -1,35 +1,56 @@
 """`make run`: the whole system on this machine, with a demo.
 
-Starts PostgreSQL and Kafka (dev profile) and the four services, then plays a day at a one-stop
-counter: sample dossiers are received, the agencies on their routes take on and complete their
-steps over routing's REST API (one agency asks the citizen for a supplement first), results are
-returned at the counter, and each dossier's progress through intake, routing, deadline and notify
-is printed as it happens. Ctrl-C stops everything it started; a second run reuses the data on disk.
+Starts PostgreSQL, Kafka and Keycloak (dev profile) and the four services, then plays a day at a
+one-stop counter, every act through an identity Keycloak signs in: the counter officer receives
+sample dossiers (the provincial portal files an online one), the agencies on their routes take on
+and complete their steps over routing's REST API (UBND xã's specialist by hand, the others' systems
+by client credentials; one asks the citizen for a supplement first), results are returned at the
+counter, and each dossier's progress through intake, routing, deadline and notify is printed as the
+province administrator sees it. It ends by printing how to sign in as each demo role and the agency
+systems' client ids and secrets. Ctrl-C stops everything it started; a second run reuses the data on
+disk (the demo officers' passwords are new each run).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import sys
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
+from infra.identity import CLI_CLIENT, KeycloakAdmin, Officer, TokenAuth, client_auth, officer_auth
 from infra.processes import ServiceProcess, start_services
 from infra.stack import PROFILES, REPO, Stack
 
 BASE_PORT = 8001
 SINK = PROFILES["dev"].root / "notices.jsonl"
 AGENCIES = json.loads((REPO / "routing-service" / "agencies.json").read_text(encoding="utf-8"))["agencies"]
-# Staff endpoints need a bearer token; the demo makes one up unless the environment names one.
-STAFF_TOKEN = os.environ.get("STAFF_TOKEN") or secrets.token_urlsafe(24)
-ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN") or secrets.token_urlsafe(24)
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+H30, PHU_LOC = "000.00.00.H30", "000.01.30.H30"
+
+# The demo's officers, one per role; their passwords are made afresh each run and printed at the end.
+DEMO_OFFICERS = {
+    "counter": Officer("tiepnhan.tinh", "Nguyễn Thị Hoa", ("counter-officer",), units=(H30,)),
+    "counter_commune": Officer("tiepnhan.phuloc", "Trần Văn Đức", ("counter-officer",), units=(PHU_LOC,)),
+    "specialist": Officer("chuyenvien.ubndxa", "Lê Thị Mai", ("specialist",), agencies=("UBND-XA",)),
+    "leader": Officer("lanhdao.tinh", "Hoàng Văn Sơn", ("unit-leader",), units=(H30,)),
+    "admin": Officer("quantri.tinh", "Đặng Thu Hà", ("province-admin",)),
+    "operator": Officer("vanhanh", "Bùi Quang Vinh", ("operator",)),
+}
+ROLE_LABELS = {
+    "counter": "counter officer, provincial centre",
+    "counter_commune": "counter officer, Phú Lộc commune",
+    "specialist": "specialist, UBND xã",
+    "leader": "unit leader, provincial centre",
+    "admin": "province administrator",
+    "operator": "operator (/admin)",
+}
+PORTAL_CLIENT = "cong-dvc-tinh"
 
 SAMPLES: list[dict[str, Any]] = [
     {
@@ -58,48 +79,47 @@ SAMPLES: list[dict[str, Any]] = [
 ]
 
 
-def demo_env(stack: Stack) -> dict[str, str]:
-    """Local-only secrets for the demo's agencies, generated afresh each run."""
-    env = {
-        **stack.profile.env(),
-        "NOTIFY_SINK_PATH": str(SINK),
-        "ROUTING_JWT_SECRET": secrets.token_hex(32),
-        "STAFF_TOKEN": STAFF_TOKEN,
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    for agency in AGENCIES:
-        env[agency["client_secret_env"]] = secrets.token_hex(16)
-    return env
+class Identities:
+    """The demo's officers (signed in with the password grant of the `motcua-cli` client) and the
+    agency systems (client credentials), as Keycloak issues their tokens."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.admin = KeycloakAdmin.of(stack.profile)
+        self.issuer = stack.profile.issuer
+        self.officers = {key: replace(o, password=secrets.token_urlsafe(12)) for key, o in DEMO_OFFICERS.items()}
+        self.admin.ensure_officers(self.officers.values())
+        self.secrets = {c: self.admin.client_secret(c) for c in [a["client_id"] for a in AGENCIES] + [PORTAL_CLIENT, "lgsp-tinh"]}
+        self._auth: dict[str, TokenAuth] = {}
+
+    def auth(self, who: str) -> TokenAuth:
+        if who not in self._auth:
+            if who in self.officers:
+                self._auth[who] = officer_auth(self.issuer, self.officers[who])
+            else:
+                self._auth[who] = client_auth(self.issuer, who, self.secrets[who])
+        return self._auth[who]
 
 
 class Agency:
-    """An agency's officer at work, through routing's OAuth2-protected REST API."""
+    """An agency at work through routing's REST API: its specialist signed in, or its own system."""
 
-    def __init__(self, routing: str, client_id: str, client_secret: str) -> None:
+    def __init__(self, routing: str, auth: TokenAuth) -> None:
         self.routing = routing
-        token = httpx.post(
-            f"{routing}/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
-            timeout=10,
-        )
-        token.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        self.http = httpx.Client(auth=auth, timeout=10)
 
     def inbox(self) -> list[dict[str, Any]]:
-        response = httpx.get(
-            f"{self.routing}/agency/steps", params={"state": ["assigned", "accepted"]}, headers=self.headers, timeout=10
-        )
+        response = self.http.get(f"{self.routing}/agency/steps", params={"state": ["assigned", "accepted"]})
         response.raise_for_status()
-        return response.json()["items"]
+        return list(response.json()["items"])
 
     def act(self, step: dict[str, Any], action: str, body: dict[str, Any]) -> int:
         url = f"{self.routing}/agency/steps/{step['dossier_id']}/{step['step_id']}/{action}"
-        return httpx.post(url, json={"officer": "Cán bộ một cửa", **body}, headers=self.headers, timeout=10).status_code
+        return self.http.post(url, json=body).status_code
 
 
-def summary(services: dict[str, ServiceProcess], dossier_id: str) -> dict[str, Any]:
+def summary(services: dict[str, ServiceProcess], dossier_id: str, auth: TokenAuth) -> dict[str, Any]:
     def get(name: str, path: str) -> Any:
-        response = httpx.get(f"{services[name].url}{path}", headers=STAFF, timeout=5)
+        response = httpx.get(f"{services[name].url}{path}", auth=auth, timeout=5)
         return response.json() if response.status_code == 200 else None
 
     dossier = get("intake", f"/dossiers/{dossier_id}") or {}
@@ -115,20 +135,32 @@ def summary(services: dict[str, ServiceProcess], dossier_id: str) -> dict[str, A
     }
 
 
-def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
+def run_demo(services: dict[str, ServiceProcess], ids: Identities) -> None:
     intake, routing = services["intake"].url, services["routing"].url
+    counter = httpx.Client(auth=ids.auth("counter"), timeout=10)
+    viewer = ids.auth("admin")
     submitted: dict[str, str] = {}
     for sample in SAMPLES:
+        online = sample["channel"] == 2
         response = httpx.post(
-            f"{intake}/dossiers", json=sample, headers={**STAFF, "Idempotency-Key": str(uuid.uuid4())}, timeout=10
+            f"{intake}/dossiers",
+            json=sample,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            auth=ids.auth(PORTAL_CLIENT) if online else ids.auth("counter"),
+            timeout=10,
         )
         if response.status_code != 201:
             print(f"! intake refused a sample dossier: {response.text}", file=sys.stderr)
             continue
         body = response.json()
         submitted[body["id"]] = body["code"]
-        print(f"→ received {body['code']} — {body['procedure_name'][:70]}; appointment {body['appointment_at']}")
-    agencies = {a["code"]: Agency(routing, a["client_id"], env[a["client_secret_env"]]) for a in AGENCIES}
+        by = "filed online through the provincial portal" if online else f"received by {ids.officers['counter'].name}"
+        print(f"→ {body['code']} {by} — {body['procedure_name'][:60]}; appointment {body['appointment_at']}")
+    # UBND xã's steps are handled by its specialist by hand; the other agencies' by their own systems.
+    agencies = {
+        a["code"]: Agency(routing, ids.auth("specialist") if a["code"] == "UBND-XA" else ids.auth(a["client_id"]))
+        for a in AGENCIES
+    }
     supplement_asked: set[str] = set()
     returned: set[str] = set()
     last: dict[str, dict[str, Any]] = {}
@@ -153,21 +185,11 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
                         {"result_documents": [f"doc://{step['step_id']}/{step['dossier_code']}"], "note": "Đã giải quyết"},
                     )
         for dossier_id, code in submitted.items():
-            state = summary(services, dossier_id)
+            state = summary(services, dossier_id, viewer)
             if state["status"] == 5 and dossier_id in supplement_asked:
-                httpx.post(
-                    f"{intake}/dossiers/{dossier_id}/supplements",
-                    json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]},
-                    headers=STAFF,
-                    timeout=10,
-                )
+                counter.post(f"{intake}/dossiers/{dossier_id}/supplements", json={"items": ["Bản sao sổ hộ khẩu của người mẹ"]})
             if state["status"] == 9 and dossier_id not in returned:
-                if (
-                    httpx.post(
-                        f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}, headers=STAFF, timeout=10
-                    ).status_code
-                    == 200
-                ):
+                if counter.post(f"{intake}/dossiers/{dossier_id}/result-return", json={"method": "counter"}).status_code == 200:
                     returned.add(dossier_id)
             if state != last.get(dossier_id):
                 last[dossier_id] = state
@@ -178,13 +200,31 @@ def run_demo(services: dict[str, ServiceProcess], env: dict[str, str]) -> None:
         time.sleep(0.7)
     time.sleep(3)  # the last notices
     for dossier_id, code in submitted.items():
-        state = summary(services, dossier_id)
+        state = summary(services, dossier_id, viewer)
         print(f"  {code}: intake «{state['label']}» · notify {state['notices']} sent")
     if len(returned) == len(submitted):
         print("✓ every sample dossier went from receipt through every agency to the result returned at the counter")
     else:
         print("! some sample dossiers did not finish within 120 s; see .run/dev/logs/", file=sys.stderr)
     print_notices(submitted)
+
+
+def print_sign_in(stack: Stack, ids: Identities, services: dict[str, ServiceProcess]) -> None:
+    issuer = stack.profile.issuer
+    print("\nsign in (Keycloak, realm motcua):")
+    print(f"  an officer's token:  curl -s -d grant_type=password -d client_id={CLI_CLIENT} -d username=USER -d password=PASS \\")
+    print(f"                         {issuer}/protocol/openid-connect/token")
+    print("  then call a service with:  Authorization: Bearer <access_token>")
+    for key, officer in ids.officers.items():
+        print(f"  {ROLE_LABELS[key]:36s} user {officer.username:18s} password {officer.password}")
+    print("agency systems (client credentials, grant_type=client_credentials, HTTP Basic client id:secret):")
+    for agency in AGENCIES:
+        print(f"  {agency['code']:10s} client {agency['client_id']:11s} secret {ids.secrets[agency['client_id']]}")
+    print(f"  {'portal':10s} client {PORTAL_CLIENT:11s} secret {ids.secrets[PORTAL_CLIENT]}")
+    print(f"  {'LGSP':10s} client {'lgsp-tinh':11s} secret {ids.secrets['lgsp-tinh']}")
+    keycloak = stack.keycloak
+    print(f"Keycloak's console: {stack.profile.keycloak_url}/admin/  user {keycloak.ADMIN}, password in {keycloak.password_file}")
+    print(f"the services' API documents: {', '.join(f'{p.url}/docs' for p in services.values())}")
 
 
 def print_notices(submitted: dict[str, str]) -> None:
@@ -207,14 +247,14 @@ def main() -> int:
         stack.up()
         logs = stack.profile.root / "logs"
         print(f"starting intake, routing, deadline, notify (logs in {logs})")
-        env = demo_env(stack)
-        services = start_services(env, logs, BASE_PORT)
+        ids = Identities(stack)
+        services = start_services({**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK)}, logs, BASE_PORT)
         for name, process in services.items():
             print(f"  {name:9s} {process.url}/docs")
-        print(f"  staff endpoints: Authorization: Bearer {STAFF_TOKEN}   operator (/admin): Bearer {ADMIN_TOKEN}")
-        run_demo(services, env)
+        run_demo(services, ids)
         print(f"notices to the console sink are kept in {SINK}")
-        print(f"on-time report: {services['deadline'].url}/reports/dashboard")
+        print(f"on-time report (as the unit leader or the province administrator): {services['deadline'].url}/reports/dashboard")
+        print_sign_in(stack, ids, services)
         print("running; Ctrl-C stops everything")
         while all(p.alive() for p in services.values()):
             time.sleep(1)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -221,3 +222,78 @@ def officer_auth(issuer: str, officer: Officer) -> TokenAuth:
 
 def client_auth(issuer: str, client_id: str, secret: str) -> TokenAuth:
     return TokenAuth(lambda: client_token(issuer, client_id, secret))
+
+
+class ImportedKey:
+    """An RSA key of our own imported into a realm (below the realm's own key, so Keycloak keeps
+    signing with its key): the realm then publishes it, and the tests can sign tokens the issuer
+    vouches for with any claims — expired, for another audience, from another issuer."""
+
+    def __init__(self) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "motcua-tests")])
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.private.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .sign(self.private, hashes.SHA256())
+        )
+        self.private_pem = self.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self.public_pem = (
+            self.private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        self.kid = ""
+
+    def install(self, admin: KeycloakAdmin, realm: str | None = None) -> str:
+        realm_id = admin.call("GET", "", realm=realm).json()["id"]
+        admin.call(
+            "POST",
+            "/components",
+            realm=realm,
+            json={
+                "name": f"rsa-tests-{time.time_ns()}",
+                "providerId": "rsa",
+                "providerType": "org.keycloak.keys.KeyProvider",
+                "parentId": realm_id,
+                "config": {
+                    "privateKey": [self.private_pem],
+                    "certificate": [self.certificate_pem],
+                    "priority": ["1"],
+                    "algorithm": ["RS256"],
+                    "active": ["true"],
+                    "enabled": ["true"],
+                },
+            },
+        )
+        modulus = self.private.public_key().public_numbers().n
+        for entry in httpx.get(f"{admin.issuer(realm)}/protocol/openid-connect/certs", timeout=10).json()["keys"]:
+            if entry.get("kty") == "RSA" and int.from_bytes(_b64(entry["n"]), "big") == modulus:
+                self.kid = str(entry["kid"])
+                return self.kid
+        raise RuntimeError("the imported key is not in the realm's published keys")
+
+    def sign(self, claims: dict[str, Any], **header: Any) -> str:
+        import jwt
+
+        return jwt.encode(claims, self.private_pem, algorithm="RS256", headers={"kid": self.kid, **header})
+
+
+def _b64(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -8,6 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.events.envelope import current_actor
 from services.logging import request_id_var
 from services.metrics import HTTP_REQUESTS
 
@@ -16,7 +17,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 class RequestContext:
     """Takes the caller's `X-Request-ID` (when it is a safe token) or makes one, puts it in every
-    log line of the request and in the response, and times the request by route and status."""
+    log line of the request and in the response, times the request by route and status, and keeps
+    the caller's identity (`current_actor`) to the request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,6 +30,9 @@ class RequestContext:
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # The caller's identity (set once the token is checked) is this request's only, whatever
+        # task the server runs it in.
+        actor_token = current_actor.set(None)
         started = time.perf_counter()
         status = 500
 
@@ -44,3 +49,4 @@ class RequestContext:
             route = getattr(scope.get("route"), "path", "unmatched")
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - started)
             request_id_var.reset(token)
+            current_actor.reset(actor_token)

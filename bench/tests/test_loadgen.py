@@ -37,7 +37,7 @@ async def test_answers_are_read_whole_and_a_connection_closed_while_idle_is_not_
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     pool = Pool(f"http://127.0.0.1:{port}", size=4)
-    request = post_request(f"127.0.0.1:{port}", "/dossiers", {"procedure_code": "1.001193"})
+    request = post_request(f"127.0.0.1:{port}", "/dossiers", {"procedure_code": "1.001193"}, "a-token")
     try:
         answers = [await pool.post(request) for _ in range(2)]
         await asyncio.sleep(0.2)  # the close reaches the idle connection
