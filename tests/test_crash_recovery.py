@@ -9,8 +9,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import BIRTH_GROUP, System, eventually
 
 DOSSIERS = 60
@@ -80,4 +78,4 @@ def test_killing_services_mid_flow_loses_nothing_and_duplicates_nothing(system: 
         assert kinds == {"received": 1, "step_assigned": 1, "deadline": 2, "notice": 1}
 
     for name in ("intake", "routing", "deadline", "notify"):
-        assert httpx.get(f"{system.url(name)}/admin/dead-letters").json() == []
+        assert system.http.get(f"{system.url(name)}/admin/dead-letters").json() == []

@@ -10,25 +10,28 @@ from pathlib import Path
 
 import httpx
 
-from conftest import free_port
+from conftest import Identities, free_port
 from infra.processes import ServiceProcess
 from tests.conftest import BIRTH_GROUP
 
 BURST = 120
 
 
-async def burst(url: str, keys: list[str]) -> list[httpx.Response]:
+async def burst(url: str, keys: list[str], auth: httpx.Auth) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60, auth=auth) as client:
         return await asyncio.gather(*(client.post("/dossiers", json=BIRTH_GROUP, headers={"Idempotency-Key": k}) for k in keys))
 
 
-def test_a_burst_past_capacity_is_shed_with_503_and_nothing_accepted_is_lost(migrated: dict[str, str], tmp_path: Path) -> None:
+def test_a_burst_past_capacity_is_shed_with_503_and_nothing_accepted_is_lost(
+    migrated: dict[str, str], identities: Identities, tmp_path: Path
+) -> None:
+    counter = identities.auth("counter")
     intake = ServiceProcess("intake", free_port(), {**migrated, "MAX_IN_FLIGHT": "4"}, tmp_path / "intake-small.log").start()
     try:
         intake.wait_ready()
         keys = [str(uuid.uuid4()) for _ in range(BURST)]
-        responses = asyncio.run(burst(intake.url, keys))
+        responses = asyncio.run(burst(intake.url, keys, counter))
         statuses = [r.status_code for r in responses]
         assert set(statuses) <= {201, 503}, statuses
         refused = [(k, r) for k, r in zip(keys, responses, strict=False) if r.status_code == 503]
@@ -40,13 +43,15 @@ def test_a_burst_past_capacity_is_shed_with_503_and_nothing_accepted_is_lost(mig
 
         for key, _ in refused:  # the client's retry, same key
             for _ in range(50):
-                again = httpx.post(f"{intake.url}/dossiers", json=BIRTH_GROUP, headers={"Idempotency-Key": key}, timeout=30)
+                again = httpx.post(
+                    f"{intake.url}/dossiers", json=BIRTH_GROUP, headers={"Idempotency-Key": key}, auth=counter, timeout=30
+                )
                 if again.status_code != 503:
                     break
             assert again.status_code == 201
             accepted.add(again.json()["id"])
         assert len(accepted) == BURST, "one dossier per submission, none lost, none doubled"
         for dossier_id in accepted:
-            assert httpx.get(f"{intake.url}/dossiers/{dossier_id}", timeout=10).status_code == 200
+            assert httpx.get(f"{intake.url}/dossiers/{dossier_id}", auth=counter, timeout=10).status_code == 200
     finally:
         intake.stop()

@@ -98,7 +98,8 @@ async def test_an_officers_token_becomes_a_principal_with_roles_units_and_the_ac
 async def test_an_agency_systems_token_carries_its_agency(main_realm: httpx.AsyncClient, identities: Identities) -> None:
     me = (await main_realm.get("/me", headers=identities.headers("bhxh"))).json()
     assert me["roles"] == ["agency-system"] and me["agencies"] == ["BHXH"] and me["units"] == []
-    assert me["actor"]["kind"] == "agency-system" and me["actor"]["name"] == "bhxh" and me["actor"]["unit"] == "BHXH"
+    assert me["actor"]["kind"] == "agency-system" and me["actor"]["unit"] == "BHXH"
+    assert me["actor"]["name"] == "Bảo hiểm xã hội", "the system's display name, from its client in the realm"
     lgsp = (await main_realm.get("/me", headers=identities.headers("lgsp-tinh"))).json()
     assert lgsp["roles"] == ["lgsp"] and lgsp["actor"]["kind"] == "lgsp"
 
