@@ -30,7 +30,7 @@ fi
 KC_BUILT=$(ls -d infra/keycloak/dist/keycloak-*/lib/quarkus/build-system.properties 2>/dev/null | tail -1 || true)
 if [ -z "$KC_BUILT" ] || [ infra/keycloak/pom.xml -nt "$KC_BUILT" ]; then
   echo "[install] Keycloak server from Maven Central (infra/keycloak/pom.xml)"
-  rm -rf infra/keycloak/dist
+  rm -rf infra/keycloak/dist infra/keycloak/target  # the plugin's markers would skip the unpack
   mvn -q -B -f infra/keycloak/pom.xml dependency:unpack
   kc=$(ls -d infra/keycloak/dist/keycloak-* | tail -1)
   "$kc/bin/kc.sh" build --db=postgres --cache=local --health-enabled=true >/dev/null
