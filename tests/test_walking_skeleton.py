@@ -41,9 +41,7 @@ def test_a_received_dossier_is_routed_tracked_and_noticed_once(system: System) -
 
 
 def test_bad_input_is_refused_with_problem_json_naming_each_field(system: System) -> None:
-    import httpx
-
-    response = httpx.post(
+    response = system.http.post(
         f"{system.url('intake')}/dossiers",
         json={"procedure_code": "1.001193", "channel": 9, "applicant": {"name": "A", "phone": "12345", "citizen_id": "12"}},
     )
@@ -52,7 +50,7 @@ def test_bad_input_is_refused_with_problem_json_naming_each_field(system: System
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"channel", "applicant.phone", "applicant.citizen_id"}
 
-    unknown = httpx.post(f"{system.url('intake')}/dossiers", json={**BIRTH_GROUP, "procedure_code": "9.999999"})
+    unknown = system.http.post(f"{system.url('intake')}/dossiers", json={**BIRTH_GROUP, "procedure_code": "9.999999"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "procedure_code"
 
 
