@@ -41,7 +41,6 @@ def test_a_received_dossier_is_routed_tracked_and_noticed_once(system: System) -
 
 
 def test_bad_input_is_refused_with_problem_json_naming_each_field(system: System) -> None:
-
     response = system.http.post(
         f"{system.url('intake')}/dossiers",
         json={"procedure_code": "1.001193", "channel": 9, "applicant": {"name": "A", "phone": "12345", "citizen_id": "12"}},

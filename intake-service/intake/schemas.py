@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from intake.domain.catalogue import Unit
+from services.events import Actor
 
 CitizenId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 VnMobile = Annotated[str, StringConstraints(pattern=r"^(0|\+84)(3|5|7|8|9)\d{8}$")]
@@ -112,6 +113,9 @@ class DossierPublic(BaseModel):
     return_method: str | None = None
     rating: int | None = None
     closing_reason: str | None = None
+    received_by: Actor | None = Field(
+        None, description="Người tiếp nhận: the officer who received it, or the portal or LGSP that filed it online."
+    )
     supplements: list[SupplementPublic] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
@@ -152,6 +156,9 @@ class Receipt(BaseModel):
     return_place: str
     lookup_url: str
     catalogue_version: str
+    received_by: str | None = Field(
+        None, description="Người tiếp nhận: the receiving officer's name (the portal's or LGSP's for a dossier filed online)."
+    )
 
 
 class SupplementRequestIn(BaseModel):
@@ -185,6 +192,7 @@ class SupplementRequestForm(BaseModel):
     applicant_name: str
     procedure_name: str
     requested_by: str
+    officer: str = Field(description="Người tiếp nhận: the counter officer who asked, as the form is signed.")
     items: list[str]
     reason: str | None
     requested_at: datetime
@@ -215,6 +223,7 @@ class RefusalForm(BaseModel):
     applicant_name: str
     procedure_name: str
     reason: str
+    officer: str = Field(description="Người tiếp nhận: the counter officer who refused, as the form is signed.")
     refused_at: datetime
     status: int
     status_label: str
@@ -247,12 +256,30 @@ class ResultReturnIn(BaseModel):
 
 
 class RatingIn(BaseModel):
+    """The citizen's rating, with the dossier code and the secret printed on the receipt."""
+
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"score": 5, "comment": "Cán bộ hướng dẫn tận tình"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"code": "000.00.00.H30-261122-0001", "secret": "7KQ2MZ4P", "score": 5, "comment": "Cán bộ hướng dẫn tận tình"}
+            ]
+        },
     )
 
+    code: str = Field(min_length=1, max_length=64, description="Mã số hồ sơ.")
+    secret: str = Field(min_length=1, max_length=32, description="Mã tra cứu printed on the receipt.")
     score: int = Field(ge=1, le=5, description="1 very dissatisfied … 5 very satisfied.")
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+
+
+class RatingPublic(BaseModel):
+    """What the citizen sees once their rating is recorded."""
+
+    code: str
+    score: int
+    comment: str | None
+    rated_at: datetime
 
 
 class LookupIn(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -10,7 +10,9 @@ from uuid import UUID
 import pytest
 
 from intake.application.ports import ClaimStore, IntakeWork, SearchFilters, SearchResult
+from services.events import Actor, current_actor
 from services.idempotency import KeyReused
+from services.identity import Scope
 from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
 
 
@@ -84,9 +86,12 @@ class MemoryDossiers:
             }
         )
 
-    async def lock(self, dossier_id: UUID) -> dict[str, Any] | None:
+    async def lock(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
         row = self.rows.get(dossier_id)
-        return dict(row) if row else None
+        return dict(row) if row and scope.covers_unit(row["receiving_unit"]) else None
+
+    async def lock_by_code(self, code: str) -> dict[str, Any] | None:
+        return await self.by_code(code)
 
     async def lock_for_event(self, dossier_id: UUID) -> dict[str, Any] | None:
         row = self.rows.get(dossier_id)
@@ -113,8 +118,8 @@ class MemoryDossiers:
         if answered:
             answered[-1]["appointment_after"] = appointment_at
 
-    async def get(self, dossier_id: UUID) -> dict[str, Any] | None:
-        return await self.lock(dossier_id)
+    async def get(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        return await self.lock(dossier_id, scope)
 
     async def by_code(self, code: str) -> dict[str, Any] | None:
         return next((dict(r) for r in self.rows.values() if r["code"] == code), None)
@@ -130,10 +135,12 @@ class MemoryDossiers:
         return [r for r in self.requests if r["dossier_id"] == dossier_id]
 
     async def search(
-        self, filters: SearchFilters, *, limit: int, cursor: tuple[datetime, UUID] | None, now: datetime
+        self, filters: SearchFilters, scope: Scope, *, limit: int, cursor: tuple[datetime, UUID] | None, now: datetime
     ) -> SearchResult:
         rows = [
-            {**r, "is_overdue": r["overdue"]} for r in self.rows.values() if not filters.status or r["status"] in filters.status
+            {**r, "is_overdue": r["overdue"]}
+            for r in self.rows.values()
+            if (not filters.status or r["status"] in filters.status) and scope.covers_unit(r["receiving_unit"])
         ]
         rows.sort(key=lambda r: (r["received_at"], r["id"]), reverse=True)
         by_status: dict[int, int] = {}
@@ -152,13 +159,27 @@ class MemoryDossiers:
         return len(old), 0
 
 
+class ReadersAudit(MemoryAudit):
+    """A `MemoryAudit` that also keeps who read (the actor of each read, in order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readers: list[Actor | None] = []
+
+    async def read(self, what: str, dossier_ids: Sequence[str], **detail: object) -> None:
+        await super().read(what, dossier_ids, **detail)
+        if dossier_ids:
+            self.readers.append(current_actor.get())
+
+
 class MemoryIntake(NamedTuple):
     uow: FakeUnitOfWork[IntakeWork]
     dossiers: MemoryDossiers
     events: RecordedEvents
+    audit: ReadersAudit
 
 
 @pytest.fixture
 def memory() -> MemoryIntake:
-    dossiers, events = MemoryDossiers(), RecordedEvents()
-    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events, MemoryAudit())), dossiers, events)
+    dossiers, events, audit = MemoryDossiers(), RecordedEvents(), ReadersAudit()
+    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events, audit)), dossiers, events, audit)

@@ -6,9 +6,9 @@ import pytest
 
 from intake.adapters.catalogue_file import load_catalogue
 from intake.domain.catalogue import Catalogue
-from intake.domain.dossier import dossier_code, mask_name, new_secret
+from intake.domain.dossier import dossier_code, mask_name, new_secret, secret_matches
 from intake.domain.lifecycle import ALLOWED_FROM, Command, IllegalTransition, State, apply_command, apply_event
-from intake.domain.receiving import Submission, check_submission
+from intake.domain.receiving import Receiver, Submission, check_receiver, check_submission
 from services.vocabulary import PortalStatus
 
 S = PortalStatus
@@ -95,6 +95,30 @@ def test_submission_check_names_every_missing_document_and_identity_field_at_onc
         catalogue, _submission(procedure_code="2.000815", channel=2, document_codes=["original", "copy"])
     )
     assert [(e.field, e.code) for e in errors] == [("channel", "channel_not_offered")]
+
+
+def test_a_counter_officer_receives_at_their_units_by_default_the_first() -> None:
+    two_units = Receiver(units=("000.01.30.H30", "000.00.00.H30"))
+    assert check_receiver(two_units, 1, None) == ("000.01.30.H30", [])
+    assert check_receiver(two_units, 3, "000.00.00.H30") == ("000.00.00.H30", [])
+    _, errors = check_receiver(Receiver(units=("000.01.30.H30",)), 1, "000.00.00.H30")
+    assert [(e.field, e.code) for e in errors] == [("receiving_unit", "not_your_unit")]
+    _, errors = check_receiver(Receiver(), 1, None)  # an officer in no unit's group receives nowhere
+    assert [(e.field, e.code) for e in errors] == [("receiving_unit", "no_unit")]
+
+
+def test_the_province_receives_anywhere_and_the_portal_only_online() -> None:
+    assert check_receiver(Receiver(anywhere=True), 1, None) == (None, [])  # the catalogue's first unit
+    assert check_receiver(Receiver(anywhere=True), 3, "000.01.30.H30") == ("000.01.30.H30", [])
+    portal = Receiver(anywhere=True, online_only=True)
+    assert check_receiver(portal, 2, None) == (None, [])
+    for channel in (1, 3):
+        _, errors = check_receiver(portal, channel, None)
+        assert [(e.field, e.code) for e in errors] == [("channel", "channel_not_allowed")]
+
+
+def test_the_receipt_secret_matches_as_a_citizen_types_it() -> None:
+    assert secret_matches("7KQ2MZ4P", " 7kq2mz4p ") and not secret_matches("7KQ2MZ4P", "7KQ2MZ4Q")
 
 
 def test_counter_commands_are_legal_only_from_their_statuses() -> None:

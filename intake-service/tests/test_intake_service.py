@@ -1,6 +1,7 @@
-"""Intake over the real stack: two real intake processes (replicas) on the session's PostgreSQL
-and Kafka. Other services' events are published for real onto their topics, as routing,
-deadline and notify would."""
+"""Intake over the real stack: two real intake processes (replicas) on the session's PostgreSQL,
+Kafka and Keycloak. Other services' events are published for real onto their topics, as routing,
+deadline and notify would. Requests carry real access tokens: the `client` fixture acts as the
+test officer holding every staff role; the tests about access sign in as each role."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from conftest import free_port
+from conftest import Identities, free_port
 from infra.processes import ServiceProcess
 from services.calendar import VN_TZ
 from services.events import Envelope, Event
@@ -128,8 +129,8 @@ def intake(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=20) as client:
+async def client(identities: Identities) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=20, auth=identities.auth("all")) as client:
         yield client
 
 
@@ -309,7 +310,12 @@ async def test_counter_lifecycle_supplement_refusal_and_illegal_transitions(inta
     dossier = await intake.submit(client, BODY)
     base = f"{intake.url()}/dossiers/{dossier['id']}"
 
-    rate = await client.post(f"{base}/rating", json={"score": 5})
+    rate = await client.post(
+        f"{intake.url()}/lookup/rating",
+        json={"code": dossier["code"], "secret": dossier["lookup_secret"], "score": 5},
+        headers={"X-Forwarded-For": "203.0.113.30"},
+        auth=None,
+    )
     assert (
         rate.status_code == 409
         and rate.json()["current_status"] == 2
@@ -481,9 +487,12 @@ async def test_the_whole_life_from_other_services_events_to_result_and_rating(in
     await status_becomes(intake, client, did, 9)
     returned = await client.post(f"{base}/result-return", json={"method": "post"})
     assert returned.status_code == 200 and returned.json()["status"] == 10 and returned.json()["return_method"] == "post"
-    rated = await client.post(f"{intake.url(1)}/dossiers/{did}/rating", json={"score": 4, "comment": "Nhanh"})
-    assert rated.status_code == 200 and rated.json()["rating"] == 4
-    twice = await client.post(f"{base}/rating", json={"score": 1})
+    citizen = {"X-Forwarded-For": "203.0.113.31"}
+    rating = {"code": dossier["code"], "secret": dossier["lookup_secret"], "score": 4, "comment": "Nhanh"}
+    rated = await client.post(f"{intake.url(1)}/lookup/rating", json=rating, headers=citizen, auth=None)
+    assert rated.status_code == 201 and rated.json()["score"] == 4
+    assert (await intake.get(client, did))["rating"] == 4
+    twice = await client.post(f"{intake.url()}/lookup/rating", json={**rating, "score": 1}, headers=citizen, auth=None)
     assert twice.status_code == 409 and twice.json()["current_status"] == 10
 
     final = await intake.get(client, did)
@@ -794,12 +803,15 @@ async def named(intake: Intake, client: httpx.AsyncClient, name: str) -> int:
 
 
 async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries(
-    intake: Intake, client: httpx.AsyncClient
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
 ) -> None:
+    lgsp = identities.auth("lgsp-tinh")
     body = body_for("Võ Thị Hồng Nhung", channel=2)
     nonce = uuid.uuid4().hex
     raw, headers = lgsp_request(body, nonce=nonce)
-    first = await client.post(f"{intake.url(0)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0001"})
+    first = await client.post(
+        f"{intake.url(0)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0001"}, auth=lgsp
+    )
     assert first.status_code == 201, first.text
     answer = first.json()
     assert answer["request_id"] == "lgsp-req-0001" and first.headers["X-Request-ID"] == "lgsp-req-0001"
@@ -808,12 +820,15 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     # Received exactly as at the counter: the dossier, its receipt, one dossier.received, online.
     dossier = await intake.get(client, answer["id"])
     assert dossier["code"] == answer["code"] and dossier["channel"] == 2 and dossier["status"] == 2
+    assert dossier["received_by"]["kind"] == "lgsp" and dossier["received_by"]["name"] == "lgsp-tinh"
     receipt = await client.get(f"{intake.url()}/dossiers/{answer['id']}/receipt")
     assert receipt.status_code == 200 and receipt.json()["dossier_code"] == answer["code"]
 
     # The LGSP did not hear back and retries: same nonce, same body, re-signed later, on the other replica.
     raw, headers = lgsp_request(body, nonce=nonce, timestamp=time.time() + 2)
-    retry = await client.post(f"{intake.url(1)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0002"})
+    retry = await client.post(
+        f"{intake.url(1)}/lgsp/dossiers", content=raw, headers={**headers, "X-Request-ID": "lgsp-req-0002"}, auth=lgsp
+    )
     assert retry.status_code == 200, retry.text
     assert retry.json()["id"] == answer["id"] and retry.json()["code"] == answer["code"] and retry.json()["replayed"]
     assert retry.json()["request_id"] == "lgsp-req-0002"
@@ -823,18 +838,23 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
 
 
 async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(
-    intake: Intake, client: httpx.AsyncClient
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
 ) -> None:
     url = f"{intake.url()}/lgsp/dossiers"
+    lgsp = identities.auth("lgsp-tinh")
 
-    async def post(raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
-        response = await client.post(url, content=raw, headers=headers)
+    async def post(raw: bytes, headers: dict[str, str], auth: httpx.Auth | None = lgsp) -> dict[str, Any]:
+        response = await client.post(url, content=raw, headers=headers, auth=auth)
         assert response.headers["content-type"].startswith("application/problem+json"), response.text
         return {"status": response.status_code, **response.json()}
 
     name = "Đỗ Văn Khải"
     body = body_for(name, channel=2)
     raw, headers = lgsp_request(body)
+    # Well signed, but without the LGSP's access token, or with another caller's.
+    assert (await post(raw, headers, auth=None))["status"] == 401
+    assert (await post(raw, headers, auth=identities.auth("counter")))["status"] == 403
+    assert (await post(raw, headers, auth=identities.auth("cong-dvc-tinh")))["status"] == 403
     assert (await post(raw, {**headers, "X-Signature": "0" * 64}))["status"] == 401  # bad signature
     assert (await post(raw, {k: v for k, v in headers.items() if k != "X-Signature"}))["status"] == 401  # none at all
     assert (await post(raw.replace(b"Kh", b"KH"), headers))["status"] == 401  # body changed after signing
@@ -858,7 +878,7 @@ async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_
 
     # A nonce used once cannot carry another dossier.
     nonce = uuid.uuid4().hex
-    accepted = await client.post(url, content=(signed := lgsp_request(body, nonce=nonce))[0], headers=signed[1])
+    accepted = await client.post(url, content=(signed := lgsp_request(body, nonce=nonce))[0], headers=signed[1], auth=lgsp)
     assert accepted.status_code == 201, accepted.text
     replayed = await post(*lgsp_request(body_for("Kẻ Mạo Danh", channel=2), nonce=nonce))
     assert replayed["status"] == 409 and replayed["type"].endswith("replayed-request")
@@ -869,3 +889,254 @@ async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_
     refused = [json.loads(line) for line in log_text.splitlines() if "lgsp dossier refused" in line]
     reasons = {line.get("reason") for line in refused}
     assert {"bad-signature", "stale-request", "validation", "replayed-request"} <= reasons, reasons
+
+
+# ---------------------------------------------------------------- who may do what, and who did it
+
+H30, PHU_LOC = "000.00.00.H30", "000.01.30.H30"
+CALLERS = (
+    "anonymous",
+    "counter",
+    "counter_b",
+    "leader",
+    "specialist",
+    "operator",
+    "nobody",
+    "admin",
+    "cong-dvc-tinh",  # the provincial portal
+    "lgsp-tinh",  # the LGSP
+    "bhxh",  # an agency's system
+)
+
+
+def auth_of(identities: Identities, who: str) -> httpx.Auth | None:
+    return None if who == "anonymous" else identities.auth(who)
+
+
+async def audit_trail(intake: Intake, client: httpx.AsyncClient, dossier_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{intake.url()}/audit-trail", params={"dossier_id": dossier_id})
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def test_each_role_reaches_exactly_its_endpoints_with_real_tokens(
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
+) -> None:
+    """Every intake route × every kind of caller. A dossier of unit H30, refused at the counter, is the
+    subject: a caller allowed to act on it gets 409 (refused is final), so the table changes nothing."""
+    counter = identities.auth("counter")
+    dossier = await intake.submit(client, body_for("Bảng Quyền Hạn"))
+    assert dossier["receiving_unit"] == H30
+    refused = await client.post(f"{intake.url()}/dossiers/{dossier['id']}/refusal", json={"reason": "Hồ sơ mẫu"}, auth=counter)
+    assert refused.status_code == 200, refused.text
+    did = dossier["id"]
+
+    wrong_secret = {"code": dossier["code"], "secret": "WRONG234"}
+    readers = {"counter": 200, "leader": 200, "admin": 200, "counter_b": 404}  # counter_b serves Phú Lộc only
+    counter_staff = {"counter": 409, "admin": 409, "counter_b": 404}
+    everyone = dict.fromkeys(CALLERS, 200)
+    # method, path, body, expected status per caller (403 for a caller not listed, 401 without a token)
+    table: list[tuple[str, str, Any, dict[str, int]]] = [
+        ("POST", "/dossiers", BODY, {"counter": 201, "counter_b": 201, "admin": 201, "cong-dvc-tinh": 422}),
+        ("GET", "/dossiers", None, {"counter": 200, "counter_b": 200, "leader": 200, "admin": 200}),
+        ("GET", f"/dossiers/{did}", None, readers),
+        ("GET", f"/dossiers/{did}/receipt", None, readers),
+        ("GET", f"/dossiers/{did}/receipt.html", None, readers),
+        ("POST", f"/dossiers/{did}/supplement-requests", {"items": ["Tờ khai"]}, counter_staff),
+        ("POST", f"/dossiers/{did}/supplements", {"items": ["Tờ khai"]}, counter_staff),
+        ("POST", f"/dossiers/{did}/refusal", {"reason": "Lần nữa"}, counter_staff),
+        ("POST", f"/dossiers/{did}/withdrawal", {}, counter_staff),
+        ("POST", f"/dossiers/{did}/result-return", {"method": "counter"}, counter_staff),
+        ("POST", "/lgsp/dossiers", "signed", {"lgsp-tinh": 201}),
+        ("GET", f"/audit-trail?dossier_id={did}", None, {"operator": 200, "admin": 200}),
+        ("GET", "/admin/dead-letters", None, {"operator": 200}),
+        ("GET", "/catalogue", None, everyone),
+        ("GET", "/catalogue/procedures/1.001193", None, everyone),
+        ("POST", "/lookup", "citizen", dict.fromkeys(CALLERS, 404)),  # a token opens nothing without the secret
+        ("POST", "/lookup/rating", "citizen", dict.fromkeys(CALLERS, 404)),
+        ("GET", "/healthz", None, everyone),
+    ]
+    seen: dict[tuple[str, str], dict[str, int]] = {}
+    expected: dict[tuple[str, str], dict[str, int]] = {}
+    for method, path, body, allowed in table:
+        key = (method, path.replace(did, "{id}"))
+        expected[key] = {who: allowed.get(who, 401 if who == "anonymous" else 403) for who in CALLERS}
+        seen[key] = {}
+        for i, who in enumerate(CALLERS):
+            headers: dict[str, str] = {"X-Forwarded-For": f"198.51.100.{100 + i}"}  # each caller its own look-up limit
+            content: bytes | None = None
+            if body == "signed":
+                content, signed = lgsp_request(body_for(f"Liên thông {who}", channel=2))
+                headers |= signed
+            elif body == "citizen":
+                content = json.dumps({**wrong_secret, "score": 5} if path.endswith("rating") else wrong_secret).encode()
+                headers["Content-Type"] = "application/json"
+            elif body is not None:
+                content, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+            response = await client.request(
+                method, f"{intake.url(i % 2)}{path}", content=content, headers=headers, auth=auth_of(identities, who)
+            )
+            seen[key][who] = response.status_code
+            if response.status_code in (401, 403):
+                assert response.headers["content-type"] == "application/problem+json", response.text
+    assert seen == expected
+
+    portal_online = await client.post(
+        f"{intake.url()}/dossiers", json={**BODY, "channel": 2}, auth=identities.auth("cong-dvc-tinh")
+    )
+    assert portal_online.status_code == 201 and portal_online.json()["received_by"]["kind"] == "portal"
+    after = await intake.get(client, did)
+    assert after["status"] == 3 and [e["kind"] for e in after["timeline"]] == ["received", "refused"]  # the table changed nothing
+    assert [e.type for e in await intake.produced(did, 3, timeout=5)] == ["dossier.received", "dossier.refused"]
+
+
+async def test_an_officer_of_another_unit_gets_404_for_every_read_and_action_and_changes_nothing(
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
+) -> None:
+    name = f"Ngoài Phạm Vi {uuid.uuid4().hex[:6]}"
+    counter, counter_b = identities.auth("counter"), identities.auth("counter_b")
+    dossier = (await client.post(f"{intake.url()}/dossiers", json=body_for(name), auth=counter)).json()
+    did, base = dossier["id"], f"{intake.url()}/dossiers/{dossier['id']}"
+    unknown = uuid.uuid4()
+    missing = await client.get(f"{intake.url()}/dossiers/{unknown}", auth=counter_b)
+    assert missing.status_code == 404 and missing.json()["detail"] == f"no dossier {unknown}"
+
+    attempts = [
+        ("GET", "", None),
+        ("GET", "/receipt", None),
+        ("GET", "/receipt.html", None),
+        ("POST", "/supplement-requests", {"items": ["Giấy chứng sinh (bản chính)"]}),
+        ("POST", "/supplements", {"items": ["Giấy chứng sinh (bản chính)"]}),
+        ("POST", "/refusal", {"reason": "Không thuộc thẩm quyền"}),
+        ("POST", "/withdrawal", {"reason": "Nộp nhầm"}),
+        ("POST", "/result-return", {"method": "counter"}),
+    ]
+    for method, path, body in attempts:
+        response = await client.request(method, f"{base}{path}", json=body, auth=counter_b)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["detail"] == f"no dossier {did}"  # as for a missing one
+    found = await client.get(f"{intake.url()}/dossiers", params={"q": name}, auth=counter_b)
+    assert found.status_code == 200 and found.json()["counts"]["total"] == 0 and found.json()["items"] == []
+    leader_b = await client.get(f"{intake.url()}/dossiers", params={"q": name}, auth=identities.auth("leader_b"))
+    assert leader_b.json()["counts"]["total"] == 0
+    leader = await client.get(f"{intake.url()}/dossiers", params={"q": name}, auth=identities.auth("leader"))
+    assert [d["id"] for d in leader.json()["items"]] == [did]
+
+    # Nothing changed, nothing announced, and nothing of it read by the other unit's officer.
+    after = (await client.get(base, auth=counter)).json()
+    assert after["status"] == 2 and [e["kind"] for e in after["timeline"]] == ["received"] and after["supplements"] == []
+    assert [e.type for e in await intake.produced(did, 2, timeout=5)] == ["dossier.received"]
+    assert "Phạm Văn Xã" not in {row["actor_name"] for row in await audit_trail(intake, client, did)}
+
+
+async def test_the_officers_who_received_asked_and_refused_are_on_the_dossier_its_forms_events_and_audit_trail(
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
+) -> None:
+    name = f"Người Nộp {uuid.uuid4().hex[:6]}"
+    counter, admin, leader = identities.auth("counter"), identities.auth("admin"), identities.auth("leader")
+
+    elsewhere = await client.post(f"{intake.url()}/dossiers", json=body_for(name, receiving_unit=PHU_LOC), auth=counter)
+    assert elsewhere.status_code == 422 and [e["field"] for e in elsewhere.json()["errors"]] == ["receiving_unit"]
+    assert await named(intake, client, name) == 0
+
+    received = await client.post(f"{intake.url()}/dossiers", json=body_for(name), auth=counter)
+    assert received.status_code == 201, received.text
+    dossier = received.json()
+    did = dossier["id"]
+    officer = dossier["received_by"]
+    assert dossier["receiving_unit"] == H30  # the unit the officer serves
+    assert (officer["kind"], officer["name"], officer["unit"]) == ("officer", "Nguyễn Thị Tiếp", H30)
+
+    view = (await client.get(f"{intake.url()}/dossiers/{did}", auth=leader)).json()
+    assert view["received_by"] == officer and view["timeline"][0]["detail"]["by"] == officer
+    form1 = (await client.get(f"{intake.url(1)}/dossiers/{did}/receipt", auth=counter)).json()
+    assert form1["received_by"] == "Nguyễn Thị Tiếp"
+    html = (await client.get(f"{intake.url()}/dossiers/{did}/receipt.html", auth=admin)).text
+    assert "NGƯỜI TIẾP NHẬN" in html and "Nguyễn Thị Tiếp" in html
+    listed = await client.get(f"{intake.url()}/dossiers", params={"q": name}, auth=counter)
+    assert [d["id"] for d in listed.json()["items"]] == [did]
+
+    form2 = await client.post(f"{intake.url()}/dossiers/{did}/supplement-requests", json={"items": ["Tờ khai"]}, auth=counter)
+    assert form2.status_code == 201 and form2.json()["officer"] == "Nguyễn Thị Tiếp"
+    form3 = await client.post(f"{intake.url(1)}/dossiers/{did}/refusal", json={"reason": "Hồ sơ giả mạo"}, auth=admin)
+    assert form3.status_code == 200 and form3.json()["officer"] == "Trần Quản Trị"
+
+    events = await intake.produced(did, 3)
+    assert [(e.type, e.actor.name if e.actor else None) for e in events] == [
+        ("dossier.received", "Nguyễn Thị Tiếp"),
+        ("dossier.supplement_requested", "Nguyễn Thị Tiếp"),
+        ("dossier.refused", "Trần Quản Trị"),
+    ]
+    assert events[0].actor is not None and events[0].actor.model_dump() == officer
+    assert events[2].actor is not None and (events[2].actor.kind, events[2].actor.unit) == ("officer", H30)
+    timeline = (await intake.get(client, did))["timeline"]
+    assert [(e["kind"], e["detail"]["by"]["name"]) for e in timeline] == [
+        ("received", "Nguyễn Thị Tiếp"),
+        ("supplement_requested", "Nguyễn Thị Tiếp"),
+        ("refused", "Trần Quản Trị"),
+    ]
+
+    trail = [(row["action"], row["actor_name"], row["detail"]) for row in await audit_trail(intake, client, did)]
+    assert trail[:8] == [
+        ("dossier.received", "Nguyễn Thị Tiếp", {}),
+        ("read:dossier", "Hoàng Văn Lãnh", {}),
+        ("read:receipt", "Nguyễn Thị Tiếp", {"form": "json"}),
+        ("read:receipt", "Trần Quản Trị", {"form": "html"}),
+        ("read:search", "Nguyễn Thị Tiếp", {}),
+        ("dossier.supplement_requested", "Nguyễn Thị Tiếp", {}),
+        ("dossier.refused", "Trần Quản Trị", {}),
+        ("read:dossier", "Vũ Kiểm Thử", {}),  # the timeline just read, by the test's all-roles officer
+    ]
+
+
+async def test_the_citizen_rates_with_the_code_and_secret_of_the_receipt(
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
+) -> None:
+    counter = identities.auth("counter")
+    dossier = (await client.post(f"{intake.url()}/dossiers", json=body_for("Đánh Giá Hài Lòng"), auth=counter)).json()
+    did = dossier["id"]
+    await intake.publish("routing", did, ev.RouteCompleted(completed_at=now(), result_documents=["TRICH-LUC-1"]))
+    await status_becomes(intake, client, did, 9)
+    returned = await client.post(f"{intake.url()}/dossiers/{did}/result-return", json={"method": "counter"}, auth=counter)
+    assert returned.status_code == 200 and returned.json()["status"] == 10
+
+    citizen = {"X-Forwarded-For": "203.0.113.60"}
+    url = f"{intake.url()}/lookup/rating"
+    wrong = await client.post(url, json={"code": dossier["code"], "secret": "WRONG234", "score": 1}, headers=citizen, auth=None)
+    unknown = await client.post(
+        url,
+        json={"code": "000.00.00.H30-000101-0001", "secret": dossier["lookup_secret"], "score": 1},
+        headers=citizen,
+        auth=None,
+    )
+    assert wrong.status_code == unknown.status_code == 404 and wrong.json()["detail"] == unknown.json()["detail"]
+    assert (await intake.get(client, did))["rating"] is None  # nothing changed
+
+    rating = {"code": dossier["code"], "secret": dossier["lookup_secret"].lower(), "score": 5, "comment": "Cán bộ tận tình"}
+    rated = await client.post(f"{intake.url(1)}/lookup/rating", json=rating, headers=citizen, auth=None)
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["code"] == dossier["code"] and rated.json()["score"] == 5
+    after = await intake.get(client, did)
+    assert after["rating"] == 5 and after["timeline"][-1]["kind"] == "rated"
+    again = await client.post(url, json=rating, headers=citizen, auth=None)
+    assert again.status_code == 409 and again.json()["current_status"] == 10
+
+    found = await client.post(
+        f"{intake.url()}/lookup", json={"code": dossier["code"], "secret": dossier["lookup_secret"]}, headers=citizen, auth=None
+    )
+    assert found.status_code == 200 and found.json()["timeline"][-1]["label"] == "Đánh giá mức độ hài lòng: 5/5"
+
+    events = await intake.produced(did, 3)
+    rated_event = next(e for e in events if e.type == "dossier.rated")
+    assert rated_event.payload["score"] == 5
+    assert rated_event.actor is not None
+    assert (rated_event.actor.kind, rated_event.actor.subject, rated_event.actor.name) == (
+        "citizen",
+        dossier["code"],
+        "Đánh Giá Hài Lòng",
+    )
+    trail = {row["action"]: row for row in await audit_trail(intake, client, did)}
+    assert (
+        trail["dossier.rated"]["actor_kind"] == "citizen" and trail["dossier.result_returned"]["actor_name"] == "Nguyễn Thị Tiếp"
+    )
+    assert trail["read:lookup"]["actor_kind"] == "citizen" and trail["read:lookup"]["actor_subject"] == dossier["code"]

@@ -1,6 +1,9 @@
 """All of intake's SQL: dossiers and their codes, the timeline, supplement requests, claimed
 Idempotency-Keys and LGSP nonces, look-up counters, staff search. One repository per session;
-the statements run for every receipt or event go to the driver directly (`services.db`)."""
+the statements run for every receipt or event go to the driver directly (`services.db`).
+
+What staff read or change is filtered by the caller's `Scope` in the statement itself: a dossier
+received at a unit the caller does not serve is not found, exactly like one that does not exist."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from intake.adapters.tables import dossiers, idempotency_keys, inbound_nonces, l
 from intake.application.ports import ClaimStore, SearchFilters, SearchResult
 from services.db import autocommit_connection, driver_connection, insert_row, update_row
 from services.idempotency import Claims
+from services.identity import Scope
 from services.vocabulary import FINAL_STATUSES, PAUSED_STATUSES, PortalStatus
 
 CLAIMS: dict[ClaimStore, Claims] = {
@@ -94,10 +98,14 @@ class IntakeRepository:
 
     # ------------------------------------------------------------ changing a dossier
 
-    async def lock(self, dossier_id: UUID) -> dict[str, Any] | None:
-        row = (
-            (await self.session.execute(select(dossiers).where(dossiers.c.id == dossier_id).with_for_update())).mappings().first()
-        )
+    async def lock(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        query = select(dossiers).where(dossiers.c.id == dossier_id, *_in_scope(scope)).with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def lock_by_code(self, code: str) -> dict[str, Any] | None:
+        """For the citizen, who knows the code (and proves it with the secret): no unit to scope by."""
+        row = (await self.session.execute(select(dossiers).where(dossiers.c.code == code).with_for_update())).mappings().first()
         return dict(row) if row else None
 
     async def lock_for_event(self, dossier_id: UUID) -> dict[str, Any] | None:
@@ -148,8 +156,9 @@ class IntakeRepository:
 
     # ------------------------------------------------------------ reading
 
-    async def get(self, dossier_id: UUID) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(dossiers).where(dossiers.c.id == dossier_id))).mappings().first()
+    async def get(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        query = select(dossiers).where(dossiers.c.id == dossier_id, *_in_scope(scope))
+        row = (await self.session.execute(query)).mappings().first()
         return dict(row) if row else None
 
     async def by_code(self, code: str) -> dict[str, Any] | None:
@@ -171,11 +180,11 @@ class IntakeRepository:
         return [dict(r) for r in rows.mappings().all()]
 
     async def search(
-        self, filters: SearchFilters, *, limit: int, cursor: tuple[datetime, UUID] | None, now: datetime
+        self, filters: SearchFilters, scope: Scope, *, limit: int, cursor: tuple[datetime, UUID] | None, now: datetime
     ) -> SearchResult:
         """A page (newest first, keyset on received_at and id, one row more than `limit` when more
-        follow), the count per status and the overdue count, all for the same filters."""
-        clauses = _clauses(filters, now)
+        follow), the count per status and the overdue count, all for the same filters and scope."""
+        clauses = _in_scope(scope) + _clauses(filters, now)
         overdue = _overdue(now)
         page_query = select(dossiers, overdue.label("is_overdue")).where(*clauses)
         if cursor is not None:
@@ -212,6 +221,11 @@ class IntakeRepository:
         # an LGSP nonce is its delivery's idempotency key: kept as long, not just the freshness window
         await CLAIMS["lgsp"].purge(self.session, claims_before)
         return int(status.split()[-1]), keys
+
+
+def _in_scope(scope: Scope) -> list[Any]:
+    """The dossiers received at the caller's units; every dossier for the province's scope."""
+    return [] if scope.everything else [dossiers.c.receiving_unit.in_(scope.units)]
 
 
 def _overdue(now: datetime) -> Any:

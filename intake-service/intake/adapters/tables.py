@@ -60,8 +60,14 @@ dossiers = Table(
     Column("rating", SmallInteger),
     Column("rating_comment", Text),
     Column("closing_reason", Text),
+    # 0005: who received it (người tiếp nhận), from their token
+    Column("received_by_kind", String(20)),
+    Column("received_by_subject", String(200)),
+    Column("received_by_name", String(200)),
+    Column("received_by_unit", String(100)),
     Index("ix_intake_dossiers_received", "received_at", "id"),
     Index("ix_intake_dossiers_status", "status"),
+    Index("ix_intake_dossiers_unit_received", "receiving_unit", "received_at", "id"),
 )
 
 code_sequences = Table(

@@ -1,16 +1,18 @@
 """Citizen look-up (tra cứu hồ sơ) by dossier code and the secret printed on the receipt, with a
-per-client limit shared by every replica through the database."""
+per-client limit shared by every replica through the database. The citizen's rating
+(`lifecycle.rate_dossier`) proves the same code and secret and counts against the same limit."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from intake.application.ports import IntakeUnitOfWork
-from intake.domain.dossier import mask_name
+from intake.application.acting import acting_as, citizen
+from intake.application.ports import IntakeUnitOfWork, IntakeWork
+from intake.domain.dossier import mask_name, secret_matches
 from intake.schemas import LookupEntry, LookupResult
-from services.problems import not_found
+from services.problems import Problem, not_found
 from services.vocabulary import PortalStatus
 
 
@@ -26,9 +28,13 @@ class TooManyLookups(Exception):
         self.retry_after = retry_after
 
 
-async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: str, secret: str) -> LookupResult:
-    """The status, appointment and public timeline; 404 whichever of code and secret is wrong;
-    `TooManyLookups` past the client's limit (counted before anything is read)."""
+def no_such_dossier() -> Problem:
+    """Whichever of the code and the secret is wrong: the answer does not say."""
+    return not_found("no dossier with this code and look-up secret")
+
+
+async def count_attempt(uow: IntakeUnitOfWork, limit: LookupLimit, client: str) -> None:
+    """Count one attempt of the client's, before anything is read; `TooManyLookups` past the limit."""
     now = datetime.now(UTC)
     window = limit.window_seconds
     start = datetime.fromtimestamp(int(now.timestamp()) // window * window, UTC)
@@ -36,11 +42,26 @@ async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: 
         count = await work.dossiers.count_lookup(client, start)
     if count > limit.per_window:
         raise TooManyLookups(limit, max(1, int((start + timedelta(seconds=window) - now).total_seconds() + 0.999)))
-    async with uow.read() as work:
-        row = await work.dossiers.by_code(code.strip())
-        if row is None or not secrets.compare_digest(row["lookup_secret"].encode(), secret.strip().upper().encode()):
-            raise not_found("no dossier with this code and look-up secret")
+
+
+async def proven(work: IntakeWork, code: str, secret: str, *, lock: bool = False) -> dict[str, Any]:
+    """The dossier with this code, if `secret` is its receipt's secret; 404 otherwise."""
+    code = code.strip()
+    row = await (work.dossiers.lock_by_code(code) if lock else work.dossiers.by_code(code))
+    if row is None or not secret_matches(row["lookup_secret"], secret):
+        raise no_such_dossier()
+    return row
+
+
+async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: str, secret: str) -> LookupResult:
+    """The status, appointment and public timeline; 404 whichever of code and secret is wrong;
+    `TooManyLookups` past the client's limit. The read is audited as the citizen's."""
+    await count_attempt(uow, limit, client)
+    async with uow() as work:
+        row = await proven(work, code, secret)
         entries = await work.dossiers.timeline(row["id"], public_only=True)
+        with acting_as(citizen(row)):
+            await work.audit.read("lookup", [str(row["id"])])
     current = PortalStatus(row["status"])
     return LookupResult(
         code=row["code"],

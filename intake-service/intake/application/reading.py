@@ -1,5 +1,6 @@
 """What staff read: a dossier with its supplements and timeline, its receipt (form 1), and the
-search over the province's dossiers with filters, cursor pagination and counts."""
+search over the dossiers of their units with filters, cursor pagination and counts. Each read of
+a dossier's personal data is written to the audit trail with the reader, one row per dossier."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from intake.schemas import (
     SupplementPublic,
     TimelineEntry,
 )
+from services.events import Actor
 from services.formatting import format_datetime
-from services.problems import field_error, invalid, not_found
+from services.identity import Scope
+from services.problems import Problem, field_error, invalid, not_found
 from services.vocabulary import Channel, PortalStatus
 
 
@@ -62,26 +65,48 @@ async def _public(dossiers: DossierRepository, row: dict[str, Any]) -> DossierPu
         return_method=row["return_method"],
         rating=row["rating"],
         closing_reason=row["closing_reason"],
+        received_by=received_by(row),
         supplements=[SupplementPublic.model_validate(s) for s in supplements],
         timeline=[TimelineEntry.model_validate(e) for e in entries],
     )
 
 
-async def get_dossier(uow: IntakeUnitOfWork, dossier_id: UUID) -> DossierPublic:
-    async with uow.read() as work:
-        row = await work.dossiers.get(dossier_id)
+def received_by(row: dict[str, Any]) -> Actor | None:
+    if row.get("received_by_kind") is None:
+        return None  # received before who received was recorded
+    return Actor(
+        kind=row["received_by_kind"],
+        subject=row["received_by_subject"],
+        name=row["received_by_name"],
+        unit=row["received_by_unit"],
+    )
+
+
+def no_dossier(dossier_id: UUID) -> Problem:
+    """The same answer whether the dossier does not exist or is another unit's."""
+    return not_found(f"no dossier {dossier_id}")
+
+
+async def get_dossier(uow: IntakeUnitOfWork, scope: Scope, dossier_id: UUID) -> DossierPublic:
+    async with uow() as work:
+        row = await work.dossiers.get(dossier_id, scope)
         if row is None:
-            raise not_found(f"no dossier {dossier_id}")
-        return await _public(work.dossiers, row)
+            raise no_dossier(dossier_id)
+        public = await _public(work.dossiers, row)
+        await work.audit.read("dossier", [str(dossier_id)])
+    return public
 
 
-async def receipt(uow: IntakeUnitOfWork, dossier_id: UUID, public_base_url: str) -> Receipt:
-    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả (form 1), from what was recorded at the receipt."""
-    async with uow.read() as work:
-        row = await work.dossiers.get(dossier_id)
-    if row is None:
-        raise not_found(f"no dossier {dossier_id}")
+async def receipt(uow: IntakeUnitOfWork, scope: Scope, dossier_id: UUID, public_base_url: str, *, form: str) -> Receipt:
+    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả (form 1), from what was recorded at the receipt;
+    `form` (json, html) is what the audit trail records was read."""
+    async with uow() as work:
+        row = await work.dossiers.get(dossier_id, scope)
+        if row is None:
+            raise no_dossier(dossier_id)
+        await work.audit.read("receipt", [str(dossier_id)], form=form)
     snapshot, applicant = row["procedure_snapshot"], row["applicant"]
+    officer = received_by(row)
     return Receipt(
         dossier_code=row["code"],
         lookup_secret=row["lookup_secret"],
@@ -104,10 +129,13 @@ async def receipt(uow: IntakeUnitOfWork, dossier_id: UUID, public_base_url: str)
         return_place=RETURN_LABELS[applicant.get("result_delivery", "counter")],
         lookup_url=f"{public_base_url}/tra-cuu?ma={row['code']}",
         catalogue_version=row["catalogue_version"],
+        received_by=officer.name if officer else None,
     )
 
 
-async def search_dossiers(uow: IntakeUnitOfWork, filters: SearchFilters, *, limit: int, cursor: str | None) -> SearchPage:
+async def search_dossiers(
+    uow: IntakeUnitOfWork, scope: Scope, filters: SearchFilters, *, limit: int, cursor: str | None
+) -> SearchPage:
     """Newest first; 422 naming each filter at fault (naive dates, unknown statuses, a foreign cursor)."""
     errors = [
         field_error(name, "needs a UTC offset", "naive_datetime")
@@ -127,9 +155,10 @@ async def search_dossiers(uow: IntakeUnitOfWork, filters: SearchFilters, *, limi
             errors.append(field_error("cursor", "not a cursor from a previous page", "bad_cursor"))
     if errors:
         raise invalid(errors)
-    async with uow.read() as work:
-        found = await work.dossiers.search(filters, limit=limit, cursor=position, now=datetime.now(UTC))
-    page = found.rows[:limit]
+    async with uow() as work:
+        found = await work.dossiers.search(filters, scope, limit=limit, cursor=position, now=datetime.now(UTC))
+        page = found.rows[:limit]
+        await work.audit.read("search", [str(r["id"]) for r in page])
     return SearchPage(
         items=[
             DossierSummary(

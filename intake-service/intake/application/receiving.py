@@ -1,6 +1,7 @@
-"""Receiving a dossier (tiếp nhận hồ sơ): check it against its procedure, give it its code and
-appointment, record it with its first timeline entry and announce `dossier.received`, all in one
-transaction. The counter's `POST /dossiers` and the LGSP's `POST /lgsp/dossiers` both come here."""
+"""Receiving a dossier (tiếp nhận hồ sơ): check it against its procedure and against who receives
+it, give it its code and appointment, record it with who received it and its first timeline
+entry and announce `dossier.received`, all in one transaction. The counter's and the portal's
+`POST /dossiers` and the LGSP's `POST /lgsp/dossiers` all come here."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from intake.application.acting import acting_as, officer_at
 from intake.application.ports import ClaimStore, IntakeUnitOfWork, IntakeWork
 from intake.domain.catalogue import Catalogue, Procedure, Unit
 from intake.domain.dossier import dossier_code, new_secret
-from intake.domain.receiving import Submission, check_submission
+from intake.domain.receiving import Receiver, Submission, check_receiver, check_submission
 from intake.domain.timeline import received_note
 from intake.schemas import DossierCreate, DossierPublic, TimelineEntry
 from services.calendar import WorkingCalendar
+from services.events import Actor
 from services.events.schemas import ApplicantContact, DossierReceived
+from services.identity import Principal, Role
 from services.problems import Problem, invalid
 from services.vocabulary import VN_TZ, PortalStatus
 
@@ -35,15 +39,33 @@ class Received:
     replayed: bool
 
 
-def check(catalogue: Catalogue, body: DossierCreate) -> tuple[Procedure, Unit]:
+def receiver_of(principal: Principal) -> Receiver:
+    """What the caller may receive: the province administrator anywhere, a counter officer at
+    their units, the portal online dossiers anywhere, the LGSP anywhere (its route holds it to
+    online dossiers); anyone else nothing."""
+    if principal.has(Role.PROVINCE_ADMIN):
+        return Receiver(anywhere=True)
+    if principal.has(Role.COUNTER):
+        return Receiver(units=principal.units)
+    if principal.has(Role.PORTAL):
+        return Receiver(anywhere=True, online_only=True)
+    if principal.has(Role.LGSP):
+        return Receiver(anywhere=True)
+    return Receiver()
+
+
+def check(catalogue: Catalogue, body: DossierCreate, receiver: Receiver) -> tuple[Procedure, Unit]:
     """The dossier's procedure and receiving unit; 422 naming every field at fault."""
     applicant = body.applicant
+    unit_code, refused = check_receiver(receiver, body.channel, body.receiving_unit)
+    if any(e.field == "receiving_unit" for e in refused):
+        unit_code = None  # named once, as not the receiver's, not again as unknown
     procedure, errors = check_submission(
         catalogue,
         Submission(
             procedure_code=body.procedure_code,
             channel=body.channel,
-            receiving_unit=body.receiving_unit,
+            receiving_unit=unit_code,
             document_codes=[d.code for d in body.documents],
             applicant_kind=applicant.kind,
             citizen_id=applicant.citizen_id,
@@ -53,9 +75,10 @@ def check(catalogue: Catalogue, body: DossierCreate) -> tuple[Procedure, Unit]:
             notify_channels=applicant.notify_channels,
         ),
     )
+    errors = refused + errors
     if errors or procedure is None:
         raise invalid(e.as_dict() for e in errors)
-    unit = catalogue.unit(body.receiving_unit) if body.receiving_unit else catalogue.default_unit
+    unit = catalogue.unit(unit_code) if unit_code else catalogue.default_unit
     assert unit is not None  # check_submission names an unknown unit
     return procedure, unit
 
@@ -66,28 +89,31 @@ async def receive_dossier(
     calendar: WorkingCalendar,
     code_pattern: str,
     body: DossierCreate,
+    by: Principal,
     claim: Claim | None = None,
     now: datetime | None = None,
 ) -> Received:
-    """Receive the dossier once per claim: the same key with the same body answers the first
-    result (`replayed`), with another body `KeyReused`. One database connection per receipt."""
-    procedure, unit = check(catalogue, body)
-    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    """Receive the dossier once per claim: the same key with the same body from the same caller
+    answers the first result (`replayed`); with another body, or from another caller (who must not
+    learn a dossier, nor its secret, by guessing a key), `KeyReused`. One database connection per receipt."""
+    procedure, unit = check(catalogue, body, receiver_of(by))
+    request_hash = hashlib.sha256(f"{by.subject}\n{body.model_dump_json()}".encode()).hexdigest()
     received_at = now or datetime.now(UTC)
-    async with uow() as work:
-        if claim is not None and (first := await work.dossiers.answered(claim.store, claim.key, request_hash)) is not None:
-            return Received(first, True)  # not worth a dossier number
-        sequence = await work.dossiers.next_sequence(unit.code, received_at.astimezone(VN_TZ).date())
-        if claim is not None and (first := await work.dossiers.claim(claim.store, claim.key, request_hash)) is not None:
-            return Received(first, True)  # the same request, carried out meanwhile by another replica
-        try:
-            code = dossier_code(unit.code, received_at, sequence, code_pattern)
-        except ValueError as exc:
-            raise Problem(503, "Daily dossier codes exhausted", str(exc), type="codes-exhausted") from exc
-        public = await _record(work, catalogue, calendar, procedure, unit, body, code, received_at)
-        answer = public.model_dump_json()
-        if claim is not None:
-            await work.dossiers.answer(claim.store, claim.key, answer, public.id)
+    with acting_as(officer_at(by.actor, unit.code)) as actor:
+        async with uow() as work:
+            if claim is not None and (first := await work.dossiers.answered(claim.store, claim.key, request_hash)) is not None:
+                return Received(first, True)  # not worth a dossier number
+            sequence = await work.dossiers.next_sequence(unit.code, received_at.astimezone(VN_TZ).date())
+            if claim is not None and (first := await work.dossiers.claim(claim.store, claim.key, request_hash)) is not None:
+                return Received(first, True)  # the same request, carried out meanwhile by another replica
+            try:
+                code = dossier_code(unit.code, received_at, sequence, code_pattern)
+            except ValueError as exc:
+                raise Problem(503, "Daily dossier codes exhausted", str(exc), type="codes-exhausted") from exc
+            public = await _record(work, catalogue, calendar, procedure, unit, body, code, received_at, actor)
+            answer = public.model_dump_json()
+            if claim is not None:
+                await work.dossiers.answer(claim.store, claim.key, answer, public.id)
     return Received(answer, False)
 
 
@@ -100,6 +126,7 @@ async def _record(
     body: DossierCreate,
     code: str,
     received_at: datetime,
+    by: Actor,
 ) -> DossierPublic:
     clock_starts_at = calendar.clock_start(received_at, procedure.cutoff)
     appointment_at = calendar.add_working_hours(clock_starts_at, procedure.budget_hours)
@@ -137,6 +164,10 @@ async def _record(
             clock_starts_at=clock_starts_at,
             appointment_at=appointment_at,
             budget_hours=procedure.budget_hours,
+            received_by_kind=by.kind,
+            received_by_subject=by.subject,
+            received_by_name=by.name,
+            received_by_unit=by.unit,
         )
     )
     envelope = await work.events.emit(
@@ -165,7 +196,7 @@ async def _record(
         ),
         dossier_id=str(dossier_id),
     )
-    note = received_note(code)
+    note = received_note(code, by)
     entry = TimelineEntry(at=received_at, kind=note.kind, label=note.label, detail=note.detail)
     await work.dossiers.add_timeline(dossier_id, **entry.model_dump(), event_id=envelope.event_id)
     return DossierPublic(
@@ -182,5 +213,6 @@ async def _record(
         received_at=received_at,
         appointment_at=appointment_at,
         lookup_secret=secret,
+        received_by=by,
         timeline=[entry],
     )

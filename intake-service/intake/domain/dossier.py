@@ -24,6 +24,11 @@ def new_secret(length: int = 8) -> str:
     return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(length))
 
 
+def secret_matches(secret: str, given: str) -> bool:
+    """Whether `given` is the receipt's secret, as a citizen may type it (case, spaces), in constant time."""
+    return secrets.compare_digest(secret.encode(), given.strip().upper().encode())
+
+
 def mask_name(name: str) -> str:
     """`Nguyễn Thị Lan` → `N*** T** L**`: enough for the citizen to recognise, not to identify."""
     return " ".join(word[0] + "*" * max(len(word) - 1, 2) for word in name.split())

@@ -1,4 +1,5 @@
-"""Checking a dossier against its procedure before it is received (kiểm tra thành phần hồ sơ).
+"""Checking a dossier against its procedure before it is received (kiểm tra thành phần hồ sơ), and
+who may receive it where.
 
 Pure: returns every problem at once, each naming the field, so the counter officer (or the
 portal) can fix them all in one go."""
@@ -33,6 +34,45 @@ class Submission:
     phone: str | None
     email: str | None
     notify_channels: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Who receives a dossier, as far as the receiving rules care. A counter officer receives at
+    the units they serve (`units`); the province administrator, the provincial portal and the
+    LGSP at any unit (`anywhere`); the portal only dossiers filed online (`online_only`)."""
+
+    units: tuple[str, ...] = ()
+    anywhere: bool = False
+    online_only: bool = False
+
+
+ONLINE = 2  # national channel code: filed online
+
+
+def check_receiver(receiver: Receiver, channel: int, receiving_unit: str | None) -> tuple[str | None, list[FieldError]]:
+    """The receiving unit to record (None: the catalogue's first unit) and what this receiver may
+    not do: a counter officer receives at one of their units, by default the first they serve;
+    the portal files online dossiers (channel 2) only."""
+    errors: list[FieldError] = []
+    if receiver.online_only and channel != ONLINE:
+        errors.append(FieldError("channel", "the portal files dossiers submitted online (2) only", "channel_not_allowed"))
+    if receiver.anywhere:
+        return receiving_unit, errors
+    if receiving_unit is None:
+        if not receiver.units:
+            errors.append(FieldError("receiving_unit", "you serve no receiving unit", "no_unit"))
+            return None, errors
+        return receiver.units[0], errors
+    if receiving_unit not in receiver.units:
+        errors.append(
+            FieldError(
+                "receiving_unit",
+                f"{receiving_unit!r} is not a unit you receive for ({', '.join(receiver.units) or 'none'})",
+                "not_your_unit",
+            )
+        )
+    return receiving_unit, errors
 
 
 def check_submission(catalogue: Catalogue, submission: Submission) -> tuple[Procedure | None, list[FieldError]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.events import Event
+from services.events import Actor, Event
 from services.events import schemas as ev
 from services.formatting import format_datetime, format_money
 from services.vocabulary import PortalStatus
@@ -33,38 +33,48 @@ RETURN_LABELS = {"counter": "Bộ phận Một cửa", "post": "dịch vụ bưu
 
 
 # ---------------------------------------------------------------- what the counter did
+# Each entry names who did it (`by`: the officer, the portal or LGSP, or the citizen), as the
+# control sheet and an audit ask; the citizen's look-up shows only the label.
 
 
-def received_note(code: str) -> Note:
-    return Note("received", PortalStatus.ACCEPTED.label, {"code": code})
+def _by(actor: Actor) -> dict[str, Any]:
+    return actor.model_dump(mode="json")
 
 
-def supplement_requested_note(items: list[str]) -> Note:
-    return Note("supplement_requested", "Yêu cầu bổ sung hồ sơ: " + "; ".join(items), {"requested_by": "counter", "items": items})
+def received_note(code: str, by: Actor) -> Note:
+    return Note("received", PortalStatus.ACCEPTED.label, {"code": code, "by": _by(by)})
 
 
-def supplement_received_note(items: list[str]) -> Note:
-    return Note("supplement_received", "Công dân đã bổ sung hồ sơ; tiếp tục giải quyết", {"items": items})
-
-
-def refused_note(reason: str) -> Note:
-    return Note("refused", f"Từ chối tiếp nhận: {reason}", {"refused_by": "counter", "reason": reason})
-
-
-def withdrawn_note(reason: str | None) -> Note:
-    return Note("withdrawn", "Công dân rút hồ sơ", {"reason": reason})
-
-
-def returned_note(method: str, returned_at: datetime) -> Note:
+def supplement_requested_note(items: list[str], by: Actor) -> Note:
     return Note(
-        "result_returned",
-        f"Đã trả kết quả qua {RETURN_LABELS[method]}",
-        {"method": method, "returned_at": returned_at.isoformat()},
+        "supplement_requested",
+        "Yêu cầu bổ sung hồ sơ: " + "; ".join(items),
+        {"requested_by": "counter", "items": items, "by": _by(by)},
     )
 
 
-def rated_note(score: int) -> Note:
-    return Note("rated", f"Đánh giá mức độ hài lòng: {score}/5", {"score": score})
+def supplement_received_note(items: list[str], by: Actor) -> Note:
+    return Note("supplement_received", "Công dân đã bổ sung hồ sơ; tiếp tục giải quyết", {"items": items, "by": _by(by)})
+
+
+def refused_note(reason: str, by: Actor) -> Note:
+    return Note("refused", f"Từ chối tiếp nhận: {reason}", {"refused_by": "counter", "reason": reason, "by": _by(by)})
+
+
+def withdrawn_note(reason: str | None, by: Actor) -> Note:
+    return Note("withdrawn", "Công dân rút hồ sơ", {"reason": reason, "by": _by(by)})
+
+
+def returned_note(method: str, returned_at: datetime, by: Actor) -> Note:
+    return Note(
+        "result_returned",
+        f"Đã trả kết quả qua {RETURN_LABELS[method]}",
+        {"method": method, "returned_at": returned_at.isoformat(), "by": _by(by)},
+    )
+
+
+def rated_note(score: int, by: Actor) -> Note:
+    return Note("rated", f"Đánh giá mức độ hài lòng: {score}/5", {"score": score, "by": _by(by)})
 
 
 # ---------------------------------------------------------------- what the other services did

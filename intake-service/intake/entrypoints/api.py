@@ -1,5 +1,6 @@
 """Intake's REST API for the counter and the portals: receive a dossier, read it, print its
-receipt (form 1), and the staff search."""
+receipt (form 1), and the staff search. Staff see the dossiers received at their units only
+(the province administrator all): another unit's dossier is 404."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from intake.adapters.receipt import render_receipt_html
 from intake.application.ports import SearchFilters
 from intake.application.reading import get_dossier, receipt, search_dossiers
 from intake.application.receiving import Claim, receive_dossier
-from intake.deps import CalendarDep, CatalogueDep, SettingsDep, UnitOfWorkDep
+from intake.deps import CalendarDep, CatalogueDep, ReadingCaller, ReceivingCaller, SettingsDep, UnitOfWorkDep
 from intake.schemas import DossierCreate, DossierPublic, Receipt, SearchPage
 from services.idempotency import KeyReused
-from services.identity import OfficersOnly
 from services.problems import Problem
 
-router = APIRouter(prefix="/dossiers", tags=["dossiers"], dependencies=OfficersOnly)
+router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
 
 def key_reused() -> Problem:
@@ -38,12 +38,21 @@ def key_reused() -> Problem:
     status_code=status.HTTP_201_CREATED,
     response_model=DossierPublic,
     summary="Receive a dossier (tiếp nhận hồ sơ)",
+    description=(
+        "A counter officer receives at one of their units (`receiving_unit`, by default the first they serve); "
+        "the province administrator at any unit; the provincial portal files online dossiers (channel 2) only. "
+        "The caller is recorded as the receiving officer (người tiếp nhận)."
+    ),
     responses={
-        422: {"description": "Invalid input (each field named) or an Idempotency-Key reused for another body; nothing changed."},
+        422: {
+            "description": "Invalid input (each field named), a unit the officer does not serve (`receiving_unit`), "
+            "a portal dossier not filed online (`channel`), or an Idempotency-Key reused for another body; nothing changed."
+        },
     },
 )
 async def receive(
     body: DossierCreate,
+    principal: ReceivingCaller,
     uow: UnitOfWorkDep,
     catalogue: CatalogueDep,
     calendar: CalendarDep,
@@ -55,7 +64,7 @@ async def receive(
 ) -> Response:
     claim = None if idempotency_key is None else Claim("counter", (idempotency_key,))
     try:
-        received = await receive_dossier(uow, catalogue, calendar, settings.code_pattern, body, claim)
+        received = await receive_dossier(uow, catalogue, calendar, settings.code_pattern, body, principal, claim)
     except KeyReused:
         raise key_reused() from None
     # The answer is DossierPublic already as JSON (and stored so for a replay): sent as it is.
@@ -63,9 +72,14 @@ async def receive(
     return Response(received.body, status_code=status.HTTP_201_CREATED, media_type="application/json", headers=headers)
 
 
-@router.get("", response_model=SearchPage, summary="Staff search: filters, cursor pagination, counts")
+@router.get(
+    "",
+    response_model=SearchPage,
+    summary="Staff search over the dossiers of the caller's units: filters, cursor pagination, counts",
+)
 async def search(
     uow: UnitOfWorkDep,
+    principal: ReadingCaller,
     status_: Annotated[list[int] | None, Query(alias="status", description="National status codes; repeat for several.")] = None,
     procedure_code: str | None = None,
     field_code: Annotated[str | None, Query(description="Lĩnh vực.")] = None,
@@ -79,19 +93,19 @@ async def search(
     cursor: str | None = None,
 ) -> SearchPage:
     filters = SearchFilters(status_, procedure_code, field_code, agency_code, channel, received_from, received_to, overdue, q)
-    return await search_dossiers(uow, filters, limit=limit, cursor=cursor)
+    return await search_dossiers(uow, principal.scope, filters, limit=limit, cursor=cursor)
 
 
 @router.get(
     "/{dossier_id}", response_model=DossierPublic, summary="A dossier with its supplements and full timeline (staff view)"
 )
-async def read(dossier_id: UUID, uow: UnitOfWorkDep) -> DossierPublic:
-    return await get_dossier(uow, dossier_id)
+async def read(dossier_id: UUID, uow: UnitOfWorkDep, principal: ReadingCaller) -> DossierPublic:
+    return await get_dossier(uow, principal.scope, dossier_id)
 
 
 @router.get("/{dossier_id}/receipt", response_model=Receipt, summary="Receipt and appointment slip (form 1) as JSON")
-async def receipt_json(dossier_id: UUID, uow: UnitOfWorkDep, settings: SettingsDep) -> Receipt:
-    return await receipt(uow, dossier_id, settings.public_base_url)
+async def receipt_json(dossier_id: UUID, uow: UnitOfWorkDep, settings: SettingsDep, principal: ReadingCaller) -> Receipt:
+    return await receipt(uow, principal.scope, dossier_id, settings.public_base_url, form="json")
 
 
 @router.get(
@@ -99,5 +113,7 @@ async def receipt_json(dossier_id: UUID, uow: UnitOfWorkDep, settings: SettingsD
     response_class=HTMLResponse,
     summary="Receipt and appointment slip (form 1), printable, with the dossier code as a QR code",
 )
-async def receipt_html(dossier_id: UUID, uow: UnitOfWorkDep, settings: SettingsDep) -> HTMLResponse:
-    return HTMLResponse(render_receipt_html(await receipt(uow, dossier_id, settings.public_base_url)))
+async def receipt_html(dossier_id: UUID, uow: UnitOfWorkDep, settings: SettingsDep, principal: ReadingCaller) -> HTMLResponse:
+    return HTMLResponse(
+        render_receipt_html(await receipt(uow, principal.scope, dossier_id, settings.public_base_url, form="html"))
+    )

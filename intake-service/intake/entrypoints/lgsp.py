@@ -1,5 +1,5 @@
 """Dossiers posted to us through the LGSP (trục liên thông): filed on the national portal or on
-another province's system. Every request is signed (`services.inbound`, with the client's key from
+another province's system. The LGSP calls with its access token (role `lgsp`), and every request is signed (`services.inbound`, with the client's key from
 INTAKE_LGSP_CLIENTS_FILE); unsigned, badly signed, stale or replayed requests are refused and
 logged, and the body is the same DossierCreate the counter sends, checked and received by the same
 use case. The nonce is the delivery's idempotency key: a retried delivery (same nonce, same body)
@@ -16,7 +16,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from intake.application.receiving import Claim, receive_dossier
-from intake.deps import CalendarDep, CatalogueDep, LgspClientsDep, SettingsDep, UnitOfWorkDep
+from intake.deps import CalendarDep, CatalogueDep, LgspCaller, LgspClientsDep, SettingsDep, UnitOfWorkDep
 from intake.schemas import BIRTH_EXAMPLE, DossierCreate, LgspDossierAnswer
 from services.idempotency import KeyReused
 from services.inbound import Refused, SignedRequestDep, verify
@@ -59,12 +59,16 @@ def logged(problem: Problem, client_id: str | None) -> Problem:
     },
     responses={
         200: {"description": "This delivery was received before (same nonce, same body): its dossier, nothing new."},
-        401: {"description": "Unknown client, missing or bad signature, or a stale timestamp; logged, nothing changed."},
+        401: {
+            "description": "No valid access token; or an unknown client, missing or bad signature, or a stale timestamp (logged); nothing changed."
+        },
+        403: {"description": "The token is not the LGSP's."},
         409: {"description": "The nonce was already used with another body; logged, nothing changed."},
         422: {"description": "Invalid dossier (each field named); nothing changed."},
     },
 )
 async def receive_from_lgsp(
+    principal: LgspCaller,
     signed: SignedRequestDep,
     response: Response,
     uow: UnitOfWorkDep,
@@ -88,7 +92,7 @@ async def receive_from_lgsp(
         )
     claim = Claim("lgsp", (request.client_id, request.nonce))
     try:
-        received = await receive_dossier(uow, catalogue, calendar, settings.code_pattern, dossier, claim)
+        received = await receive_dossier(uow, catalogue, calendar, settings.code_pattern, dossier, principal, claim)
     except KeyReused:
         problem = Problem(409, "Replayed request", "this nonce was already used for another body", type="replayed-request")
         raise logged(problem, request.client_id) from None
