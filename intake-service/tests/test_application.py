@@ -307,7 +307,7 @@ async def test_the_citizen_look_up_is_audited_as_the_citizens(memory: Any) -> No
 
     assert memory.audit.reads == [("lookup", [answer["id"]], {})]
     [reader] = memory.audit.readers
-    assert reader is not None and (reader.kind, reader.subject, reader.name) == ("citizen", answer["code"], "Nguyễn Thị Lan")
+    assert reader is not None and (reader.kind, reader.subject, reader.name) == ("citizen", answer["code"], "Người nộp hồ sơ")
 
 
 async def returned(memory: Any) -> dict[str, Any]:
@@ -328,7 +328,7 @@ async def test_the_citizen_rates_with_the_code_and_the_secret_and_is_the_ratings
     assert row["rating"] == 4 and row["rating_comment"] == "Nhanh"
     [event] = memory.events.of(DossierRated)
     actor = memory.events.envelopes[memory.events.events.index(event)].actor
-    assert actor is not None and (actor.kind, actor.subject, actor.name) == ("citizen", answer["code"], "Nguyễn Thị Lan")
+    assert actor is not None and (actor.kind, actor.subject, actor.name) == ("citizen", answer["code"], "Người nộp hồ sơ")
     with pytest.raises(Problem) as twice:
         await lifecycle.rate_dossier(memory.uow, LIMIT, "198.51.100.10", answer["code"], answer["lookup_secret"], 1, None)
     assert twice.value.status == 409

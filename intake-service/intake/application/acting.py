@@ -19,9 +19,14 @@ def officer_at(actor: Actor, unit: str) -> Actor:
     return actor.model_copy(update={"unit": unit}) if actor.kind == "officer" else actor
 
 
+APPLICANT = "Người nộp hồ sơ"
+
+
 def citizen(row: Mapping[str, Any]) -> Actor:
-    """The applicant, known by the dossier's code and the secret on their receipt."""
-    return Actor(kind="citizen", subject=row["code"], name=row["applicant_name"])
+    """The applicant, known by the dossier's code and the secret on their receipt. Named by that
+    role, not by their name: the actor travels with every event to every consumer, and the name
+    is personal data none of them needs from there."""
+    return Actor(kind="citizen", subject=row["code"], name=APPLICANT)
 
 
 @contextmanager
