@@ -59,9 +59,11 @@ class ClockPublic(BaseModel):
 
 
 class TickRequest(BaseModel):
-    at: AwareDatetime | None = Field(None, description="The instant to tick at (default: now). Timezone required.")
+    at: AwareDatetime | None = Field(
+        None, description="The instant to tick at (default: now), not later than now. Timezone required."
+    )
 
-    model_config = {"json_schema_extra": {"examples": [{"at": "2027-03-01T09:00:00+07:00"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"at": "2026-03-02T09:00:00+07:00"}]}}
 
 
 class TickPublic(BaseModel):

@@ -1,21 +1,39 @@
-"""An in-memory `DeadlineRepository`, for unit tests of deadline's use cases and event handlers
-without a database or Kafka; the outbox and the parking are the kernel's fakes."""
+"""Deadline's test fixtures. For its use cases and event handlers: an in-memory
+`DeadlineRepository` (no database, no Kafka; the outbox and the parking are the kernel's fakes).
+Over the real stack: deadline as real processes (two replicas) on a database and topics of their
+own, with what intake and routing would publish, and calls made with the test officers' tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from conftest import Identities
 from deadline.application.ports import DeadlineWork, EventWork, Row
 from deadline.domain.clock import ClockRules, parse_thresholds
 from deadline.domain.report import Bucket, Dimension, ReportRow
 from deadline.domain.tracking import LIVE, DeadlineState
-from services.calendar import WorkingCalendar
+from infra.stack import Stack
+from services.calendar import VN_TZ, WorkingCalendar
+from services.events import Event
+from services.events.schemas import ApplicantContact, DossierReceived, RouteStep
+from services.events.topics import stage_topic
+from services.identity import Scope
+from services.migrations import upgrade
 from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
+from tests.conftest import System, eventually
+
+ROOT = Path(__file__).resolve().parents[2]
 
 Key = tuple[UUID, str, str]
 
@@ -143,10 +161,19 @@ class MemoryDeadlines:
 
     # reading
 
-    async def get_dossier(self, dossier_id: UUID) -> Row | None:
-        return await self.lock_dossier(dossier_id)
+    def _in_scope(self, dossier_id: UUID, scope: Scope) -> bool:
+        dossier = self.dossiers.get(dossier_id)
+        if dossier is None:
+            return False
+        agencies = tuple(r["agency_code"] for k, r in self.deadlines.items() if k[0] == dossier_id and k[1] == "step")
+        return scope.covers_any(units=(dossier["receiving_unit"],), agencies=agencies)
 
-    async def deadlines_of(self, dossier_id: UUID) -> list[Row]:
+    async def get_dossier(self, dossier_id: UUID, scope: Scope) -> Row | None:
+        return await self.lock_dossier(dossier_id) if self._in_scope(dossier_id, scope) else None
+
+    async def deadlines_of(self, dossier_id: UUID, scope: Scope) -> list[Row]:
+        if not self._in_scope(dossier_id, scope):
+            return []
         rows = [dict(r) for k, r in self.deadlines.items() if k[0] == dossier_id]
         return sorted(rows, key=lambda r: (r["started_at"], r["step_id"]))
 
@@ -156,10 +183,14 @@ class MemoryDeadlines:
     async def apologies_of(self, dossier_id: UUID) -> list[Row]:
         return [dict(a) for a in self.apologies if a["dossier_id"] == dossier_id]
 
-    async def on_time_report(self, start: datetime, end: datetime, by: Dimension) -> tuple[list[ReportRow], ReportRow]:
+    async def on_time_report(
+        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+    ) -> tuple[list[ReportRow], ReportRow]:
         return [], ReportRow.total_of([])  # the report is an aggregate in PostgreSQL: tested over the real database
 
-    async def on_time_series(self, start: datetime, end: datetime, bucket: Bucket) -> list[dict[str, Any]]:
+    async def on_time_series(
+        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
+    ) -> list[dict[str, Any]]:
         return []
 
 
@@ -178,3 +209,159 @@ def memory() -> MemoryDeadline:
     rules = ClockRules(WorkingCalendar(), parse_thresholds("1-working-day,80-percent"))
     work = EventWork(deadlines, events, parking, MemoryAudit(), rules)
     return MemoryDeadline(FakeUnitOfWork[DeadlineWork](work), work, deadlines, events, parking, rules)
+
+
+# ---------------------------------------------------------------- over the real stack
+
+
+def vn(*args: int) -> datetime:
+    return datetime(*args, tzinfo=VN_TZ)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Deadline:
+    """Deadline's replicas, what intake and routing would publish, and its API as a test officer
+    (`all`, the province administrator and operator, unless another is named)."""
+
+    def __init__(self, system: System, prefix: str, bootstrap: str) -> None:
+        self.system = system
+        self.prefix = prefix
+        self.bootstrap = bootstrap
+        self.producer: AIOKafkaProducer | None = None
+
+    def url(self, replica: int = 0) -> str:
+        return self.system.processes["deadline"][replica].url
+
+    def call(self, method: str, path: str, who: str | None = "all", replica: int = 0, **kwargs: Any) -> httpx.Response:
+        """A request as the test officer `who` (None: without a token)."""
+        auth = self.system.identities.auth(who) if who is not None else None
+        return httpx.request(method, f"{self.url(replica)}{path}", auth=auth, timeout=60, **kwargs)
+
+    async def publish(self, source: str, dossier_id: str, event: Event) -> None:
+        assert self.producer is not None
+        envelope = event.envelope(dossier_id=dossier_id, producer=source)
+        await self.producer.send_and_wait(stage_topic(self.prefix, source), envelope.to_bytes(), key=dossier_id.encode())
+
+    async def receive(
+        self,
+        dossier_id: str,
+        at: datetime,
+        *,
+        budget: float = 24,
+        rule: str = "keep_elapsed",
+        procedure: str = "1.001193",
+        field: str = "HT",
+        channel: int = 1,
+        online: bool = False,
+        unit: str = "H30.1",
+        route: list[RouteStep] | None = None,
+        starts: datetime | None = None,
+    ) -> datetime:
+        """A dossier.received whose appointment is `budget` working hours after `starts` (or `at`)."""
+        calendar = WorkingCalendar()
+        begin = starts or calendar.clock_start(at)
+        appointment = calendar.add_working_hours(begin, budget)
+        await self.publish(
+            "intake",
+            dossier_id,
+            DossierReceived(
+                dossier_code=f"{unit}-{at:%y%m%d}-{dossier_id[:4]}",
+                procedure_code=procedure,
+                procedure_name="Thủ tục thử",
+                field_code=field,
+                catalogue_version="1",
+                receiving_unit=unit,
+                channel=channel,
+                fully_online=online,  # type: ignore[arg-type]
+                received_at=at,
+                clock_starts_at=begin,
+                appointment_at=appointment,
+                budget_hours=budget,
+                resume_rule=rule,  # type: ignore[arg-type]
+                route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
+                applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
+            ),
+        )
+        return appointment
+
+    def deadlines(self, dossier_id: str, n: int) -> list[dict[str, Any]]:
+        return eventually(
+            lambda: (d := self.system.get("deadline", f"/dossiers/{dossier_id}/deadlines")) and len(d) >= n and d,
+            what=f"{n} deadlines",
+        )
+
+    def clock(self, dossier_id: str, predicate: Any = bool) -> dict[str, Any]:
+        return eventually(
+            lambda: (c := self.system.get("deadline", f"/dossiers/{dossier_id}/clock")) and predicate(c) and c, what="the clock"
+        )
+
+    def tick(self, at: datetime, replica: int = 0) -> dict[str, Any]:
+        response = self.call("POST", "/admin/tick", "operator", replica, json={"at": at.isoformat()})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def events(self, dossier_ids: set[str], settle: float = 3.0) -> list[dict[str, Any]]:
+        """Every event deadline published about these dossiers, read from the start of its topic
+        until nothing new has come for `settle` seconds. The relay delivers at least once (a relay
+        killed between the broker's ack and marking its rows sends them again, under the same event
+        id, and consumers' inboxes drop the repeat), so an event counts once per event id."""
+        consumer = AIOKafkaConsumer(
+            stage_topic(self.prefix, "deadline"),
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        seen: list[dict[str, Any]] = []
+        ids: set[str] = set()
+        try:
+            quiet_since = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - quiet_since < settle:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        message = json.loads(record.value)
+                        if message["dossier_id"] in dossier_ids and message["event_id"] not in ids:
+                            ids.add(message["event_id"])
+                            seen.append(message)
+                        quiet_since = asyncio.get_running_loop().time()
+        finally:
+            await consumer.stop()
+        return seen
+
+
+@pytest.fixture(scope="module")
+def deadline_env(stack: Stack, session_id: str, service_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Its own database and topic prefix, so the timers a test module fires touch nothing else."""
+    suffix = uuid.uuid4().hex[:6]
+    name = f"motcua_t_{session_id}_dl{suffix}"
+    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
+    upgrade(ROOT / "deadline-service" / "migrations", url)
+    yield {**service_env, "DATABASE_URL": url, "TOPIC_PREFIX": f"t{session_id}dl{suffix}", "DEADLINE_TICK_INTERVAL_MS": "1000"}
+    try:
+        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="module")
+async def deadline(
+    deadline_env: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Deadline]:
+    system = System(deadline_env, tmp_path_factory.mktemp("deadline-logs"), identities)
+    kit = Deadline(system, deadline_env["TOPIC_PREFIX"], deadline_env["KAFKA_BOOTSTRAP_SERVERS"])
+    try:
+        await asyncio.to_thread(system.start, "deadline")
+        await asyncio.to_thread(system.start, "deadline")  # a second replica, same consumer group
+        kit.producer = AIOKafkaProducer(bootstrap_servers=kit.bootstrap, acks="all", enable_idempotence=True)
+        await kit.producer.start()
+        yield kit
+    finally:
+        if kit.producer is not None:
+            await kit.producer.stop()
+        system.stop_all()

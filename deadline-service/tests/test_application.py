@@ -12,7 +12,9 @@ import pytest
 
 from deadline.application.events import HANDLERS
 from deadline.application.reading import get_clock, get_deadlines
-from deadline.application.timers import fire_due_timers
+from deadline.application.report import counted_units
+from deadline.application.timers import fire_due_timers, operator_tick
+from deadline.domain.clock import tick_in_the_future
 from services.events import Envelope, Event
 from services.events.schemas import (
     ApologyIssued,
@@ -33,6 +35,8 @@ from services.events.schemas import (
     SupplementReceived,
     SupplementRequested,
 )
+from services.identity import EVERYTHING, Scope
+from services.problems import Problem
 from services.vocabulary import VN_TZ, PortalStatus
 
 UBX = RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=24)
@@ -103,9 +107,9 @@ async def test_routing_events_read_before_the_receipt_wait_for_it_and_then_close
 
     await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0)))
 
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert (clock.state, clock.outcome) == ("resolved", "early")  # due Thursday 4/3, done Monday
-    step = next(d for d in await get_deadlines(memory.uow, dossier_id) if d.scope == "step")
+    step = next(d for d in await get_deadlines(memory.uow, dossier_id, EVERYTHING) if d.scope == "step")
     assert (step.state, step.outcome) == ("closed", "early")
     assert [(e.scope, e.outcome) for e in memory.events.of(DeadlineClosed)] == [("step", "early"), ("dossier", "early")]
     assert memory.parking.parked == {}
@@ -138,18 +142,18 @@ async def test_a_pause_stops_the_clock_and_the_resumption_moves_the_citizens_app
 ) -> None:
     dossier_id = uuid4()
     await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0), rule=rule), assigned(vn(2027, 3, 1, 9, 0)))
-    assert (await get_clock(memory.uow, dossier_id)).appointment_at == vn(2027, 3, 4, 9, 0)
+    assert (await get_clock(memory.uow, dossier_id, EVERYTHING)).appointment_at == vn(2027, 3, 4, 9, 0)
 
     await read(memory, dossier_id, pause)
-    paused = await get_clock(memory.uow, dossier_id)
+    paused = await get_clock(memory.uow, dossier_id, EVERYTHING)
     status = PortalStatus.SUPPLEMENT_REQUESTED if isinstance(pause, SupplementRequested) else PortalStatus.AWAITING_PAYMENT
     assert (paused.state, paused.paused_status) == ("paused", status)
     assert memory.events.of(ClockPaused)[0].status == status
     assert not [t for t in memory.deadlines.timers if t["fire_at"] is not None]  # no warning while the citizen is awaited
-    assert {d.state for d in await get_deadlines(memory.uow, dossier_id)} == {"paused"}
+    assert {d.state for d in await get_deadlines(memory.uow, dossier_id, EVERYTHING)} == {"paused"}
 
     await read(memory, dossier_id, resume)
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert (clock.state, clock.appointment_at) == ("running", appointment)
     assert (clock.pauses[0].old_appointment_at, clock.pauses[0].new_appointment_at) == (vn(2027, 3, 4, 9, 0), appointment)
     [resumed] = memory.events.of(ClockResumed)
@@ -161,11 +165,11 @@ async def test_a_pause_stops_the_clock_and_the_resumption_moves_the_citizens_app
 async def test_the_citizens_answer_read_before_the_agencys_request_waits_for_it(memory: Any) -> None:
     dossier_id = uuid4()
     await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0)), answer(vn(2027, 3, 9, 9, 0)))
-    assert (await get_clock(memory.uow, dossier_id)).pauses == [] and len(memory.parking.parked[str(dossier_id)]) == 1
+    assert (await get_clock(memory.uow, dossier_id, EVERYTHING)).pauses == [] and len(memory.parking.parked[str(dossier_id)]) == 1
 
     await read(memory, dossier_id, agency_asks(vn(2027, 3, 2, 9, 0)))
 
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert clock.state == "running" and clock.pauses[0].resumed_at == vn(2027, 3, 9, 9, 0)
     assert clock.appointment_at == vn(2027, 3, 11, 9, 0)  # 16 working hours were left on 2/3
     assert memory.parking.parked == {}
@@ -176,11 +180,11 @@ async def test_the_asking_steps_completion_read_before_the_citizens_answer_waits
     await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0)), assigned(vn(2027, 3, 1, 9, 0)))
     await read(memory, dossier_id, agency_asks(vn(2027, 3, 2, 9, 0)), completed(vn(2027, 3, 10, 9, 0)))
     await read(memory, dossier_id, RouteCompleted(completed_at=vn(2027, 3, 10, 9, 0)))
-    assert (await get_clock(memory.uow, dossier_id)).state == "paused" and memory.events.of(DeadlineClosed) == []
+    assert (await get_clock(memory.uow, dossier_id, EVERYTHING)).state == "paused" and memory.events.of(DeadlineClosed) == []
 
     await read(memory, dossier_id, answer(vn(2027, 3, 9, 9, 0)))
 
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert (clock.state, clock.outcome) == ("resolved", "early")  # done 10/3, the appointment having moved to 11/3
     assert clock.pauses[0].new_appointment_at == vn(2027, 3, 11, 9, 0)
     assert [e.scope for e in memory.events.of(DeadlineClosed)] == ["step", "dossier"]
@@ -198,7 +202,7 @@ async def test_a_second_request_while_the_answer_is_awaited_keeps_the_completion
 
     await read(memory, dossier_id, answer(vn(2027, 3, 9, 9, 0)))
 
-    steps = {d.step_id: d for d in await get_deadlines(memory.uow, dossier_id) if d.scope == "step"}
+    steps = {d.step_id: d for d in await get_deadlines(memory.uow, dossier_id, EVERYTHING) if d.scope == "step"}
     assert (steps["s1"].state, steps["s1"].completed_at) == ("closed", vn(2027, 3, 10, 9, 0))
     assert steps["s2"].state == "open"
 
@@ -217,11 +221,11 @@ async def test_the_result_is_classed_early_on_time_or_late_against_the_appointme
 ) -> None:
     dossier_id = uuid4()
     await read(memory, dossier_id, receipt(memory, vn(2027, 3, 1, 9, 0)))
-    due = (await get_clock(memory.uow, dossier_id)).due_at
+    due = (await get_clock(memory.uow, dossier_id, EVERYTHING)).due_at
 
     await read(memory, dossier_id, RouteCompleted(completed_at=due + done))
 
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert (clock.state, clock.outcome, clock.ended_at) == ("resolved", outcome, due + done)
     assert [e.outcome for e in memory.events.of(DeadlineClosed)] == [outcome]
 
@@ -243,7 +247,7 @@ async def test_an_overdue_dossier_gets_an_apology_whose_new_date_covers_the_step
     assert apology.new_appointment_at == vn(2027, 6, 11, 10, 0)  # the insurance step's 16 working hours, from now
     overdue = {e.scope: e for e in memory.events.of(DeadlineOverdue)}
     assert overdue["dossier"].agency_name == overdue["step"].agency_name == "Công an xã"
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert clock.appointment_at == apology.new_appointment_at and clock.apologies[0].reason == apology.reason
     assert (result.apologies, result.overdue) == (1, 2)
     # each warning and overdue fires once, however often the clock ticks
@@ -270,9 +274,9 @@ async def test_a_refused_dossier_is_no_longer_tracked_and_no_warning_comes_after
 
     await read(memory, dossier_id, DossierRefused(refused_by="UBX", reason="Không đủ điều kiện", refused_at=vn(2027, 3, 2, 9, 0)))
 
-    clock = await get_clock(memory.uow, dossier_id)
+    clock = await get_clock(memory.uow, dossier_id, EVERYTHING)
     assert (clock.state, clock.outcome) == ("refused", None)
-    assert {d.state for d in await get_deadlines(memory.uow, dossier_id)} == {"cancelled"}
+    assert {d.state for d in await get_deadlines(memory.uow, dossier_id, EVERYTHING)} == {"cancelled"}
     result = await fire_due_timers(memory.uow, memory.rules, vn(2027, 3, 30, 9, 0), batch=500, min_extension_hours=8)
     assert result.fired == 0 and memory.events.of(DeadlineWarning) == []
 
@@ -292,3 +296,36 @@ async def test_a_step_done_in_time_gets_no_warning_and_a_late_one_is_warned_once
     warned = sorted((e.scope, e.threshold) for e in memory.events.of(DeadlineWarning))
     assert warned == [("dossier", "1-working-day"), ("dossier", "80-percent"), ("step", "1-working-day"), ("step", "80-percent")]
     assert {env.dossier_id for env in memory.events.envelopes if env.type == "deadline.warning"} == {str(late)}
+
+
+async def test_the_operators_tick_in_the_future_is_refused_naming_at_and_fires_nothing(memory: Any) -> None:
+    dossier_id = uuid4()
+    await read(memory, dossier_id, receipt(memory, vn(2027, 6, 7, 8, 0), budget=16), assigned(vn(2027, 6, 7, 8, 0)))
+    now = vn(2027, 6, 7, 9, 0)
+
+    with pytest.raises(Problem) as refused:
+        await operator_tick(memory.uow, memory.rules, now + timedelta(days=3), now, batch=500, min_extension_hours=8)
+
+    assert refused.value.status == 422 and refused.value.extensions["errors"][0]["field"] == "at"
+    assert memory.events.of(DeadlineWarning) == [] and all(t["fired_at"] is None for t in memory.deadlines.timers)
+    within_skew = await operator_tick(memory.uow, memory.rules, now + timedelta(seconds=3), now, batch=500, min_extension_hours=8)
+    assert within_skew.fired == 0  # a few seconds ahead of this clock is skew, not the future
+
+
+def test_a_tick_is_in_the_future_beyond_a_few_seconds_of_clock_skew() -> None:
+    now = vn(2027, 6, 7, 9, 0)
+    assert not tick_in_the_future(now - timedelta(days=30), now)
+    assert not tick_in_the_future(now + timedelta(seconds=5), now)
+    assert tick_in_the_future(now + timedelta(seconds=6), now)
+
+
+def test_a_report_counts_the_callers_units_and_a_unit_outside_them_is_not_found() -> None:
+    leader = Scope(units=("000.00.00.H30", "000.01.30.H30"))
+    assert counted_units(EVERYTHING, None) is None
+    assert counted_units(EVERYTHING, "000.01.30.H30") == ("000.01.30.H30",)
+    assert counted_units(leader, None) == ("000.00.00.H30", "000.01.30.H30")
+    assert counted_units(leader, "000.01.30.H30") == ("000.01.30.H30",)
+    assert counted_units(Scope(), None) == ()  # no unit: nothing is counted
+    with pytest.raises(Problem) as outside:
+        counted_units(leader, "000.02.00.H30")
+    assert outside.value.status == 404

@@ -1,31 +1,22 @@
 """The deadline service as real processes (two replicas) over the real Kafka broker and a real
 PostgreSQL: intake's and routing's events are published to their topics, deadline's own events
-are read back from its topic. Timers are driven by `POST /admin/tick` at chosen instants (the
-worker's own tick) and, for the restart, by the worker's clock itself."""
+are read back from its topic. Timers are driven by `POST /admin/tick` at chosen past instants (the
+worker's own tick; the operator cannot tick in the future) and, for the restart, by the worker's
+clock itself."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
-import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from infra.stack import Stack
-from services.calendar import VN_TZ
-from services.events import Event
 from services.events.schemas import (
-    ApplicantContact,
-    DossierReceived,
     DossierRefused,
     DossierWithdrawn,
     FeePaid,
@@ -38,157 +29,17 @@ from services.events.schemas import (
     SupplementReceived,
     SupplementRequested,
 )
-from services.events.topics import stage_topic
-from services.migrations import upgrade
-from tests.conftest import System, eventually
+from tests.conftest import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def vn(*args: int) -> datetime:
-    return datetime(*args, tzinfo=VN_TZ)
-
-
-class Deadline:
-    """Two deadline replicas, and what intake and routing would publish."""
-
-    def __init__(self, system: System, prefix: str, bootstrap: str) -> None:
-        self.system = system
-        self.prefix = prefix
-        self.bootstrap = bootstrap
-        self.producer: AIOKafkaProducer | None = None
-
-    def url(self, replica: int = 0) -> str:
-        return self.system.processes["deadline"][replica].url
-
-    async def publish(self, source: str, dossier_id: str, event: Event) -> None:
-        assert self.producer is not None
-        envelope = event.envelope(dossier_id=dossier_id, producer=source)
-        await self.producer.send_and_wait(stage_topic(self.prefix, source), envelope.to_bytes(), key=dossier_id.encode())
-
-    async def receive(
-        self,
-        dossier_id: str,
-        at: datetime,
-        *,
-        budget: float = 24,
-        rule: str = "keep_elapsed",
-        procedure: str = "1.001193",
-        field: str = "HT",
-        channel: int = 1,
-        online: bool = False,
-        unit: str = "H30.1",
-        route: list[RouteStep] | None = None,
-        starts: datetime | None = None,
-    ) -> datetime:
-        """A dossier.received whose appointment is `budget` working hours after `starts` (or `at`)."""
-        from services.calendar import WorkingCalendar
-
-        calendar = WorkingCalendar()
-        begin = starts or calendar.clock_start(at)
-        appointment = calendar.add_working_hours(begin, budget)
-        await self.publish(
-            "intake",
-            dossier_id,
-            DossierReceived(
-                dossier_code=f"{unit}-{at:%y%m%d}-{dossier_id[:4]}",
-                procedure_code=procedure,
-                procedure_name="Thủ tục thử",
-                field_code=field,
-                catalogue_version="1",
-                receiving_unit=unit,
-                channel=channel,
-                fully_online=online,  # type: ignore[arg-type]
-                received_at=at,
-                clock_starts_at=begin,
-                appointment_at=appointment,
-                budget_hours=budget,
-                resume_rule=rule,  # type: ignore[arg-type]
-                route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
-                applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
-            ),
-        )
-        return appointment
-
-    def deadlines(self, dossier_id: str, n: int) -> list[dict[str, Any]]:
-        return eventually(
-            lambda: (d := self.system.get("deadline", f"/dossiers/{dossier_id}/deadlines")) and len(d) >= n and d,
-            what=f"{n} deadlines",
-        )
-
-    def clock(self, dossier_id: str, predicate: Any = bool) -> dict[str, Any]:
-        return eventually(
-            lambda: (c := self.system.get("deadline", f"/dossiers/{dossier_id}/clock")) and predicate(c) and c, what="the clock"
-        )
-
-    def tick(self, at: datetime, replica: int = 0) -> dict[str, Any]:
-        response = httpx.post(f"{self.url(replica)}/admin/tick", json={"at": at.isoformat()}, timeout=60)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def events(self, dossier_ids: set[str], settle: float = 3.0) -> list[dict[str, Any]]:
-        """Every event deadline published about these dossiers, read from the start of its topic
-        until nothing new has come for `settle` seconds. The relay delivers at least once (a relay
-        killed between the broker's ack and marking its rows sends them again, under the same event
-        id, and consumers' inboxes drop the repeat), so an event counts once per event id."""
-        consumer = AIOKafkaConsumer(
-            stage_topic(self.prefix, "deadline"),
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        seen: list[dict[str, Any]] = []
-        ids: set[str] = set()
-        try:
-            quiet_since = asyncio.get_running_loop().time()
-            while asyncio.get_running_loop().time() - quiet_since < settle:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        message = json.loads(record.value)
-                        if message["dossier_id"] in dossier_ids and message["event_id"] not in ids:
-                            ids.add(message["event_id"])
-                            seen.append(message)
-                        quiet_since = asyncio.get_running_loop().time()
-        finally:
-            await consumer.stop()
-        return seen
+from .conftest import Deadline, new_id, vn
 
 
 @pytest.fixture(scope="module")
-def deadline_env(stack: Stack, session_id: str, service_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Its own database and topic prefix, so the timers these tests fire touch nothing else."""
-    name = f"motcua_t_{session_id}_dl"
-    stack.postgres.psql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
-    upgrade(ROOT / "deadline-service" / "migrations", url)
-    yield {**service_env, "DATABASE_URL": url, "TOPIC_PREFIX": f"t{session_id}dl", "DEADLINE_TICK_INTERVAL_MS": "1000"}
-    try:
-        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:
-        pass
-
-
-@pytest.fixture(scope="module")
-async def deadline(deadline_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deadline]:
-    system = System(deadline_env, tmp_path_factory.mktemp("deadline-logs"))
-    kit = Deadline(system, deadline_env["TOPIC_PREFIX"], deadline_env["KAFKA_BOOTSTRAP_SERVERS"])
-    try:
-        await asyncio.to_thread(system.start, "deadline")
-        await asyncio.to_thread(system.start, "deadline")  # a second replica, same consumer group
-        kit.producer = AIOKafkaProducer(bootstrap_servers=kit.bootstrap, acks="all", enable_idempotence=True)
-        await kit.producer.start()
-        yield kit
-    finally:
-        if kit.producer is not None:
-            await kit.producer.stop()
-        system.stop_all()
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+def deadline_env(deadline_env: dict[str, str]) -> dict[str, str]:
+    """The worker ticks once at start, then rarely: the operator's ticks at past instants drive the
+    timers here (the worker would otherwise fire every past timer at once); the restart test
+    starts replicas that tick every second."""
+    return {**deadline_env, "DEADLINE_TICK_INTERVAL_MS": "3600000"}
 
 
 # ---------------------------------------------------------------- due times around the holidays
@@ -371,13 +222,13 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     ids = [new_id() for _ in range(6)]
     route = [RouteStep(step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16)]
     for dossier_id in ids:
-        # Monday 7/6/2027 08:00, 2 working days, one step at the police: due Wednesday 9/6 08:00
-        await deadline.receive(dossier_id, vn(2027, 6, 7, 8, 0), budget=16, route=route)
+        # Monday 8/6/2026 08:00, 2 working days, one step at the police: due Wednesday 10/6 08:00
+        await deadline.receive(dossier_id, vn(2026, 6, 8, 8, 0), budget=16, route=route)
         await deadline.publish(
             "routing",
             dossier_id,
             StepAssigned(
-                step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2027, 6, 7, 8, 0)
+                step_id="s1", agency_code="CA", agency_name="Công an xã", budget_hours=16, assigned_at=vn(2026, 6, 8, 8, 0)
             ),
         )
     for dossier_id in ids:
@@ -393,7 +244,7 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
             to_agency_name="Công an huyện",
             officer="o",
             reason="thẩm quyền",
-            transferred_at=vn(2027, 6, 7, 9, 0),
+            transferred_at=vn(2026, 6, 8, 9, 0),
         ),
     )
     eventually(
@@ -407,18 +258,18 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     )
     # one is done in time: its timers never fire
     await deadline.publish(
-        "routing", ids[5], StepCompleted(step_id="s1", agency_code="CA", officer="o", completed_at=vn(2027, 6, 7, 15, 0))
+        "routing", ids[5], StepCompleted(step_id="s1", agency_code="CA", officer="o", completed_at=vn(2026, 6, 8, 15, 0))
     )
-    await deadline.publish("routing", ids[5], RouteCompleted(completed_at=vn(2027, 6, 7, 15, 30)))
+    await deadline.publish("routing", ids[5], RouteCompleted(completed_at=vn(2026, 6, 8, 15, 30)))
     deadline.clock(ids[5], lambda c: c["state"] == "resolved")
 
-    # 80% used = 12.8 h: Tuesday 8/6 14:18; one working day before: Tuesday 8/6 08:00
-    warn_at = vn(2027, 6, 8, 16, 30)
+    # 80% used = 12.8 h: Tuesday 9/6 14:18; one working day before: Tuesday 9/6 08:00
+    warn_at = vn(2026, 6, 9, 16, 30)
     both = await asyncio.gather(asyncio.to_thread(deadline.tick, warn_at, 0), asyncio.to_thread(deadline.tick, warn_at, 1))
     assert sum(r["warnings"] for r in both) >= 20  # 5 dossiers × (dossier, step) × 2 thresholds, plus other tests' timers
 
     deadline.system.processes["deadline"][0].kill()  # SIGKILL one replica
-    overdue_at = vn(2027, 6, 9, 10, 0)
+    overdue_at = vn(2026, 6, 10, 10, 0)
     deadline.tick(overdue_at, 1)
     await asyncio.to_thread(deadline.system.start, "deadline", 0)
     again = await asyncio.gather(
@@ -443,7 +294,7 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
 
     apology = next(e["payload"] for e in events if e["dossier_id"] == ids[0] and e["type"] == "deadline.apology_issued")
     assert apology["responsible_agency_code"] == "CAH" and "Công an huyện" in apology["reason"]
-    assert datetime.fromisoformat(apology["old_appointment_at"]) == vn(2027, 6, 9, 8, 0)
+    assert datetime.fromisoformat(apology["old_appointment_at"]) == vn(2026, 6, 10, 8, 0)
     assert datetime.fromisoformat(apology["new_appointment_at"]) > overdue_at
     overdue = next(
         e["payload"]
@@ -455,7 +306,7 @@ async def test_warnings_and_overdue_fire_once_with_two_replicas_and_across_a_res
     assert clock["apologies"][0]["responsible_agency_code"] == "CAH"
     assert datetime.fromisoformat(clock["appointment_at"]) == datetime.fromisoformat(apology["new_appointment_at"])
 
-    naive = httpx.post(f"{deadline.url(0)}/admin/tick", json={"at": "2027-06-09T10:00:00"})
+    naive = deadline.call("POST", "/admin/tick", "operator", json={"at": "2026-06-10T10:00:00"})
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"
 
 
@@ -465,6 +316,7 @@ async def test_a_restart_fires_what_fell_due_while_the_service_was_down(deadline
     late = new_id()
     # received and due while no replica runs (due in October 2026, before the machine's clock)
     await deadline.receive(late, vn(2026, 10, 5, 9, 0), budget=8)
+    deadline.system.env = {**deadline.system.env, "DEADLINE_TICK_INTERVAL_MS": "1000"}  # the worker's own clock, every second
     await asyncio.to_thread(deadline.system.start, "deadline", 0)
     await asyncio.to_thread(deadline.system.start, "deadline", 1)
 
@@ -565,8 +417,8 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         )
 
     eventually(settled, what="every dossier in its final state")
-    base = f"{deadline.url(0)}/reports/on-time?from=2028-01-01&to=2028-03-31"
-    by_unit = httpx.get(f"{base}&by=unit").json()
+    base = "/reports/on-time?from=2028-01-01&to=2028-03-31"
+    by_unit = deadline.call("GET", f"{base}&by=unit").json()
     row = next(r for r in by_unit["rows"] if r["key"] == unit)
     assert {
         k: row[k]
@@ -600,29 +452,29 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
 
     parts = ("early", "on_time", "late", "in_progress_not_due", "in_progress_overdue", "paused", "withdrawn", "refused")
     for by in ("unit", "procedure", "field", "channel", "agency"):
-        report = httpx.get(f"{base}&by={by}").json()
+        report = deadline.call("GET", f"{base}&by={by}").json()
         for r in report["rows"] + [report["total"]]:
             assert r["received_new"] + r["carried_over"] == sum(r[p] for p in parts) == r["received"], (by, r)
         for column in ("received", *parts, "fully_online"):
             assert sum(r[column] for r in report["rows"]) == report["total"][column], (by, column)
 
-    mine = httpx.get(f"{base}&by=procedure").json()
+    mine = deadline.call("GET", f"{base}&by=procedure").json()
     assert {r["key"] for r in mine["rows"]} >= {"P1", "P2"}
-    as_csv = list(csv.DictReader(io.StringIO(httpx.get(f"{base}&by=unit&format=csv").text)))
+    as_csv = list(csv.DictReader(io.StringIO(deadline.call("GET", f"{base}&by=unit&format=csv").text)))
     assert as_csv[-1]["key"] == "total" and int(as_csv[-1]["received"]) == by_unit["total"]["received"]
     assert int(next(r for r in as_csv if r["key"] == unit)["late"]) == 3
 
-    dashboard = httpx.get(f"{deadline.url(1)}/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month")
+    dashboard = deadline.call("GET", "/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month", replica=1)
     assert dashboard.status_code == 200 and dashboard.headers["content-type"].startswith("text/html")
     assert (
         dashboard.text.count("<svg") == 2
         and "Tỷ lệ đúng hạn" in dashboard.text
         and "http" not in dashboard.text.split("<body>")[1]
     )
-    series = httpx.get(f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
+    series = deadline.call("GET", f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
     assert sum(p["resolved"] for p in series) == by_unit["total"]["resolved"]
 
-    bad = httpx.get(f"{deadline.url(0)}/reports/on-time?from=2028-03-01&to=2028-01-01")
+    bad = deadline.call("GET", "/reports/on-time?from=2028-03-01&to=2028-01-01")
     assert (
         bad.status_code == 422
         and bad.headers["content-type"] == "application/problem+json"

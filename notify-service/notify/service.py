@@ -4,6 +4,7 @@ and dispatcher."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,8 @@ from services.messaging.parking import Parking
 from services.runtime import Runtime, ServiceDefinition
 from services.unit_of_work import Transactions
 
+log = logging.getLogger(__name__)
+
 
 class Notify:
     """What notify's routes, consumer and dispatcher are given; built once per process."""
@@ -32,6 +35,8 @@ class Notify:
             settings.lookup_url,
             load_staff_directory(settings.agency_staff_file),
         )
+        if not settings.sms_receipt_token:
+            log.warning("NOTIFY_SMS_RECEIPT_TOKEN is not set: the SMS gateway's delivery receipts will be refused")
         self.retries = Retries(settings.max_attempts, settings.retry_base_seconds, settings.retry_cap_seconds)
         outbox, parking = runtime.outbox, Parking(parked_events)
 

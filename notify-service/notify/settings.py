@@ -50,7 +50,11 @@ class NotifySettings(ServiceSettings):
     sms_receipt_id_field: str = Field("request_id", validation_alias="NOTIFY_SMS_RECEIPT_ID_FIELD")
     sms_receipt_status_field: str = Field("status", validation_alias="NOTIFY_SMS_RECEIPT_STATUS_FIELD")
     sms_receipt_delivered: str = Field("DELIVERED", validation_alias="NOTIFY_SMS_RECEIPT_DELIVERED")
-    sms_receipt_token: str | None = Field(None, validation_alias="NOTIFY_SMS_RECEIPT_TOKEN")
+    sms_receipt_token: str | None = Field(
+        None,
+        validation_alias="NOTIFY_SMS_RECEIPT_TOKEN",
+        description="The secret the gateway's delivery receipts carry; unset, every receipt is refused.",
+    )
 
     # E-mail over SMTP. No host: e-mails go to the console sink.
     smtp_host: str | None = Field(None, validation_alias="NOTIFY_SMTP_HOST")

@@ -30,7 +30,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conftest import free_port
+from conftest import Identities, free_port
 from infra.processes import ServiceProcess
 from infra.stack import Stack
 from notify.adapters.messages import Templates
@@ -49,6 +49,7 @@ from notify.domain.policy import DossierContact
 from services.events import Envelope
 from services.events.registry import Event
 from services.events.topics import stage_topic
+from services.identity import Scope
 from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
 
 # ---------------------------------------------------------------- in memory, for the use cases
@@ -161,7 +162,10 @@ class MemoryNotices:
         row.update(status="pending", attempts=0, resends=row["resends"] + 1, next_attempt_at=at, failed_at=None, permanent=None)
         return dict(row)
 
-    async def of_dossier(self, dossier_id: UUID) -> list[dict[str, Any]]:
+    async def of_dossier(self, dossier_id: UUID, scope: Scope) -> list[dict[str, Any]] | None:
+        dossier = self.contacts.get(dossier_id)
+        if dossier is None or not scope.covers_unit(dossier.receiving_unit):
+            return None
         return [dict(r) for r in self.of(dossier_id)]
 
     async def with_status(self, status: NoticeStatus, limit: int) -> list[dict[str, Any]]:
@@ -223,6 +227,7 @@ def memory() -> MemoryNotify:
 
 GATEWAY_USER, GATEWAY_PASSWORD = "motcua", "gw-secret"
 SMTP_USER, SMTP_PASSWORD = "notify", "smtp-secret"
+RECEIPT_TOKEN = "gw-callback-secret"  # what the gateway's delivery receipts carry
 REJECTED_PHONE = "0900000400"  # the gateway refuses it with code 401
 FLAKY_PHONE = "0900000503"  # two HTTP 503, then accepted
 DOWN_PHONE = "0900000599"  # always HTTP 503
@@ -391,11 +396,14 @@ def mailbox(tls_files: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
 
 
 class Notify:
-    """One notify process with its own database and topics, plus a way to publish other services' events."""
+    """One notify process with its own database and topics, plus a way to publish other services'
+    events; its API called with the test officers' tokens (`all`, the province administrator and
+    operator, unless another is named)."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, identities: Identities) -> None:
         self.env = env
         self.logs = logs
+        self.identities = identities
         self.process: ServiceProcess | None = None
         self.starts = 0
 
@@ -412,8 +420,23 @@ class Notify:
         assert self.process is not None
         return self.process.url
 
+    def call(self, method: str, path: str, who: str | None = "all", **kwargs: Any) -> httpx.Response:
+        """A request as the test officer `who` (None: without a token)."""
+        auth = self.identities.auth(who) if who is not None else None
+        return httpx.request(method, f"{self.url}{path}", auth=auth, timeout=10, **kwargs)
+
+    def receipt(self, body: dict[str, Any], token: str | None = RECEIPT_TOKEN) -> httpx.Response:
+        """A delivery receipt, as the SMS gateway calls back."""
+        headers = {"X-Callback-Token": token} if token is not None else {}
+        return httpx.post(f"{self.url}/sms/delivery-receipts", json=body, headers=headers, timeout=10)
+
     def notices(self, dossier_id: str) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.url}/dossiers/{dossier_id}/notices", timeout=10).json()
+        """The dossier's delivery log; empty while notify knows nothing of the dossier (404)."""
+        response = self.call("GET", f"/dossiers/{dossier_id}/notices")
+        if response.status_code == 404:
+            return []
+        assert response.status_code == 200, response.text
+        return list(response.json())
 
     def publish(self, *events: tuple[str, Event, str]) -> list[Envelope]:
         """(producing service, payload, dossier id) → on that service's topic, in order."""
@@ -478,6 +501,7 @@ def notify(
     gateway: LoopbackGateway,
     mailbox: tuple[Mailbox, int],
     tls_files: tuple[Path, Path],
+    identities: Identities,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Notify]:
     suffix = uuid.uuid4().hex[:6]
@@ -491,6 +515,7 @@ def notify(
     env = {
         "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        "OIDC_ISSUER": stack.profile.issuer,
         "TOPIC_PREFIX": f"n{session_id}{suffix}",
         "NOTIFY_SINK_PATH": str(folder / "sink.jsonl"),
         "NOTIFY_AGENCY_STAFF_FILE": str(staff),
@@ -501,6 +526,7 @@ def notify(
         "NOTIFY_SMS_PASSWORD": GATEWAY_PASSWORD,
         "NOTIFY_SMS_BRANDNAME": "UBND TINH",
         "NOTIFY_SMS_RATE_PER_SECOND": "5",
+        "NOTIFY_SMS_RECEIPT_TOKEN": RECEIPT_TOKEN,
         "NOTIFY_SMTP_HOST": "127.0.0.1",
         "NOTIFY_SMTP_PORT": str(mailbox[1]),
         "NOTIFY_SMTP_SECURITY": "starttls",
@@ -515,7 +541,7 @@ def notify(
         "NOTIFY_DISPATCH_POLL_MS": "100",
         "LOG_LEVEL": "INFO",
     }
-    service = Notify(env, folder)
+    service = Notify(env, folder, identities)
     service.start()
     try:
         yield service

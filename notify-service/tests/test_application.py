@@ -13,6 +13,7 @@ from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.dispatching import dispatch_once
 from notify.application.notices import alert_staff, notify_citizen, notify_supplement_request, remember_contact
 from notify.application.ports import Outcome
+from notify.application.reading import delivery_log
 from notify.domain.quiet_hours import QuietHours
 from services.events import Envelope, Event
 from services.events.schemas import (
@@ -26,7 +27,9 @@ from services.events.schemas import (
     RouteCompleted,
     SupplementRequested,
 )
+from services.identity import Scope
 from services.problems import Problem
+from services.testing import MemoryAudit
 from services.vocabulary import VN_TZ
 
 from .conftest import MemoryNotify
@@ -245,3 +248,18 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_once(memory: MemoryNot
     with pytest.raises(Problem) as unknown:
         await apply_delivery_receipt(memory.uow, "nope", "DELIVERED", delivered=True)
     assert unknown.value.status == 404 and unknown.value.title == "Unknown notice"
+
+
+async def test_the_delivery_log_is_read_within_the_receiving_unit_and_each_read_is_audited(memory: MemoryNotify) -> None:
+    dossier_id = str(uuid4())
+    await remember_contact(memory.work, memory.drafting, received(dossier_id))  # received at 000.00.00.H30
+    audit = memory.work.audit
+    assert isinstance(audit, MemoryAudit)
+
+    with pytest.raises(Problem) as elsewhere:
+        await delivery_log(memory.uow, UUID(dossier_id), Scope(units=("000.01.30.H30",)))
+    assert elsewhere.value.status == 404 and audit.reads == []
+
+    [notice] = await delivery_log(memory.uow, UUID(dossier_id), Scope(units=("000.00.00.H30",)))
+    assert notice.recipient_masked == "091****678"
+    assert audit.reads == [("notices", [dossier_id], {"notices": 1})]

@@ -98,15 +98,13 @@ def test_a_receipt_goes_by_sms_and_by_email_with_form_1_and_its_delivery_receipt
 
     receipt = {"request_id": notices["sms"]["id"], "status": "DELIVERED"}
     for _ in range(2):  # gateways repeat callbacks
-        answer = httpx.post(f"{notify.url}/sms/delivery-receipts", json=receipt)
+        answer = notify.receipt(receipt)
         assert answer.status_code == 200 and answer.json()["status"] == "delivered"
     sms = next(n for n in notify.notices(dossier_id) if n["channel"] == "sms")
     assert sms["status"] == "delivered" and sms["delivered_at"] is not None
-    bad = httpx.post(f"{notify.url}/sms/delivery-receipts", json={"status": "DELIVERED"})
+    bad = notify.receipt({"status": "DELIVERED"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "request_id"
-    assert (
-        httpx.post(f"{notify.url}/sms/delivery-receipts", json={"request_id": "nope", "status": "DELIVERED"}).status_code == 404
-    )
+    assert notify.receipt({"request_id": "nope", "status": "DELIVERED"}).status_code == 404
 
     kinds = eventually(
         lambda: (k := Counter(e.type for e in notify.events() if e.dossier_id == dossier_id))["notify.notice_delivered"] and k,
@@ -259,7 +257,7 @@ def test_transient_failures_are_retried_permanent_ones_recorded_and_a_failed_not
     [bounced] = settled(notify, bounce_id, 1)
     assert bounced["status"] == "failed" and bounced["permanent"] is True and bounced["last_error"].startswith("550")
 
-    failed = {n["id"] for n in httpx.get(f"{notify.url}/admin/notices", params={"status": "failed"}).json()}
+    failed = {n["id"] for n in notify.call("GET", "/admin/notices", params={"status": "failed"}).json()}
     assert {rejected["id"], down["id"], bounced["id"]} <= failed
 
     def failure_events() -> list[Any]:
@@ -272,12 +270,12 @@ def test_transient_failures_are_retried_permanent_ones_recorded_and_a_failed_not
     metrics = httpx.get(f"{notify.url}/metrics").text
     assert 'motcua_notify_sends_total{channel="sms",outcome="transient"}' in metrics
 
-    refused = httpx.post(f"{notify.url}/admin/notices/{flaky['id']}/resend")
+    refused = notify.call("POST", f"/admin/notices/{flaky['id']}/resend")
     assert refused.status_code == 409 and refused.json()["current_status"] == "sent"
-    assert httpx.post(f"{notify.url}/admin/notices/{uuid.uuid4()}/resend").status_code == 404
+    assert notify.call("POST", f"/admin/notices/{uuid.uuid4()}/resend").status_code == 404
 
     gateway.accept_anyway.add(REJECTED_PHONE)  # the number was fixed at the operator's end
-    assert httpx.post(f"{notify.url}/admin/notices/{rejected['id']}/resend").json()["status"] == "pending"
+    assert notify.call("POST", f"/admin/notices/{rejected['id']}/resend").json()["status"] == "pending"
     [resent] = settled(notify, ids[REJECTED_PHONE], 1, final=("sent",))
     assert resent["resends"] == 1
     last = gateway.sent_to(REJECTED_PHONE)[-1]

@@ -6,9 +6,11 @@ from pathlib import Path
 from notify.adapters.channels import outlets_from
 from notify.settings import NotifySettings
 
+ISSUER = "http://127.0.0.1:9/realms/motcua"  # required by every service's settings; never called here
+
 
 def settings(tmp_path: Path, **env: str) -> NotifySettings:
-    return NotifySettings(service_name="notify", NOTIFY_SINK_PATH=str(tmp_path / "sink.jsonl"), **env)
+    return NotifySettings(service_name="notify", OIDC_ISSUER=ISSUER, NOTIFY_SINK_PATH=str(tmp_path / "sink.jsonl"), **env)
 
 
 async def test_without_gateways_sms_and_email_share_the_console_sinks_limit(tmp_path: Path) -> None:

@@ -58,8 +58,10 @@ def database_url(stack: Stack, session_id: str) -> Iterator[str]:
         pass
 
 
-def replica(database_url: str, tmp_path: Path) -> Runtime[NotifySettings, Notify]:
-    settings = NotifySettings(service_name="notify", DATABASE_URL=database_url, NOTIFY_SINK_PATH=str(tmp_path / "sink.jsonl"))
+def replica(database_url: str, issuer: str, tmp_path: Path) -> Runtime[NotifySettings, Notify]:
+    settings = NotifySettings(
+        service_name="notify", DATABASE_URL=database_url, OIDC_ISSUER=issuer, NOTIFY_SINK_PATH=str(tmp_path / "sink.jsonl")
+    )
     return Runtime(definition, settings)
 
 
@@ -123,9 +125,10 @@ async def waiting_on_a_lock_or_done(connection: asyncpg.Connection, task: asynci
 
 
 async def test_an_event_parked_by_one_replica_while_another_applies_the_receipt_is_not_left_parked(
-    database_url: str, tmp_path: Path
+    database_url: str, stack: Stack, tmp_path: Path
 ) -> None:
-    replica_a, replica_b = replica(database_url, tmp_path), replica(database_url, tmp_path)
+    issuer = stack.profile.issuer
+    replica_a, replica_b = replica(database_url, issuer, tmp_path), replica(database_url, issuer, tmp_path)
     observer = await asyncpg.connect(asyncpg_dsn(database_url))
     dossier_id = str(uuid4())
     found_none, gate = asyncio.Event(), asyncio.Event()

@@ -28,6 +28,7 @@ def test_answers_are_read_as_accepted_rejected_with_a_code_or_transient() -> Non
     s = NotifySettings.model_validate(
         {
             "service_name": "notify",
+            "OIDC_ISSUER": "http://127.0.0.1:9/realms/motcua",
             "NOTIFY_SMS_RESULT_FIELD": "result.code",
             "NOTIFY_SMS_ACCEPTED_CODES": "100, 0",
             "NOTIFY_SMS_TRANSIENT_CODES": "99",

@@ -1,9 +1,11 @@
 """The on-time report's queries (báo cáo tình hình giải quyết hồ sơ), computed in PostgreSQL: one
 aggregate over the dossiers (or, by agency, over the steps) counts each class as of the period's
-end, so the classes add up to what was received (`deadline.domain.report`)."""
+end, so the classes add up to what was received (`deadline.domain.report`). Both count only the
+dossiers received at the units asked for (a unit leader's), or every unit's."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +17,13 @@ from deadline.domain.report import Bucket, Dimension, ReportRow
 _PAUSED_AT_END = """EXISTS (SELECT 1 FROM deadline.pauses p WHERE p.dossier_id = d.dossier_id
     AND p.paused_at < :to AND (p.resumed_at IS NULL OR p.resumed_at >= :to))"""
 
+# The units counted: `:every_unit`, or the receiving units in `:units`.
+_UNITS = "(:every_unit OR d.receiving_unit = ANY(:units))"
+
 _DOSSIER_ITEMS = f"""SELECT {{key}} AS key, d.received_at AS start_at, d.ended_at, d.state AS end_state, d.outcome,
     d.due_at, d.fully_online, {_PAUSED_AT_END} AS paused
-    FROM deadline.dossiers d"""
+    FROM deadline.dossiers d
+    WHERE {_UNITS}"""
 
 _STEP_ITEMS = f"""SELECT s.agency_code AS key, s.started_at AS start_at,
     CASE WHEN s.state = 'closed' THEN s.completed_at
@@ -26,7 +32,7 @@ _STEP_ITEMS = f"""SELECT s.agency_code AS key, s.started_at AS start_at,
          WHEN s.state = 'cancelled' AND d.state IN ('refused', 'withdrawn') THEN d.state ELSE 'running' END AS end_state,
     s.outcome, s.due_at, d.fully_online, {_PAUSED_AT_END} AS paused
     FROM deadline.deadlines s JOIN deadline.dossiers d ON d.dossier_id = s.dossier_id
-    WHERE s.scope = 'step'"""
+    WHERE s.scope = 'step' AND {_UNITS}"""
 
 _KEYS = {"unit": "d.receiving_unit", "procedure": "d.procedure_code", "field": "d.field_code", "channel": "d.channel::text"}
 
@@ -47,11 +53,15 @@ _AGGREGATE = """SELECT {group_key} AS key,
     {group_by}"""
 
 
+def _units(units: Sequence[str] | None) -> dict[str, Any]:
+    return {"every_unit": units is None, "units": list(units or ())}
+
+
 async def on_time_report(
-    session: AsyncSession, start: datetime, end: datetime, by: Dimension
+    session: AsyncSession, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
 ) -> tuple[list[ReportRow], ReportRow]:
     items = _STEP_ITEMS if by == "agency" else _DOSSIER_ITEMS.format(key=_KEYS[by])
-    params = {"from": start, "to": end}
+    params = {"from": start, "to": end, **_units(units)}
     rows = (
         (
             await session.execute(
@@ -68,18 +78,20 @@ async def on_time_report(
     return [ReportRow(**dict(r)) for r in rows], ReportRow(**dict(total))
 
 
-async def on_time_series(session: AsyncSession, start: datetime, end: datetime, bucket: Bucket) -> list[dict[str, Any]]:
+async def on_time_series(
+    session: AsyncSession, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
+) -> list[dict[str, Any]]:
     """Dossiers resolved per period bucket (Vietnam time), with the on-time rate of each."""
     rows = (
         (
             await session.execute(
                 text(
-                    """SELECT date_trunc(:bucket, ended_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS bucket,
+                    f"""SELECT date_trunc(:bucket, ended_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS bucket,
                 count(*) AS resolved, count(*) FILTER (WHERE outcome IN ('early', 'on_time')) AS on_time
-                FROM deadline.dossiers WHERE state = 'resolved' AND ended_at >= :from AND ended_at < :to
+                FROM deadline.dossiers d WHERE state = 'resolved' AND ended_at >= :from AND ended_at < :to AND {_UNITS}
                 GROUP BY 1 ORDER BY 1"""
                 ),
-                {"bucket": bucket, "from": start, "to": end},
+                {"bucket": bucket, "from": start, "to": end, **_units(units)},
             )
         )
         .mappings()

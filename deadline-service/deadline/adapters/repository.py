@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadline.adapters import report
@@ -21,6 +21,7 @@ from deadline.application.ports import Row
 from deadline.domain.report import Bucket, Dimension, ReportRow
 from deadline.domain.tracking import LIVE, DeadlineState
 from services.db import driver_connection, insert_row, insert_rows, update_row
+from services.identity import Scope
 
 _DOSSIER = ", ".join(c.name for c in dossiers.c)
 _DEADLINE = ", ".join(c.name for c in deadlines.c)
@@ -61,6 +62,18 @@ CLAIM_DUE = (
 )
 MARK_OVERDUE = "UPDATE deadline.deadlines SET overdue_at = $4 WHERE dossier_id = $1 AND scope = $2 AND step_id = $3"
 MARK_FIRED = "UPDATE deadline.timers SET fire_at = NULL, fired_at = $2 WHERE id = ANY($1::bigint[])"
+
+
+def in_scope(scope: Scope) -> ColumnElement[bool]:
+    """The tracked dossiers a caller may read: every one, or those received at one of the scope's
+    units or with a step (as it stands, transfers included) at one of its agencies."""
+    if scope.everything:
+        return true()
+    steps = deadlines.alias("scope_steps")
+    at_agency = exists().where(
+        steps.c.dossier_id == dossiers.c.dossier_id, steps.c.scope == "step", steps.c.agency_code.in_(scope.agencies)
+    )
+    return or_(dossiers.c.receiving_unit.in_(scope.units), at_agency)
 
 
 class DeadlineRepository:
@@ -150,13 +163,17 @@ class DeadlineRepository:
 
     # ------------------------------------------------------------ reading
 
-    async def get_dossier(self, dossier_id: UUID) -> Row | None:
-        row = (await self.session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id))).mappings().first()
+    async def get_dossier(self, dossier_id: UUID, scope: Scope) -> Row | None:
+        query = select(dossiers).where(dossiers.c.dossier_id == dossier_id, in_scope(scope))
+        row = (await self.session.execute(query)).mappings().first()
         return dict(row) if row is not None else None
 
-    async def deadlines_of(self, dossier_id: UUID) -> list[Row]:
+    async def deadlines_of(self, dossier_id: UUID, scope: Scope) -> list[Row]:
         query = (
-            select(deadlines).where(deadlines.c.dossier_id == dossier_id).order_by(deadlines.c.started_at, deadlines.c.step_id)
+            select(deadlines)
+            .join(dossiers, dossiers.c.dossier_id == deadlines.c.dossier_id)
+            .where(deadlines.c.dossier_id == dossier_id, in_scope(scope))
+            .order_by(deadlines.c.started_at, deadlines.c.step_id)
         )
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 
@@ -168,8 +185,12 @@ class DeadlineRepository:
         query = select(apologies).where(apologies.c.dossier_id == dossier_id).order_by(apologies.c.id)
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 
-    async def on_time_report(self, start: datetime, end: datetime, by: Dimension) -> tuple[list[ReportRow], ReportRow]:
-        return await report.on_time_report(self.session, start, end, by)
+    async def on_time_report(
+        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+    ) -> tuple[list[ReportRow], ReportRow]:
+        return await report.on_time_report(self.session, start, end, by, units)
 
-    async def on_time_series(self, start: datetime, end: datetime, bucket: Bucket) -> list[dict[str, Any]]:
-        return await report.on_time_series(self.session, start, end, bucket)
+    async def on_time_series(
+        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
+    ) -> list[dict[str, Any]]:
+        return await report.on_time_series(self.session, start, end, bucket, units)

@@ -15,6 +15,7 @@ from uuid import UUID
 from deadline.domain.clock import ClockRules
 from deadline.domain.report import Bucket, Dimension, ReportRow
 from services.audit import AuditTrail
+from services.identity import Scope
 from services.messaging.outbox import EventSink
 from services.messaging.parking import EventParking
 from services.unit_of_work import UnitOfWork
@@ -80,13 +81,27 @@ class DeadlineRepository(Protocol):
     async def steps(self, dossier_id: UUID) -> list[Row]: ...
     async def add_apology(self, values: Mapping[str, Any]) -> None: ...
 
-    # Reading.
-    async def get_dossier(self, dossier_id: UUID) -> Row | None: ...
-    async def deadlines_of(self, dossier_id: UUID) -> list[Row]: ...
+    # Reading, within a caller's scope: a dossier is in it when received at one of the scope's
+    # units or with a step at one of its agencies.
+    async def get_dossier(self, dossier_id: UUID, scope: Scope) -> Row | None:
+        """None when not tracked or out of `scope`."""
+        ...
+
+    async def deadlines_of(self, dossier_id: UUID, scope: Scope) -> list[Row]:
+        """Empty when not tracked or out of `scope`."""
+        ...
+
     async def pauses_of(self, dossier_id: UUID) -> list[Row]: ...
     async def apologies_of(self, dossier_id: UUID) -> list[Row]: ...
-    async def on_time_report(self, start: datetime, end: datetime, by: Dimension) -> tuple[list[ReportRow], ReportRow]: ...
-    async def on_time_series(self, start: datetime, end: datetime, bucket: Bucket) -> list[dict[str, Any]]: ...
+
+    # The report counts the dossiers received at `units` (None: every unit).
+    async def on_time_report(
+        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+    ) -> tuple[list[ReportRow], ReportRow]: ...
+
+    async def on_time_series(
+        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ dossiers. A tick claims a batch (skipping what another replica holds), emits the
 the timers fired in one transaction: two replicas never fire the same timer, a crash before commit
 leaves the timers due, and a restart fires everything that fell due while the service was down
 (`fire_at <= now`, not a window). The timer worker ticks at the current time; `POST /admin/tick`
-at a given instant."""
+at a given instant, never one still to come (a tick in the future would send warnings, overdue
+notices and apologies for time that has not passed)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from datetime import datetime
 from uuid import UUID
 
 from deadline.application.ports import DeadlineUnitOfWork, DeadlineWork, Row
-from deadline.domain.clock import OVERDUE, ClockRules, apology_appointment
+from deadline.domain.clock import OVERDUE, TICK_CLOCK_SKEW, ClockRules, apology_appointment, tick_in_the_future
 from deadline.domain.tracking import DeadlineState, apology_reason, pending_hours, responsible_agency
 from services.events import Event
 from services.events.schemas import ApologyIssued, DeadlineOverdue, DeadlineWarning
+from services.problems import field_error, invalid
 
 
 @dataclass
@@ -45,6 +47,23 @@ async def fire_due_timers(
             await work.deadlines.mark_fired([t["id"] for t in claimed], now)
         if len(claimed) < batch:
             return result
+
+
+async def operator_tick(
+    uow: DeadlineUnitOfWork,
+    rules: ClockRules,
+    at: datetime | None,
+    now: datetime,
+    *,
+    batch: int,
+    min_extension_hours: float,
+) -> TickResult:
+    """The operator's tick at `at` (default: now). An instant later than now (beyond a few seconds
+    of clock skew) is refused with 422 naming `at`, before anything is fired."""
+    if at is not None and tick_in_the_future(at, now):
+        seconds = int(TICK_CLOCK_SKEW.total_seconds())
+        raise invalid([field_error("at", f"must not be later than now (give or take {seconds} s)", "in_the_future")])
+    return await fire_due_timers(uow, rules, at or now, batch=batch, min_extension_hours=min_extension_hours)
 
 
 async def _fire(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from services.calendar import VN_TZ, WorkingCalendar
@@ -13,6 +13,9 @@ from services.calendar import VN_TZ, WorkingCalendar
 Outcome = Literal["early", "on_time", "late"]
 ResumeRule = Literal["keep_elapsed", "restart"]
 OVERDUE = "overdue"
+# How far ahead of this service's clock the operator's tick may be asked to run: the operator's
+# machine and ours may disagree by a few seconds, never by more.
+TICK_CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -115,3 +118,8 @@ def apology_appointment(calendar: WorkingCalendar, detected_at: datetime, pendin
     """Ngày hẹn trả kết quả mới of the apology (form 4): the budgets of the steps not done yet,
     and never less than `minimum_hours`, counted from when the lateness was found."""
     return calendar.add_working_hours(calendar.clock_start(detected_at), max(pending_hours, minimum_hours))
+
+
+def tick_in_the_future(at: datetime, now: datetime) -> bool:
+    """A tick at `at` would fire timers not due yet: the operator may catch up with time, never run ahead of it."""
+    return at > now + TICK_CLOCK_SKEW

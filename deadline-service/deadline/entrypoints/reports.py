@@ -1,4 +1,5 @@
-"""The on-time report as JSON and CSV, its series, and the dashboard a director opens."""
+"""The on-time report as JSON and CSV, its series, and the dashboard a director opens: for unit
+leaders (their units' dossiers only) and the province administrator (every unit)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,41 @@ from fastapi.responses import HTMLResponse, Response
 
 from deadline.adapters.dashboard import render_csv, render_dashboard
 from deadline.application.report import dashboard, on_time_report, on_time_series
-from deadline.deps import UnitOfWorkDep
+from deadline.deps import ReportReader, UnitOfWorkDep
 from deadline.domain.report import Bucket, Dimension
 from deadline.schemas import ReportPublic
-from services.identity import OfficersOnly
 
-router = APIRouter(prefix="/reports", tags=["reports"], dependencies=OfficersOnly)
+router = APIRouter(prefix="/reports", tags=["reports"])
 
 From = Annotated[date, Query(alias="from", description="First day of the period (Vietnam time), e.g. 2027-01-01.")]
 To = Annotated[date, Query(description="Last day of the period, included.")]
+Unit = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Count only the dossiers received at this unit (one of yours; another unit is 404). "
+        "Default: every unit you may read.",
+    ),
+]
 
 
 @router.get(
     "/on-time", response_model=ReportPublic, summary="On-time report by agency, unit, procedure, field or channel (JSON or CSV)"
 )
-async def report(uow: UnitOfWorkDep, start: From, to: To, by: Dimension = "unit", format: Literal["json", "csv"] = "json") -> Any:
+async def report(
+    uow: UnitOfWorkDep,
+    caller: ReportReader,
+    start: From,
+    to: To,
+    by: Dimension = "unit",
+    format: Literal["json", "csv"] = "json",
+    unit: Unit = None,
+) -> Any:
     """Received (new, carried over), resolved early / on time / late, in progress (not yet due,
     overdue), paused, withdrawn, refused; on-time rate = (early + on time) / resolved; the share
-    handled fully online. `by=agency` counts each agency's steps; the others count dossiers."""
-    result = await on_time_report(uow, start, to, by)
+    handled fully online. `by=agency` counts each agency's steps; the others count dossiers.
+    A unit leader's figures count only the dossiers received at their units."""
+    result = await on_time_report(uow, caller.scope, start, to, by, unit)
     if format == "json":
         return result
     filename = f"on-time-{by}-{start.isoformat()}-{to.isoformat()}.csv"
@@ -40,10 +57,14 @@ async def report(uow: UnitOfWorkDep, start: From, to: To, by: Dimension = "unit"
 
 
 @router.get("/on-time/series", summary="On-time rate of resolved dossiers per day, week or month")
-async def series(uow: UnitOfWorkDep, start: From, to: To, bucket: Bucket = "week") -> list[dict[str, Any]]:
-    return await on_time_series(uow, start, to, bucket)
+async def series(
+    uow: UnitOfWorkDep, caller: ReportReader, start: From, to: To, bucket: Bucket = "week", unit: Unit = None
+) -> list[dict[str, Any]]:
+    return await on_time_series(uow, caller.scope, start, to, bucket, unit)
 
 
 @router.get("/dashboard", response_class=HTMLResponse, summary="The on-time dashboard (HTML with charts)")
-async def dashboard_page(uow: UnitOfWorkDep, start: From, to: To, bucket: Bucket = "week") -> HTMLResponse:
-    return HTMLResponse(render_dashboard(await dashboard(uow, start, to, bucket)))
+async def dashboard_page(
+    uow: UnitOfWorkDep, caller: ReportReader, start: From, to: To, bucket: Bucket = "week", unit: Unit = None
+) -> HTMLResponse:
+    return HTMLResponse(render_dashboard(await dashboard(uow, caller.scope, start, to, bucket, unit)))

@@ -18,10 +18,11 @@ from notify.adapters.tables import contacts, notices
 from notify.application.ports import DueNotice, NewNotice, NoticeStatus, SentNotice
 from notify.domain.policy import Contact, DossierContact
 from services.db import driver_connection, insert_row, insert_rows
+from services.identity import Scope
 from services.work_queue import LeasedQueue
 
 CONTACT = (
-    "SELECT dossier_code, procedure_name, name, phone, email, channels, language, opt_out_non_essential "
+    "SELECT dossier_code, procedure_name, name, phone, email, channels, language, opt_out_non_essential, receiving_unit "
     "FROM notify.contacts WHERE dossier_id = $1"
 )
 DUE = LeasedQueue(
@@ -63,7 +64,7 @@ class NotifyRepository:
         if row is None:
             return None
         contact = Contact(row[2], row[3], row[4], tuple(row[5]), row[6], row[7])
-        return DossierContact(row[0], row[1], contact)
+        return DossierContact(row[0], row[1], contact, row[8])
 
     async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool:
         c = dossier.contact
@@ -77,6 +78,7 @@ class NotifyRepository:
             "channels": list(c.channels),
             "language": c.language,
             "opt_out_non_essential": c.opt_out_non_essential,
+            "receiving_unit": dossier.receiving_unit,
         }
         return await insert_row(self.session, contacts, values, "ON CONFLICT DO NOTHING RETURNING dossier_id") is not None
 
@@ -135,7 +137,14 @@ class NotifyRepository:
 
     # ------------------------------------------------------------ reading
 
-    async def of_dossier(self, dossier_id: UUID) -> list[dict[str, Any]]:
+    async def of_dossier(self, dossier_id: UUID, scope: Scope) -> list[dict[str, Any]] | None:
+        """None when notify has no receipt of the dossier, or the dossier's receiving unit is not
+        in `scope` (a dossier kept without its unit is the province's only)."""
+        known = select(contacts.c.dossier_id).where(contacts.c.dossier_id == dossier_id)
+        if not scope.everything:
+            known = known.where(contacts.c.receiving_unit.in_(scope.units))
+        if (await self.session.execute(known)).first() is None:
+            return None
         query = select(notices).where(notices.c.dossier_id == dossier_id).order_by(notices.c.created_at, notices.c.channel)
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 

@@ -75,6 +75,7 @@ contacts = Table(
     Column("language", String(8), nullable=False),
     Column("opt_out_non_essential", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("receiving_unit", String(64)),  # NULL for dossiers received before migration 0004
 )
 
 parked_events = parked_events_table(metadata)

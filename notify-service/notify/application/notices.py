@@ -61,7 +61,7 @@ async def remember_contact(work: NotifyWork, drafting: Drafting, envelope: Envel
     await work.parking.hold(envelope.dossier_id)
     a = event.applicant
     contact = Contact(a.name, a.phone, a.email, tuple(a.notify_channels), a.language, a.opt_out_non_essential)
-    dossier = DossierContact(event.dossier_code, event.procedure_name, contact)
+    dossier = DossierContact(event.dossier_code, event.procedure_name, contact, event.receiving_unit)
     if not await work.notices.add_contact(dossier_id, dossier):
         dossier = await work.notices.contact(dossier_id) or dossier  # the contact kept first stands
     await queue_notice(work, drafting, envelope, dossier)

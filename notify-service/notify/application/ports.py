@@ -13,6 +13,7 @@ from uuid import UUID
 
 from notify.domain.policy import DossierContact, Trigger
 from services.audit import AuditTrail
+from services.identity import Scope
 from services.messaging.outbox import EventSink
 from services.messaging.parking import EventParking
 from services.unit_of_work import UnitOfWork
@@ -174,7 +175,10 @@ class NoticeRepository(Protocol):
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]: ...
 
     # Reading.
-    async def of_dossier(self, dossier_id: UUID) -> list[dict[str, Any]]: ...
+    async def of_dossier(self, dossier_id: UUID, scope: Scope) -> list[dict[str, Any]] | None:
+        """The dossier's notices, oldest first; None when it is unknown or its receiving unit is out of `scope`."""
+        ...
+
     async def with_status(self, status: NoticeStatus, limit: int) -> list[dict[str, Any]]: ...
 
 

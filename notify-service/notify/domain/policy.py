@@ -66,11 +66,12 @@ def recipients(contact: Contact) -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class DossierContact:
     """What notify keeps of a dossier from its receipt: the code and procedure a notice names,
-    and the applicant to reach."""
+    the applicant to reach, and the unit that received it (whose officers may read its notices)."""
 
     code: str
     procedure_name: str
     contact: Contact
+    receiving_unit: str | None = None
 
 
 def suppressed(trigger: Trigger, contact: Contact) -> bool:

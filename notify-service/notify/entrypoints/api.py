@@ -10,22 +10,19 @@ from fastapi import APIRouter, Body, Query
 
 from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.reading import delivery_log, notices_with_status
-from notify.deps import GatewayOnly, SettingsDep, UnitOfWorkDep
+from notify.deps import GatewayOnly, NoticeReader, SettingsDep, UnitOfWorkDep
 from notify.schemas import RECEIPT_EXAMPLE, NoticeEntry, NoticePublic, ReceiptApplied
-from services.identity import OfficersOnly, OperatorOnly
+from services.identity import OperatorOnly
 from services.problems import field_error, invalid
 
 router = APIRouter(tags=["notices"])
 
 
-@router.get(
-    "/dossiers/{dossier_id}/notices",
-    dependencies=OfficersOnly,
-    response_model=list[NoticePublic],
-    summary="Delivery log of a dossier's notices",
-)
-async def get_notices(dossier_id: UUID, uow: UnitOfWorkDep) -> list[NoticePublic]:
-    return await delivery_log(uow, dossier_id)
+@router.get("/dossiers/{dossier_id}/notices", response_model=list[NoticePublic], summary="Delivery log of a dossier's notices")
+async def get_notices(dossier_id: UUID, uow: UnitOfWorkDep, caller: NoticeReader) -> list[NoticePublic]:
+    """Counter officers and unit leaders of the unit that received the dossier, and the province
+    administrator; any other dossier is 404. Each read is recorded in the audit trail."""
+    return await delivery_log(uow, dossier_id, caller.scope)
 
 
 @router.post(
@@ -39,8 +36,10 @@ async def delivery_receipt(
     settings: SettingsDep,
     receipt: Annotated[dict[str, Any], Body(json_schema_extra={"examples": [RECEIPT_EXAMPLE]})],
 ) -> ReceiptApplied:
-    """Field names and the delivered status values are configuration (NOTIFY_SMS_RECEIPT_*). A repeated
-    receipt changes nothing. A receipt with any other status records the notice as failed (permanent)."""
+    """Called by the gateway, with NOTIFY_SMS_RECEIPT_TOKEN as `X-Callback-Token` (refused when none is
+    configured). Field names and the delivered status values are configuration (NOTIFY_SMS_RECEIPT_*).
+    A repeated receipt changes nothing. A receipt with any other status records the notice as failed
+    (permanent)."""
     gateway_id = receipt.get(settings.sms_receipt_id_field)
     status = receipt.get(settings.sms_receipt_status_field)
     errors = [
