@@ -1,6 +1,6 @@
-"""The actors of the chaos test: citizens filing dossiers, agencies working their inboxes over
-routing's REST API, the counter handing in supplements and returning results, and the chaos
-monkey killing processes. Each actor is a thread that keeps going through any failure: a refused
+"""The actors of the chaos test: citizens filing dossiers, agencies' systems working their inboxes
+over routing's REST API (signed in to Keycloak by client credentials), the counter handing in
+supplements and returning results, and the chaos monkey killing processes. Each actor is a thread that keeps going through any failure: a refused
 connection, a 5xx, a timeout or a 409 is retried or re-read, never counted as progress."""
 
 from __future__ import annotations
@@ -23,26 +23,13 @@ from tests.conftest import System
 
 COUNTER, ONLINE = 1, 2  # filing channels
 UNITS = ("000.00.00.H30", "000.01.30.H30")  # the catalogue's receiving units
-AGENCY_SECRETS = {"ubnd-xa": "c-ubnd", "ca-xa": "c-ca", "bhxh": "c-bhxh", "vpdkdd": "c-vpdkdd", "thue-cs": "c-thue"}
-AGENCIES = [
-    {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa", "client_secret_env": "C_SECRET_UBND"},
-    {"code": "CA-XA", "name": "Công an xã (cư trú)", "client_id": "ca-xa", "client_secret_env": "C_SECRET_CA"},
-    {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "C_SECRET_BHXH"},
-    {
-        "code": "VPDKDD",
-        "name": "Chi nhánh Văn phòng đăng ký đất đai",
-        "client_id": "vpdkdd",
-        "client_secret_env": "C_SECRET_VPDKDD",
-    },
-    {"code": "THUE-CS", "name": "Thuế cơ sở", "client_id": "thue-cs", "client_secret_env": "C_SECRET_THUE"},
+AGENCIES = [  # each agency's system is a client of the realm, with its agency's code in its tokens
+    {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa"},
+    {"code": "CA-XA", "name": "Công an xã (cư trú)", "client_id": "ca-xa"},
+    {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh"},
+    {"code": "VPDKDD", "name": "Chi nhánh Văn phòng đăng ký đất đai", "client_id": "vpdkdd"},
+    {"code": "THUE-CS", "name": "Thuế cơ sở", "client_id": "thue-cs"},
 ]
-AGENCY_ENV = {
-    "C_SECRET_UBND": AGENCY_SECRETS["ubnd-xa"],
-    "C_SECRET_CA": AGENCY_SECRETS["ca-xa"],
-    "C_SECRET_BHXH": AGENCY_SECRETS["bhxh"],
-    "C_SECRET_VPDKDD": AGENCY_SECRETS["vpdkdd"],
-    "C_SECRET_THUE": AGENCY_SECRETS["thue-cs"],
-}
 
 
 @dataclass(frozen=True)
@@ -149,10 +136,11 @@ class Run:
 
     def client(self) -> httpx.Client:
         """Each actor thread keeps its connections open, as a real client would; a killed service's
-        broken connections fail the call, which is retried on a new one."""
+        broken connections fail the call, which is retried on a new one. Staff calls are made as
+        the test officer holding every staff role; an agency's calls pass their own `auth`."""
         client = getattr(self.local, "client", None)
         if client is None:
-            client = self.local.client = httpx.Client(timeout=10)
+            client = self.local.client = httpx.Client(timeout=10, auth=self.system.identities.auth("all"))
         return client
 
     def url(self, name: str) -> str:
@@ -225,39 +213,26 @@ class Run:
     # ------------------------------------------------------------ agencies over routing's REST API
 
     def agency(self, client_id: str) -> None:
-        token: str | None = None
+        auth = self.system.identities.auth(client_id)  # a token from Keycloak, fetched again before it expires
         while not self.stop.is_set():
-            if token is None:
-                answer = self.request(
-                    "POST",
-                    "routing",
-                    "/oauth/token",
-                    data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": AGENCY_SECRETS[client_id]},
-                )
-                assert answer.status_code == 200, answer.text
-                token = answer.json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
             inbox = self.request(
                 "GET",
                 "routing",
                 "/agency/steps",
-                headers=headers,
+                auth=auth,
                 params={"state": ["assigned", "accepted", "fee"], "page_size": 200},
             )
-            if inbox.status_code == 401:
-                token = None
-                continue
             assert inbox.status_code == 200, inbox.text
             items = [s for s in inbox.json()["items"] if s["dossier_id"] in self.scripts]
             random.shuffle(items)
             for step in items:
-                self.act_on(step, self.scripts[step["dossier_id"]], headers)
+                self.act_on(step, self.scripts[step["dossier_id"]], auth)
             if not items:
                 time.sleep(0.5)
 
-    def act_on(self, step: dict[str, Any], script: Script, headers: dict[str, str]) -> None:
+    def act_on(self, step: dict[str, Any], script: Script, auth: httpx.Auth) -> None:
         dossier_id, step_id, state = step["dossier_id"], step["step_id"], step["state"]
-        body: dict[str, Any] = {"officer": "Cán bộ thử nghiệm"}
+        body: dict[str, Any] = {}
         if state == "assigned":
             action = "accept"
         elif state == "fee":
@@ -271,7 +246,7 @@ class Run:
                 action, body = "fee", {**body, "amount_vnd": 1_250_000, "description": "Thuế thu nhập cá nhân và lệ phí trước bạ"}
         else:
             action, body = "complete", {**body, "result_documents": [f"doc://{step_id}/{dossier_id[:8]}"]}
-        answer = self.request("POST", "routing", f"/agency/steps/{dossier_id}/{step_id}/{action}", headers=headers, json=body)
+        answer = self.request("POST", "routing", f"/agency/steps/{dossier_id}/{step_id}/{action}", auth=auth, json=body)
         if answer.status_code == 200:
             self.count(f"agency.{action}")
         elif answer.status_code == 409:  # done already (an answer lost to a kill) or moved on: re-read next round

@@ -22,11 +22,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from conftest import Identities
 from infra.processes import SERVICES
 from infra.stack import Stack
 from services.db import asyncpg_dsn
 from services.events.topics import dead_letter_topic
-from tests.chaos import AGENCIES, AGENCY_ENV, Run, Script, chaos_plan
+from tests.chaos import AGENCIES, Run, Script, chaos_plan
 from tests.conftest import System, eventually
 
 DOSSIERS = int(os.environ.get("CHAOS_DOSSIERS", "150"))
@@ -39,23 +40,20 @@ SCHEMAS = ("intake", "routing", "deadline", "notify")
 
 
 @pytest.fixture(scope="module")
-def chaos_system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def chaos_system(migrated: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     folder = tmp_path_factory.mktemp("chaos")
     agencies = folder / "agencies.json"
     agencies.write_text(json.dumps({"agencies": AGENCIES}), encoding="utf-8")
     env = {
         **migrated,
-        **AGENCY_ENV,
         "ROUTING_AGENCIES_FILE": str(agencies),
-        "ROUTING_JWT_SECRET": "chaos-jwt-secret-0123456789abcdef",
-        "ROUTING_TOKEN_TTL_SECONDS": "3600",
         "NOTIFY_QUIET_HOURS": "",
         # The sink stands in for the gateways: their per-second quotas would only make the run longer.
         "NOTIFY_SMS_RATE_PER_SECOND": "500",
         "NOTIFY_SMTP_RATE_PER_SECOND": "500",
         "INTAKE_LOOKUP_RATE_LIMIT": "100000",
     }
-    system = System(env, folder / "logs")
+    system = System(env, folder / "logs", identities)
     try:
         for name in SERVICES:
             system.start(name)
@@ -67,7 +65,7 @@ def chaos_system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFact
 def dead_letters(system: System) -> dict[str, set[int]]:
     found: dict[str, set[int]] = {}
     for name in SERVICES:
-        answer = httpx.get(f"{system.url(name)}/admin/dead-letters", timeout=10)
+        answer = httpx.get(f"{system.url(name)}/admin/dead-letters", headers=system.headers("operator"), timeout=10)
         assert answer.status_code == 200, answer.text
         found[name] = {d["id"] for d in answer.json()}
     return found

@@ -1,6 +1,7 @@
 """Interlinked handling over the real stack: intake and routing as real processes on the session's
 Kafka and PostgreSQL, with real HTTP servers on loopback playing the LGSP, the police's own
-system behind it, and the national portal."""
+system behind it, and the national portal. Officers and agencies' systems sign in to the session's
+Keycloak: who may call what, on which dossiers and steps, and who is named as having acted."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from conftest import Identities
 from services.events.schemas import DossierWithdrawn, SupplementReceived
 from tests.conftest import BIRTH_GROUP, System, eventually
 from tests.loopback import Loopback
 
-SECRETS = {"ubnd-xa": "s-ubnd", "ca-xa": "s-ca", "bhxh": "s-bhxh", "bhxh-tinh": "s-bhxh-tinh"}
 CA_XA_SIGNING_KEY = "ca-xa-hmac-key"
 
 
@@ -37,35 +38,26 @@ def loopback() -> Iterator[Loopback]:
 
 
 @pytest.fixture(scope="module")
-def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """Intake and routing, routing configured with four agencies, the police behind the LGSP."""
+def routed(
+    migrated: dict[str, str], identities: Identities, loopback: Loopback, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """Intake and routing, routing configured with four agencies, the commune's police behind the LGSP."""
     folder = tmp_path_factory.mktemp("routing")
     agencies = folder / "agencies.json"
     agencies.write_text(
         json.dumps(
             {
                 "agencies": [
-                    {
-                        "code": "UBND-XA",
-                        "name": "UBND xã (hộ tịch)",
-                        "client_id": "ubnd-xa",
-                        "client_secret_env": "T_SECRET_UBND",
-                    },
+                    {"code": "UBND-XA", "name": "UBND xã (hộ tịch)", "client_id": "ubnd-xa"},
                     {
                         "code": "CA-XA",
                         "name": "Công an xã (cư trú)",
                         "client_id": "ca-xa",
-                        "client_secret_env": "T_SECRET_CA",
                         "inbound_secret_env": "T_HMAC_CA",
                         "lgsp_endpoint": f"{loopback.url}/agency/ca-xa/steps",
                     },
-                    {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "T_SECRET_BHXH"},
-                    {
-                        "code": "BHXH-TINH",
-                        "name": "Bảo hiểm xã hội tỉnh",
-                        "client_id": "bhxh-tinh",
-                        "client_secret_env": "T_SECRET_BHXH_TINH",
-                    },
+                    {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh"},
+                    {"code": "CA-TINH", "name": "Công an tỉnh", "client_id": "ca-tinh"},
                 ]
             }
         ),
@@ -74,11 +66,6 @@ def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytes
     env = {
         **migrated,
         "ROUTING_AGENCIES_FILE": str(agencies),
-        "ROUTING_JWT_SECRET": "jwt-test-secret-0123456789abcdef",
-        "T_SECRET_UBND": SECRETS["ubnd-xa"],
-        "T_SECRET_CA": SECRETS["ca-xa"],
-        "T_SECRET_BHXH": SECRETS["bhxh"],
-        "T_SECRET_BHXH_TINH": SECRETS["bhxh-tinh"],
         "T_HMAC_CA": CA_XA_SIGNING_KEY,
         "LGSP_TOKEN_URL": f"{loopback.url}/lgsp/token",
         "LGSP_CLIENT_ID": Loopback.LGSP_CLIENT[0],
@@ -94,7 +81,7 @@ def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytes
         "BREAKER_THRESHOLD": "3",
         "BREAKER_RESET_SECONDS": "1",
     }
-    system = System(env, folder / "logs")
+    system = System(env, folder / "logs", identities)
     try:
         system.start("intake")
         system.start("routing")
@@ -107,27 +94,18 @@ def routed(migrated: dict[str, str], loopback: Loopback, tmp_path_factory: pytes
 
 
 class Agency:
-    """An agency's client of the REST API, with its own short-lived token."""
+    """A caller of the agencies' REST API: an agency's own system (its client id: a token from
+    Keycloak by client credentials) or an agency's officer (a test officer's key)."""
 
-    def __init__(self, system: System, client_id: str) -> None:
+    def __init__(self, system: System, who: str) -> None:
         self.base = system.url("routing")
-        response = httpx.post(
-            f"{self.base}/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": SECRETS[client_id]},
-        )
-        assert response.status_code == 200, response.text
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        self.auth = system.identities.auth(who)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(f"{self.base}{path}", headers=self.headers, params=params, timeout=10)
+        return httpx.get(f"{self.base}{path}", auth=self.auth, params=params, timeout=10)
 
     def act(self, dossier_id: str, step_id: str, action: str, **body: Any) -> httpx.Response:
-        return httpx.post(
-            f"{self.base}/agency/steps/{dossier_id}/{step_id}/{action}",
-            headers=self.headers,
-            json={"officer": "Cán bộ A", **body},
-            timeout=10,
-        )
+        return httpx.post(f"{self.base}/agency/steps/{dossier_id}/{step_id}/{action}", auth=self.auth, json=body, timeout=10)
 
 
 def route(system: System, dossier_id: str) -> dict[str, Any]:
@@ -221,8 +199,18 @@ def signed(
     }
 
 
-def post_signed(system: System, raw: bytes, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(f"{system.url('routing')}/lgsp/step-results", content=raw, headers=headers, timeout=10)
+def post_signed(system: System, raw: bytes, headers: dict[str, str], who: str = "lgsp-tinh") -> httpx.Response:
+    """The LGSP relaying a signed request: its own token, and the agency system's signature."""
+    return httpx.post(
+        f"{system.url('routing')}/lgsp/step-results", content=raw, headers={**headers, **system.headers(who)}, timeout=10
+    )
+
+
+def admin(system: System, path: str, **params: Any) -> Any:
+    """An operator's read of routing's /admin endpoints."""
+    answer = httpx.get(f"{system.url('routing')}/admin{path}", params=params, headers=system.headers("operator"), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def finish_civil_status(system: System, dossier_id: str) -> None:
@@ -250,10 +238,8 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
     assert len(paged["items"]) == 1 and paged["total"] >= 1
     assert mine["step_id"] == "civil-status" and mine["due_at"] is not None and mine["dossier_code"].startswith("000.00.00.H30-")
 
-    assert ubnd.act(dossier_id, "civil-status", "accept", officer="Nguyễn Văn Tư").json()["state"] == "accepted"
-    done = ubnd.act(
-        dossier_id, "civil-status", "complete", officer="Nguyễn Văn Tư", result_documents=["doc://khai-sinh/1"], note="Đã đăng ký"
-    )
+    assert ubnd.act(dossier_id, "civil-status", "accept").json()["state"] == "accepted"
+    done = ubnd.act(dossier_id, "civil-status", "complete", result_documents=["doc://khai-sinh/1"], note="Đã đăng ký")
     assert done.status_code == 200 and done.json()["state"] == "done"
 
     # Sequence then parallel branches: residence and health insurance start together.
@@ -305,36 +291,41 @@ def test_a_parallel_route_runs_through_the_lgsp_to_a_ready_result(routed: System
 
 def test_an_agency_sees_and_acts_on_its_own_steps_only(routed: System) -> None:
     dossier_id = received(routed)
-    bhxh = Agency(routed, "bhxh")
-    assert bhxh.get(f"/agency/steps/{dossier_id}/civil-status").status_code == 404
-    refused = bhxh.act(dossier_id, "civil-status", "complete")
-    assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
-    assert bhxh.act(dossier_id, "no-such-step", "accept").status_code == 404
-    code = route(routed, dossier_id)["dossier_code"]
-    assert bhxh.get("/agency/steps", dossier_code=code).json()["total"] == 0
+    before = route(routed, dossier_id)
+    events_before = event_types(routed, dossier_id)
+    code = before["dossier_code"]
+    for who in ("bhxh", "specialist_b"):  # the insurer's system and its officer, on the commune's step
+        bhxh = Agency(routed, who)
+        assert bhxh.get(f"/agency/steps/{dossier_id}/civil-status").status_code == 404
+        for action, body in (("accept", {}), ("complete", {}), ("refuse", {"reason": "x"}), ("supplement", {"items": ["y"]})):
+            refused = bhxh.act(dossier_id, "civil-status", action, **body)
+            assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
+        assert bhxh.act(dossier_id, "no-such-step", "accept").status_code == 404
+        assert bhxh.get("/agency/steps", dossier_code=code).json()["total"] == 0
+        assert bhxh.get("/agency/steps", agency="UBND-XA").status_code == 404  # a filter naming another agency
     assert Agency(routed, "ubnd-xa").get("/agency/steps", dossier_code=code).json()["total"] == 1
-    assert states(routed, dossier_id)["civil-status"] == "assigned"  # nothing changed
+    assert Agency(routed, "specialist").get("/agency/steps", dossier_code=code, agency="UBND-XA").json()["total"] == 1
+    assert route(routed, dossier_id) == before  # nothing changed: steps, officers, control sheet
+    assert event_types(routed, dossier_id) == events_before
 
     base = routed.url("routing")
     assert httpx.get(f"{base}/agency/steps").status_code == 401
     assert httpx.get(f"{base}/agency/steps", headers={"Authorization": "Bearer forged.token.value"}).status_code == 401
-    wrong = httpx.post(
-        f"{base}/oauth/token", data={"grant_type": "client_credentials", "client_id": "bhxh", "client_secret": "guess"}
-    )
-    assert wrong.status_code == 401
+    # routing no longer issues tokens of its own: agencies' systems get theirs from the identity provider
+    assert httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}).status_code in (404, 405)
 
 
 def test_two_officers_completing_the_same_step_at_once_one_wins(routed: System) -> None:
     dossier_id = received(routed)
-    ubnd = Agency(routed, "ubnd-xa")
-    assert ubnd.act(dossier_id, "civil-status", "accept").status_code == 200
+    assert Agency(routed, "ubnd-xa").act(dossier_id, "civil-status", "accept").status_code == 200
     barrier, results = threading.Barrier(2), []
 
-    def complete(officer: str) -> None:
+    def complete(who: str) -> None:
+        officer = Agency(routed, who)
         barrier.wait()
-        results.append(ubnd.act(dossier_id, "civil-status", "complete", officer=officer))
+        results.append(officer.act(dossier_id, "civil-status", "complete"))
 
-    threads = [threading.Thread(target=complete, args=(name,)) for name in ("Officer 1", "Officer 2")]
+    threads = [threading.Thread(target=complete, args=(who,)) for who in ("ubnd-xa", "specialist")]
     for t in threads:
         t.start()
     for t in threads:
@@ -354,7 +345,7 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     wait_states(routed, dossier_id, {"civil-status": "done", "residence": "assigned", "health-insurance": "assigned"})
-    police, bhxh = Agency(routed, "ca-xa"), Agency(routed, "bhxh")
+    police = Agency(routed, "ca-xa")
 
     returned = police.act(dossier_id, "residence", "return", reason="Trích lục sai năm sinh của mẹ")
     assert returned.status_code == 200 and returned.json()["state"] == "waiting"
@@ -363,14 +354,12 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
     finish_civil_status(routed, dossier_id)
     assert states(routed, dossier_id)["residence"] == "assigned"
 
-    assert bhxh.act(dossier_id, "health-insurance", "transfer", to_agency_code="NOPE", reason="x").status_code == 422
-    moved = bhxh.act(
-        dossier_id, "health-insurance", "transfer", to_agency_code="BHXH-TINH", reason="Không thuộc thẩm quyền cấp xã"
-    )
-    assert moved.status_code == 200 and moved.json()["agency_code"] == "BHXH-TINH"
-    assert bhxh.get(f"/agency/steps/{dossier_id}/health-insurance").status_code == 404
-    province = Agency(routed, "bhxh-tinh")
-    assert province.get(f"/agency/steps/{dossier_id}/health-insurance").json()["state"] == "assigned"
+    assert police.act(dossier_id, "residence", "transfer", to_agency_code="NOPE", reason="x").status_code == 422
+    moved = police.act(dossier_id, "residence", "transfer", to_agency_code="CA-TINH", reason="Không thuộc thẩm quyền cấp xã")
+    assert moved.status_code == 200 and moved.json()["agency_code"] == "CA-TINH"
+    assert police.get(f"/agency/steps/{dossier_id}/residence").status_code == 404
+    province = Agency(routed, "ca-tinh")
+    assert province.get(f"/agency/steps/{dossier_id}/residence").json()["state"] == "assigned"
 
     sheet = route(routed, dossier_id)["handovers"]
     back = next(h for h in sheet if h["action"] == "return")
@@ -380,7 +369,11 @@ def test_a_step_is_returned_and_a_misrouted_step_transferred(routed: System) -> 
         "Trích lục sai năm sinh của mẹ",
     )
     transfer = next(h for h in sheet if h["action"] == "transfer")
-    assert (transfer["from_party"], transfer["to_party"]) == ("Bảo hiểm xã hội", "Bảo hiểm xã hội tỉnh")
+    assert (transfer["from_party"], transfer["to_party"], transfer["actor"]) == (
+        "Công an xã (cư trú)",
+        "Công an tỉnh",
+        "Công an xã (cư trú)",  # the police's own system, named by its agency
+    )
     types = eventually(
         lambda: (t := event_types(routed, dossier_id)) and "routing.step_transferred" in t and t,
         timeout=20,
@@ -487,7 +480,7 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
         finish_civil_status(routed, dossier_id)
 
         def undelivered() -> dict[str, Any] | None:
-            rows = httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()
+            rows = admin(routed, "/deliveries", undelivered="true")
             return next((r for r in rows if r["dossier_id"] == dossier_id and r["state"] == "failed"), None)
 
         failed = eventually(undelivered, timeout=40, what="the delivery to give up")
@@ -496,10 +489,10 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     finally:
         loopback.set_down("/agency/ca-xa", False)
 
-    resent = httpx.post(f"{base}/admin/deliveries/{failed['id']}/resend")
+    resent = httpx.post(f"{base}/admin/deliveries/{failed['id']}/resend", headers=routed.headers("operator"))
     assert resent.status_code == 200
     eventually(lambda: loopback.delivered_for(dossier_id), timeout=20, what="the re-sent delivery")
-    assert httpx.post(f"{base}/admin/deliveries/{failed['id']}/resend").status_code == 409
+    assert httpx.post(f"{base}/admin/deliveries/{failed['id']}/resend", headers=routed.headers("operator")).status_code == 409
     assert len(loopback.delivered_for(dossier_id)) == 1
 
     # A short outage heals by itself: retries with backoff, through the breaker.
@@ -508,10 +501,7 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     second = received(routed)
     finish_civil_status(routed, second)
     eventually(
-        lambda: any(
-            r["dossier_id"] == second and r["attempts"] >= 2
-            for r in httpx.get(f"{base}/admin/deliveries", params={"state": "pending"}).json()
-        ),
+        lambda: any(r["dossier_id"] == second and r["attempts"] >= 2 for r in admin(routed, "/deliveries", state="pending")),
         timeout=20,
         what="failed attempts",
     )
@@ -526,11 +516,7 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
         finish_civil_status(routed, third)
         pending = eventually(
             lambda: next(
-                (
-                    r
-                    for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()
-                    if r["dossier_id"] == third and r["last_error"]
-                ),
+                (r for r in admin(routed, "/deliveries", undelivered="true") if r["dossier_id"] == third and r["last_error"]),
                 None,
             ),
             timeout=20,
@@ -540,23 +526,19 @@ def test_an_lgsp_outage_heals_and_undelivered_steps_are_visible_and_resent(route
     finally:
         loopback.wrong_request_id = False
     eventually(
-        lambda: any(
-            r["dossier_id"] == third for r in httpx.get(f"{base}/admin/deliveries", params={"state": "delivered"}).json()
-        ),
+        lambda: any(r["dossier_id"] == third for r in admin(routed, "/deliveries", state="delivered")),
         timeout=30,
         what="the bound delivery",
     )
 
 
 def test_a_delivery_pending_when_routing_is_killed_is_sent_after_restart(routed: System, loopback: Loopback) -> None:
-    base = routed.url("routing")
     loopback.set_down("/agency/ca-xa", True)
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
     eventually(
         lambda: any(
-            r["dossier_id"] == dossier_id and r["attempts"] >= 1
-            for r in httpx.get(f"{base}/admin/deliveries", params={"undelivered": "true"}).json()
+            r["dossier_id"] == dossier_id and r["attempts"] >= 1 for r in admin(routed, "/deliveries", undelivered="true")
         ),
         timeout=20,
         what="a failed attempt",
@@ -601,7 +583,7 @@ def test_bad_signatures_stale_and_replayed_requests_are_refused(routed: System) 
     raw, headers = signed({**body, "step_id": "health-insurance"})  # someone else's step
     assert post_signed(routed, raw, headers).status_code == 404
 
-    audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
+    audit = admin(routed, "/audit", limit=5000)
     refusals = [a["entry"]["detail"]["reason"] for a in audit if a["entry"]["kind"] == "lgsp.inbound_refused"]
     assert (
         "unknown client or bad signature" in refusals
@@ -635,12 +617,15 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
         post_signed(routed, raw, {**headers, "X-Client-Id": "ubnd-xa"}).status_code == 401
     )  # the police's key under another name
     assert post_signed(routed, raw, {**headers, "X-Client-Id": "nobody"}).status_code == 401
-    missing = post_signed(routed, raw, {"Content-Type": "application/json"})  # no credentials at all
-    assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+    unsigned_body = post_signed(routed, raw, {"Content-Type": "application/json"})  # the LGSP's token, no signature
+    assert unsigned_body.status_code == 401 and unsigned_body.headers["content-type"] == "application/problem+json"
+    url = f"{routed.url('routing')}/lgsp/step-results"
+    no_token = httpx.post(url, content=raw, headers=headers)  # correctly signed, but not from the LGSP
+    assert no_token.status_code == 401 and no_token.headers["content-type"] == "application/problem+json"
+    for who in ("ca-xa", "bhxh", "specialist", "operator"):  # tokens of the identity provider, but not the LGSP's
+        assert post_signed(routed, raw, headers, who=who).status_code == 403
     not_hex = httpx.post(
-        f"{routed.url('routing')}/lgsp/step-results",
-        content=raw,
-        headers={**headers, "X-Signature": ("é" * 64).encode("latin-1")},
+        url, content=raw, headers={**headers, **routed.headers("lgsp-tinh"), "X-Signature": ("é" * 64).encode("latin-1")}
     )
     assert not_hex.status_code == 401  # not even ASCII
 
@@ -666,7 +651,7 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     for token in (forged, unsigned, "garbage"):
         response = httpx.post(
             f"{routed.url('routing')}/agency/steps/{dossier_id}/residence/refuse",
-            json={"officer": "x", "reason": "y"},
+            json={"reason": "y"},
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
@@ -678,14 +663,18 @@ def test_forged_spoofed_replayed_and_misdirected_callbacks_change_nothing_and_ar
     assert "routing.dossier_refused" not in event_types(routed, dossier_id) and "dossier.refused" not in event_types(
         routed, dossier_id
     )
-    audit = httpx.get(f"{routed.url('routing')}/admin/audit", params={"dossier_id": dossier_id, "limit": 5000}).json()
-    refused = [(a["entry"]["actor"], a["entry"]["step_id"]) for a in audit if a["entry"]["kind"] == "step.action_refused"]
-    assert (
-        ("CA-XA", "health-insurance") in refused
-        and ("UBND-XA", "residence") in refused
-        and ("UBND-XA", "health-insurance") in refused
-    )
-    everything = httpx.get(f"{routed.url('routing')}/admin/audit", params={"limit": 5000}).json()
+    audit = admin(routed, "/audit", dossier_id=dossier_id, limit=5000)
+    refused = [
+        (a["entry"]["actor"], a["entry"]["step_id"], a["entry"]["detail"]["channel"], a["entry"]["detail"]["agencies"])
+        for a in audit
+        if a["entry"]["kind"] == "step.action_refused"
+    ]
+    assert sorted(refused) == [
+        ("UBND xã (hộ tịch)", "health-insurance", "api", ["UBND-XA"]),  # the commune's system, by its token
+        ("UBND xã (hộ tịch)", "residence", "api", ["UBND-XA"]),
+        ("Đại úy Phạm Minh", "health-insurance", "lgsp", ["CA-XA"]),  # the police's officer, as its signed report names him
+    ]
+    everything = admin(routed, "/audit", limit=5000)
     reasons = [a["entry"]["detail"].get("reason", "") for a in everything if a["entry"]["kind"] == "lgsp.inbound_refused"]
     assert sum(1 for r in reasons if "stale" in r) >= 1 and reasons.count("unknown client or bad signature") >= 4
 
@@ -730,9 +719,7 @@ def test_the_portal_catches_up_after_an_outage_and_is_reconciled(routed: System,
         dossier_id = received(routed)
         code = route(routed, dossier_id)["dossier_code"]
         eventually(
-            lambda: any(
-                p["attempts"] >= 1 for p in httpx.get(f"{base}/admin/portal/pushes", params={"dossier_id": dossier_id}).json()
-            ),
+            lambda: any(p["attempts"] >= 1 for p in admin(routed, "/portal/pushes", dossier_id=dossier_id)),
             timeout=20,
             what="failed pushes",
         )
@@ -743,25 +730,24 @@ def test_the_portal_catches_up_after_an_outage_and_is_reconciled(routed: System,
 
     with loopback.lock:  # the portal lost our record
         del loopback.portal[code]
-    result = httpx.post(f"{base}/admin/portal/reconcile", timeout=30)
+    result = httpx.post(f"{base}/admin/portal/reconcile", headers=routed.headers("operator"), timeout=30)
     assert result.status_code == 200 and result.json()["requeued"] >= 1
     eventually(lambda: loopback.portal.get(code, {}).get("TrangThaiHoSo") == 4, timeout=20, what="the reconciled record")
 
 
 def test_the_audit_log_is_append_only_and_tampering_shows(routed: System, stack: Any, database_url: str) -> None:
-    base = routed.url("routing")
     dossier_id = received(routed)
     finish_civil_status(routed, dossier_id)
 
     def kinds() -> set[str]:
-        return {a["entry"]["kind"] for a in httpx.get(f"{base}/admin/audit", params={"dossier_id": dossier_id}).json()}
+        return {a["entry"]["kind"] for a in admin(routed, "/audit", dossier_id=dossier_id)}
 
     eventually(
         lambda: {"officer.accept", "officer.complete", "lgsp.delivered", "portal.pushed"} <= kinds(),
         timeout=20,
         what="the exchanges logged",
     )
-    verified = httpx.get(f"{base}/admin/audit/verify").json()
+    verified = admin(routed, "/audit/verify")
     assert verified["intact"] and verified["records"] >= 5
 
     database = database_url.rsplit("/", 1)[1]
@@ -776,5 +762,195 @@ def test_the_audit_log_is_append_only_and_tampering_shows(routed: System, stack:
         " ALTER TABLE routing.audit_log ENABLE TRIGGER audit_log_append_only;",
         database=database,
     )
-    tampered = httpx.get(f"{base}/admin/audit/verify").json()
+    tampered = admin(routed, "/audit/verify")
     assert not tampered["intact"] and tampered["first_broken_id"] == 3
+
+
+# ---------------------------------------------------------------- who may call what, and who is named
+
+
+ANONYMOUS = "anonymous"
+CALLERS = (
+    ANONYMOUS,
+    "specialist",  # Lê Thị Mai, UBND-XA
+    "specialist_b",  # Đỗ Văn Bảo, BHXH
+    "bhxh",  # the insurer's system, by client credentials
+    "ubnd-xa",  # the commune's system
+    "counter",  # H30, the unit that received the dossiers of these tests
+    "counter_b",  # PHU_LOC
+    "leader",  # H30
+    "operator",
+    "nobody",
+    "admin",  # the province administrator
+    "lgsp-tinh",
+)
+STEP_CALLERS = {"specialist", "specialist_b", "bhxh", "ubnd-xa", "admin"}  # the roles of /agency/steps
+ROUTE_READERS = {"counter", "counter_b", "leader", "specialist", "specialist_b", "admin"}  # of a dossier's route
+STEP_ACTIONS = {
+    "accept": {},
+    "complete": {"result_documents": ["doc://x/1"]},
+    "return": {"reason": "r"},
+    "supplement": {"items": ["i"]},
+    "fee": {"amount_vnd": 1000, "description": "d"},
+    "fee-payment": {"amount_vnd": 1000},
+    "refuse": {"reason": "r"},
+    "stop": {"reason": "r"},
+    "resume": {},
+    "transfer": {"to_agency_code": "CA-TINH", "reason": "r"},
+}
+
+
+def expected_status(kind: str, who: str) -> int:
+    """What `who` gets from an endpoint of this kind, on the insurer's step (BHXH, still waiting:
+    no action is legal on it yet) of a dossier received at H30 and routed through UBND-XA, CA-XA and BHXH."""
+    if who == ANONYMOUS:
+        return 401
+    if kind in ("inbox", "step", "action"):
+        if who not in STEP_CALLERS:
+            return 403
+        if kind == "inbox":
+            return 200
+        in_scope = who in ("specialist_b", "bhxh", "admin")
+        return (200 if kind == "step" else 409) if in_scope else 404
+    if kind == "route":
+        return (404 if who == "counter_b" else 200) if who in ROUTE_READERS else 403
+    if kind == "lgsp":
+        return 409 if who == "lgsp-tinh" else 403  # signed correctly, for a step not yet open
+    if kind == "audit-trail":
+        return 200 if who in ("operator", "admin") else 403
+    assert kind.startswith("admin:")
+    return int(kind.split(":")[1]) if who == "operator" else 403
+
+
+def test_every_role_on_every_routing_endpoint_with_real_tokens(routed: System) -> None:
+    dossier_id = received(routed)
+    before = route(routed, dossier_id)
+    events_before = event_types(routed, dossier_id)
+    step = f"/agency/steps/{dossier_id}/health-insurance"
+    report = {
+        "request_id": "t-1",
+        "dossier_id": dossier_id,
+        "step_id": "residence",
+        "action": "accept",
+        "officer": "Đại úy Phạm Minh",
+    }
+    endpoints: list[tuple[str, str, str, Any]] = [
+        ("inbox", "GET", "/agency/steps", None),
+        ("step", "GET", step, None),
+        *[("action", "POST", f"{step}/{action}", body) for action, body in STEP_ACTIONS.items()],
+        ("route", "GET", f"/dossiers/{dossier_id}/route", None),
+        ("lgsp", "POST", "/lgsp/step-results", report),
+        ("audit-trail", "GET", f"/audit-trail?dossier_id={dossier_id}", None),
+        ("admin:200", "GET", "/admin/deliveries", None),
+        ("admin:404", "POST", "/admin/deliveries/987654321/resend", None),
+        ("admin:200", "GET", "/admin/portal/pushes", None),
+        ("admin:200", "GET", "/admin/audit?limit=1", None),
+        ("admin:200", "GET", "/admin/audit/verify", None),
+        ("admin:200", "GET", "/admin/dead-letters", None),
+    ]
+    base = routed.url("routing")
+    wrong: list[tuple[str, str, str, int, int]] = []
+    for kind, method, path, body in endpoints:
+        for who in CALLERS:
+            headers = {} if who == ANONYMOUS else routed.headers(who)
+            if kind == "lgsp":
+                raw, signature = signed(body)
+                answer = httpx.post(f"{base}{path}", content=raw, headers={**signature, **headers}, timeout=10)
+            else:
+                answer = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=10)
+            if answer.status_code != expected_status(kind, who):
+                wrong.append((who, method, path, answer.status_code, expected_status(kind, who)))
+            elif answer.status_code >= 400:
+                assert answer.headers["content-type"] == "application/problem+json", (who, path)
+    assert not wrong, "\n".join(f"{who} {method} {path}: {got}, expected {want}" for who, method, path, got, want in wrong)
+
+    after = route(routed, dossier_id)  # nothing changed by any of it
+    assert after["steps"] == before["steps"] and after["handovers"] == before["handovers"]
+    assert event_types(routed, dossier_id) == events_before
+
+
+def audit_trail(system: System, dossier_id: str) -> list[dict[str, Any]]:
+    answer = httpx.get(
+        f"{system.url('routing')}/audit-trail", params={"dossier_id": dossier_id}, headers=system.headers("admin"), timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+def test_the_officer_who_acted_is_named_on_the_step_the_control_sheet_the_events_and_the_audit(routed: System) -> None:
+    dossier_id = received(routed)
+    mai = Agency(routed, "specialist")  # Lê Thị Mai, an officer of UBND-XA
+    accepted = mai.act(dossier_id, "civil-status", "accept", note="Đã nhận")
+    assert accepted.status_code == 200 and accepted.json()["officer"] == "Lê Thị Mai"
+    assert mai.act(dossier_id, "civil-status", "accept", officer="Someone Else").status_code == 422  # no name of one's choosing
+
+    sheet = route(routed, dossier_id)
+    civil = next(s for s in sheet["steps"] if s["step_id"] == "civil-status")
+    assert civil["officer"] == "Lê Thị Mai" and civil["officer_subject"]
+    first = sheet["handovers"][0]  # handed to the commune by the officer who received the dossier at intake
+    assert (first["action"], first["actor"]) == ("assign", routed.identities.officers["all"].name)
+    line = next(h for h in sheet["handovers"] if h["action"] == "accept")
+    assert (line["actor"], line["to_party"], line["actor_subject"]) == ("Lê Thị Mai", "Lê Thị Mai", civil["officer_subject"])
+
+    event = eventually(
+        lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "routing.step_accepted"), None),
+        timeout=20,
+        what="the acceptance on Kafka",
+    )
+    assert event["payload"]["officer"] == "Lê Thị Mai"
+    assert (event["actor"]["kind"], event["actor"]["name"], event["actor"]["subject"]) == (
+        "officer",
+        "Lê Thị Mai",
+        civil["officer_subject"],
+    )
+    trail = audit_trail(routed, dossier_id)
+    row = next(r for r in trail if r["action"] == "routing.step_accepted")
+    assert (row["actor_kind"], row["actor_name"], row["actor_subject"], row["event_id"]) == (
+        "officer",
+        "Lê Thị Mai",
+        civil["officer_subject"],
+        event["event_id"],
+    )
+    log = admin(routed, "/audit", dossier_id=dossier_id, limit=5000)
+    entry = next(a["entry"] for a in log if a["entry"]["kind"] == "officer.accept")
+    assert (entry["actor"], entry["detail"]["subject"], entry["detail"]["agency"]) == (
+        "Lê Thị Mai",
+        civil["officer_subject"],
+        "UBND-XA",
+    )
+
+    # The commune's own system completing the step is named by its agency, everywhere alike.
+    assert (
+        Agency(routed, "ubnd-xa").act(dossier_id, "civil-status", "complete", result_documents=["doc://ks/1"]).status_code == 200
+    )
+    after = route(routed, dossier_id)
+    done = next(s for s in after["steps"] if s["step_id"] == "civil-status")
+    assert done["officer"] == "UBND xã (hộ tịch)"
+    handed_on = {(h["step_id"], h["actor"]) for h in after["handovers"] if h["action"] == "assign"}
+    assert {("residence", "UBND xã (hộ tịch)"), ("health-insurance", "UBND xã (hộ tịch)")} <= handed_on
+    completed = eventually(
+        lambda: next((e for e in routing_events(routed, dossier_id) if e["type"] == "routing.step_completed"), None),
+        timeout=20,
+        what="the completion on Kafka",
+    )
+    assert completed["payload"]["officer"] == "UBND xã (hộ tịch)"
+    assert (completed["actor"]["kind"], completed["actor"]["name"], completed["actor"]["unit"]) == (
+        "agency-system",
+        "UBND xã (hộ tịch)",
+        "UBND-XA",
+    )
+
+
+def test_a_control_sheet_is_read_only_in_scope_and_every_read_is_audited(routed: System) -> None:
+    dossier_id = received(routed)  # received at H30
+    url = f"{routed.url('routing')}/dossiers/{dossier_id}/route"
+
+    hidden = httpx.get(url, headers=routed.headers("counter_b"), timeout=10)  # the counter of Phú Lộc
+    assert hidden.status_code == 404 and hidden.headers["content-type"] == "application/problem+json"
+    assert httpx.get(url, headers=routed.headers("specialist_b"), timeout=10).status_code == 200  # BHXH is on the route
+    shown = httpx.get(url, headers=routed.headers("counter"), timeout=10)
+    assert shown.status_code == 200 and shown.json()["receiving_unit"] == "000.00.00.H30"
+
+    reads = [(r["actor_name"], r["actor_kind"]) for r in audit_trail(routed, dossier_id) if r["action"] == "read:route"]
+    assert ("Nguyễn Thị Tiếp", "officer") in reads and ("Đỗ Văn Bảo", "officer") in reads
+    assert "Phạm Văn Xã" not in [name for name, _ in reads]  # counter_b read nothing

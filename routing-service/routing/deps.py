@@ -1,33 +1,49 @@
 """Routing's typed FastAPI dependencies: what a route may ask for, taken from the service's wiring,
-and the agency a request acts for (its bearer token from POST /oauth/token)."""
+and who may call its routes (roles from the identity provider's token; their scope is applied in
+the queries)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from routing.adapters.exchange import PortalClient, national_portal
-from routing.adapters.tokens import AgencyTokens
+from routing.application.actions import StepOfficer, step_officer
 from routing.application.ports import RoutingUnitOfWork
-from routing.application.tokens import unauthorized
 from routing.domain.agencies import Agencies
 from routing.settings import RoutingSettings
 from services.calendar import WorkingCalendar
+from services.events.envelope import current_actor
+from services.identity import Role, role_caller
 from services.web import wired
-
-log = logging.getLogger(__name__)
-_bearer = HTTPBearer(auto_error=False)
-
 
 SettingsDep = Annotated[RoutingSettings, Depends(wired("settings"))]
 UnitOfWorkDep = Annotated[RoutingUnitOfWork, Depends(wired("uow"))]
 CalendarDep = Annotated[WorkingCalendar, Depends(wired("calendar"))]
 AgenciesDep = Annotated[Agencies, Depends(wired("agencies"))]
-TokensDep = Annotated[AgencyTokens, Depends(wired("tokens"))]
+
+# The agencies' steps: their officers, their own systems (client credentials), the province administrator.
+StepsCaller = role_caller(Role.SPECIALIST, Role.AGENCY_SYSTEM, Role.PROVINCE_ADMIN)
+# A dossier's route and control sheet: the counter and unit leaders of the receiving unit, the
+# officers of the agencies on its route, the province administrator.
+RouteReader = role_caller(Role.COUNTER, Role.LEADER, Role.SPECIALIST, Role.PROVINCE_ADMIN)
+# The LGSP relaying an agency system's signed step result.
+LgspCaller = role_caller(Role.LGSP)
+OperatorCaller = role_caller(Role.OPERATOR)
+
+
+async def acting_officer(caller: StepsCaller, agencies: AgenciesDep) -> StepOfficer:
+    """The caller as the officer acting on a step. An agency's system is named by its agency on the
+    step and in the control sheet, so its events and audit rows name it the same way."""
+    officer = step_officer(caller, agencies)
+    if officer.name != caller.name:
+        current_actor.set(caller.actor.model_copy(update={"name": officer.name}))
+    return officer
+
+
+StepOfficerDep = Annotated[StepOfficer, Depends(acting_officer)]
 
 
 async def get_portal(settings: SettingsDep) -> AsyncIterator[PortalClient | None]:
@@ -40,19 +56,3 @@ async def get_portal(settings: SettingsDep) -> AsyncIterator[PortalClient | None
 
 
 PortalDep = Annotated[PortalClient | None, Depends(get_portal)]
-
-
-async def current_agency(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], tokens: TokensDep, agencies: AgenciesDep
-) -> str:
-    """The code of the agency the bearer token was issued to; 401 without a valid, unexpired token."""
-    if credentials is None:
-        raise unauthorized("a bearer token from POST /oauth/token is required")
-    code = tokens.agency_of(credentials.credentials)
-    if code is None or code not in agencies.by_code:
-        log.warning("agency request refused: the bearer token is invalid or expired")
-        raise unauthorized("the token is invalid or expired")
-    return code
-
-
-AgencyDep = Annotated[str, Depends(current_agency)]

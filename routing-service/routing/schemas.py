@@ -1,5 +1,6 @@
 """Request and response bodies of routing's API (what the use cases take and give back): the
-agencies' token, inbox and step actions, the LGSP's signed step results, a dossier's route and
+agencies' inbox and step actions (the officer acting is the caller, from their token, never a
+field of the body), the LGSP's signed step results, a dossier's route and
 control sheet (form 5), and the operator's views of deliveries, portal pushes and the audit log."""
 
 from __future__ import annotations
@@ -13,12 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 # ---------------------------------------------------------------- agencies
 
 
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
-    expires_in: int
-
-
 class AgencyStep(BaseModel):
     dossier_id: UUID
     dossier_code: str
@@ -28,7 +23,8 @@ class AgencyStep(BaseModel):
     agency_code: str
     department: str | None
     state: str
-    officer: str | None
+    officer: str | None = Field(description="Who took the step on (their display name), once someone did.")
+    officer_subject: str | None = Field(None, description="Their subject in the identity provider, when they signed in there.")
     budget_hours: float
     assigned_at: datetime | None
     due_at: datetime | None = Field(
@@ -48,12 +44,11 @@ class Inbox(BaseModel):
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    officer: str = Field(min_length=1, max_length=200, description="The officer acting (cán bộ xử lý).")
 
 
 class AcceptBody(_Body):
     note: str | None = None
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"officer": "Trần Văn Hùng"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "Đã nhận đủ hồ sơ"}]})
 
 
 class CompleteBody(_Body):
@@ -66,7 +61,6 @@ class CompleteBody(_Body):
         json_schema_extra={
             "examples": [
                 {
-                    "officer": "Trần Văn Hùng",
                     "result_documents": ["doc://trich-luc-khai-sinh/2026-1183"],
                     "note": "Đã đăng ký khai sinh",
                 }
@@ -78,17 +72,13 @@ class CompleteBody(_Body):
 class ReturnBody(_Body):
     reason: str = Field(min_length=1)
     to_step_id: str | None = Field(None, description="Default: the last previous step.")
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"officer": "Lê Thị Mai", "reason": "Trích lục sai năm sinh của mẹ"}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Trích lục sai năm sinh của mẹ"}]})
 
 
 class SupplementBody(_Body):
     items: list[str] = Field(min_length=1, description="Every missing or incomplete item (Phiếu yêu cầu bổ sung).")
     reason: str | None = None
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"officer": "Lê Thị Mai", "items": ["Bản sao giấy chứng nhận kết hôn"]}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": ["Bản sao giấy chứng nhận kết hôn"]}]})
 
 
 class FeeBody(_Body):
@@ -96,7 +86,7 @@ class FeeBody(_Body):
     description: str = Field(min_length=1)
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"officer": "Lê Thị Mai", "amount_vnd": 500000, "description": "Lệ phí trước bạ"}]},
+        json_schema_extra={"examples": [{"amount_vnd": 500000, "description": "Lệ phí trước bạ"}]},
     )
 
 
@@ -105,7 +95,7 @@ class FeePaymentBody(_Body):
     receipt_ref: str | None = None
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"officer": "Lê Thị Mai", "amount_vnd": 500000, "receipt_ref": "BL-2026-0042"}]},
+        json_schema_extra={"examples": [{"amount_vnd": 500000, "receipt_ref": "BL-2026-0042"}]},
     )
 
 
@@ -113,17 +103,13 @@ class ReasonBody(_Body):
     reason: str = Field(min_length=1, description="The reason; for a refusal, the legal ground.")
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"officer": "Lê Thị Mai", "reason": "Không thuộc trường hợp đăng ký thường trú (Điều 20 Luật Cư trú 2020)"}
-            ]
-        },
+        json_schema_extra={"examples": [{"reason": "Không thuộc trường hợp đăng ký thường trú (Điều 20 Luật Cư trú 2020)"}]},
     )
 
 
 class ResumeBody(_Body):
     note: str | None = None
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"officer": "Lê Thị Mai"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "Đã có kết quả xác minh"}]})
 
 
 class TransferBody(_Body):
@@ -131,7 +117,7 @@ class TransferBody(_Body):
     reason: str = Field(min_length=1)
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"officer": "Lê Thị Mai", "to_agency_code": "BHXH", "reason": "Không thuộc thẩm quyền"}]},
+        json_schema_extra={"examples": [{"to_agency_code": "BHXH", "reason": "Không thuộc thẩm quyền"}]},
     )
 
 
@@ -161,7 +147,7 @@ class StepResultIn(BaseModel):
     dossier_id: UUID
     step_id: str = Field(min_length=1, max_length=64)
     action: Literal["accept", "complete", "return", "supplement", "refuse"]
-    officer: str = Field(min_length=1, max_length=200)
+    officer: str = Field(min_length=1, max_length=200, description="The agency's officer who acted, as its system names them.")
     result_documents: list[str] = Field(default_factory=list)
     note: str | None = None
     reason: str | None = None
@@ -187,6 +173,7 @@ class StepPublic(BaseModel):
     after: list[str]
     state: str
     officer: str | None
+    officer_subject: str | None = None
     assigned_at: datetime | None
     completed_at: datetime | None
     result_documents: list[str]
@@ -197,16 +184,20 @@ class HandoverPublic(BaseModel):
     from_party: str
     to_party: str
     at: datetime
-    actor: str
+    actor: str = Field(description="Who acted: the officer (display name), an agency's system, or routing itself.")
+    actor_subject: str | None = Field(None, description="The actor's subject in the identity provider, when signed in there.")
     action: str
     note: str | None
 
 
 class RoutePublic(BaseModel):
     dossier_id: UUID
-    dossier_code: str | None
-    phase: str | None
-    national_status: int | None
+    dossier_code: str
+    receiving_unit: str | None = Field(
+        description="The unit whose counter received it (unknown for dossiers routed before it was kept)."
+    )
+    phase: str
+    national_status: int
     steps: list[StepPublic]
     handovers: list[HandoverPublic]
 

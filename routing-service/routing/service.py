@@ -1,5 +1,5 @@
 """Routing's wiring: settings, the agencies (validated here, so a bad file stops the start), the
-working calendar, the agencies' tokens, the unit of work over its repository and outbox, and the
+working calendar, the unit of work over its repository and outbox, and the
 service's routes, consumers and exchange workers."""
 
 from __future__ import annotations
@@ -8,13 +8,12 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.adapters import tokens
 from routing.adapters.agencies import load_agencies
 from routing.adapters.repository import RoutingRepository
 from routing.adapters.tables import messaging
 from routing.application.exchange import RetryPolicy
 from routing.application.ports import Partners, RoutingWork
-from routing.entrypoints import actions, admin, consumers, inbox, lgsp, routes, token, workers
+from routing.entrypoints import actions, admin, consumers, inbox, lgsp, routes, workers
 from routing.settings import RoutingSettings
 from services.calendar import working_calendar
 from services.runtime import Runtime, ServiceDefinition
@@ -28,7 +27,6 @@ class Routing:
         self.settings = settings = runtime.settings
         self.agencies = load_agencies(settings.agencies_file)
         self.calendar = working_calendar()
-        self.tokens = tokens.AgencyTokens(tokens.signing_key(settings.jwt_secret), settings.token_ttl_seconds)
         self.retry = RetryPolicy(
             max_attempts=settings.exchange_max_attempts,
             backoff_base_seconds=settings.exchange_backoff_base_seconds,
@@ -55,6 +53,6 @@ definition = ServiceDefinition(
     settings_class=RoutingSettings,
     wire=Routing,
     subscriptions=consumers.subscriptions,
-    routers=[routes.router, admin.router, token.router, inbox.router, actions.router, lgsp.router],
+    routers=[routes.router, admin.router, inbox.router, actions.router, lgsp.router],
     workers=(workers.deliver_steps, workers.sync_portal, workers.housekeeping),
 )

@@ -1,4 +1,5 @@
-"""Routing's settings: the shared ones plus agencies, tokens, the LGSP and the national portal."""
+"""Routing's settings: the shared ones plus agencies, the LGSP and the national portal. Callers'
+tokens come from the identity provider (OIDC_ISSUER, in the shared settings)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,6 @@ DEFAULT_AGENCIES = Path(__file__).resolve().parent.parent / "agencies.json"
 
 class RoutingSettings(ServiceSettings):
     agencies_file: Path = Field(DEFAULT_AGENCIES, validation_alias="ROUTING_AGENCIES_FILE")
-    # OAuth2 client credentials for the agencies' REST API: HS256 JWTs signed with this secret.
-    jwt_secret: str | None = Field(None, validation_alias="ROUTING_JWT_SECRET")
-    token_ttl_seconds: int = Field(300, validation_alias="ROUTING_TOKEN_TTL_SECONDS")
     # Outbound over the LGSP (OAuth2 client credentials at the LGSP's token endpoint).
     lgsp_token_url: str | None = Field(None, validation_alias="LGSP_TOKEN_URL")
     lgsp_client_id: str | None = Field(None, validation_alias="LGSP_CLIENT_ID")

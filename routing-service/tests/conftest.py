@@ -17,6 +17,7 @@ from routing.application.ports import AuditCheck, Partners, Queue, RoutingWork
 from routing.domain.agencies import Agencies, Agency
 from routing.domain.steps import OPEN
 from services.idempotency import KeyReused
+from services.identity import EVERYTHING, Scope
 from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
 
 AGENCIES = Agencies(
@@ -44,7 +45,14 @@ class MemoryRoutes:
         self.dossiers[values["dossier_id"]] = dict(values)
 
     async def add_steps(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        defaults = {"assigned_at": None, "completed_at": None, "officer": None, "result_documents": [], "note": None}
+        defaults = {
+            "assigned_at": None,
+            "completed_at": None,
+            "officer": None,
+            "officer_subject": None,
+            "result_documents": [],
+            "note": None,
+        }
         for row in rows:
             self.route[(row["dossier_id"], row["step_id"])] = {**defaults, **row}
 
@@ -55,9 +63,9 @@ class MemoryRoutes:
     async def steps(self, dossier_id: UUID) -> list[dict[str, Any]]:
         return sorted((dict(r) for (d, _), r in self.route.items() if d == dossier_id), key=lambda r: r["position"])
 
-    async def lock_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None:
+    async def lock_step(self, dossier_id: UUID, step_id: str, scope: Scope = EVERYTHING) -> dict[str, Any] | None:
         row = self.route.get((dossier_id, step_id))
-        return dict(row) if row else None
+        return dict(row) if row and scope.covers_agency(row["agency_code"]) else None
 
     async def update_dossier(self, dossier_id: UUID, changes: Mapping[str, Any]) -> None:
         self.dossiers[dossier_id].update(changes)
@@ -103,8 +111,12 @@ class MemoryRoutes:
 
     # ------------------------------------------------------------ reading
 
-    async def dossier(self, dossier_id: UUID) -> dict[str, Any] | None:
-        return await self.lock(dossier_id)
+    async def dossier(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        row = await self.lock(dossier_id)
+        if row is None:
+            return None
+        agencies = tuple(r["agency_code"] for (d, _), r in self.route.items() if d == dossier_id)
+        return row if scope.covers_any(units=(row.get("receiving_unit"),), agencies=agencies) else None
 
     async def handovers(self, dossier_id: UUID) -> list[dict[str, Any]]:
         return [dict(h) for h in self.sheet if h["dossier_id"] == dossier_id]
@@ -114,19 +126,28 @@ class MemoryRoutes:
         return {**row, **{k: dossier[k] for k in ("dossier_code", "procedure_code", "procedure_name")}}
 
     async def agency_steps(
-        self, agency_code: str, states: Sequence[str], *, procedure_code: str | None, dossier_code: str | None
+        self,
+        scope: Scope,
+        states: Sequence[str],
+        *,
+        agency_code: str | None,
+        procedure_code: str | None,
+        dossier_code: str | None,
     ) -> list[dict[str, Any]]:
-        rows = [self._with_dossier(r) for r in self.route.values() if r["agency_code"] == agency_code and r["state"] in states]
+        rows = [
+            self._with_dossier(r) for r in self.route.values() if scope.covers_agency(r["agency_code"]) and r["state"] in states
+        ]
         return [
             r
             for r in rows
-            if (not procedure_code or r["procedure_code"] == procedure_code)
+            if (not agency_code or r["agency_code"] == agency_code)
+            and (not procedure_code or r["procedure_code"] == procedure_code)
             and (not dossier_code or r["dossier_code"] == dossier_code)
         ]
 
-    async def agency_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None:
+    async def agency_step(self, dossier_id: UUID, step_id: str, scope: Scope) -> dict[str, Any] | None:
         row = self.route.get((dossier_id, step_id))
-        return self._with_dossier(row) if row else None
+        return self._with_dossier(row) if row and scope.covers_agency(row["agency_code"]) else None
 
     async def deliveries(self, *, state: str | None, undelivered: bool, limit: int) -> list[dict[str, Any]]:
         rows = self.queues["deliveries"]

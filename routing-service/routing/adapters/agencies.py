@@ -1,6 +1,7 @@
-"""The agencies file (ROUTING_AGENCIES_FILE): a JSON list naming each agency, its API client id,
-the environment variables holding its secrets and, for an agency whose own system sits behind the
-LGSP, that system's endpoint. Read and validated once per path, so a bad file stops the start."""
+"""The agencies file (ROUTING_AGENCIES_FILE): a JSON list naming each agency, the identity
+provider's client id of its system, the environment variable holding the key of its signed LGSP
+requests and, for an agency whose own system sits behind the LGSP, that system's endpoint. Read
+and validated once per path, so a bad file stops the start."""
 
 from __future__ import annotations
 
@@ -19,20 +20,18 @@ class AgencyConfig(BaseModel):
 
     code: str
     name: str
-    client_id: str
-    client_secret_env: str = Field(description="Environment variable holding the OAuth2 client secret.")
+    client_id: str = Field(description="Its system's client id in the identity provider (Keycloak).")
     inbound_secret_env: str | None = Field(
         None, description="Environment variable holding the HMAC key its LGSP requests are signed with."
     )
     lgsp_endpoint: str | None = Field(None, description="Where its own system receives steps, through the LGSP.")
 
     def agency(self) -> Agency:
-        """The agency, with its secrets from the environment (an unset or empty variable: none)."""
+        """The agency, with its signing key from the environment (an unset or empty variable: none)."""
         return Agency(
             code=self.code,
             name=self.name,
             client_id=self.client_id,
-            client_secret=os.environ.get(self.client_secret_env) or None,
             inbound_secret=(os.environ.get(self.inbound_secret_env) or None) if self.inbound_secret_env else None,
             lgsp_endpoint=self.lgsp_endpoint,
         )

@@ -2,7 +2,11 @@
 queues (LGSP deliveries, national portal pushes) and their leased claims, the nonces of signed
 requests, the audit log (appended and checked in `routing.adapters.audit`), and what staff and
 operators read. One repository per session; what runs for every event or agency action goes to the
-driver connection directly (`services.db`), the reads for the API through SQLAlchemy."""
+driver connection directly (`services.db`), the reads for the API through SQLAlchemy.
+
+What a caller may see is decided here, in the queries (`services.identity.Scope`): an agency's
+officer finds only the steps of their agencies, a counter officer or unit leader only the routes of
+their units' dossiers (or of dossiers routed through their agencies); anything else is not found."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters import audit
@@ -21,6 +25,7 @@ from routing.application.ports import AuditCheck, Queue
 from routing.domain.steps import OPEN
 from services.db import driver_connection, insert_row, insert_rows, update_row
 from services.idempotency import Claims
+from services.identity import EVERYTHING, Scope
 from services.work_queue import LeasedQueue
 
 NONCES = Claims(inbound_nonces, ["client_id", "nonce"], created_column="seen_at", answers=False)
@@ -41,6 +46,9 @@ QUEUES: dict[Queue, LeasedQueue] = {
 LOCK_DOSSIER = "SELECT * FROM routing.dossiers WHERE dossier_id = $1 FOR UPDATE"
 STEPS = "SELECT * FROM routing.route_steps WHERE dossier_id = $1 ORDER BY position"
 LOCK_STEP = "SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2 FOR UPDATE"
+LOCK_AGENCYS_STEP = (
+    "SELECT * FROM routing.route_steps WHERE dossier_id = $1 AND step_id = $2 AND agency_code = ANY($3::text[]) FOR UPDATE"
+)
 CANCELLABLE = sorted(OPEN | {"waiting"})
 CANCEL_OPEN = (
     "UPDATE routing.route_steps SET state = 'cancelled', updated_at = $2 "
@@ -66,6 +74,19 @@ def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return dict(record) if record is not None else None
 
 
+def _steps_in(scope: Scope) -> ColumnElement[bool]:
+    """Steps of the scope's agencies."""
+    return true() if scope.everything else route_steps.c.agency_code.in_(scope.agencies)
+
+
+def _dossiers_in(scope: Scope) -> ColumnElement[bool]:
+    """Dossiers received by the scope's units, or with a step at one of its agencies."""
+    if scope.everything:
+        return true()
+    through = exists().where(route_steps.c.dossier_id == dossiers.c.dossier_id, route_steps.c.agency_code.in_(scope.agencies))
+    return or_(dossiers.c.receiving_unit.in_(scope.units), through)
+
+
 class RoutingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -84,8 +105,11 @@ class RoutingRepository:
     async def steps(self, dossier_id: UUID) -> list[dict[str, Any]]:
         return [dict(r) for r in await (await driver_connection(self.session)).fetch(STEPS, dossier_id)]
 
-    async def lock_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None:
-        return _row(await (await driver_connection(self.session)).fetchrow(LOCK_STEP, dossier_id, step_id))
+    async def lock_step(self, dossier_id: UUID, step_id: str, scope: Scope = EVERYTHING) -> dict[str, Any] | None:
+        driver = await driver_connection(self.session)
+        if scope.everything:
+            return _row(await driver.fetchrow(LOCK_STEP, dossier_id, step_id))
+        return _row(await driver.fetchrow(LOCK_AGENCYS_STEP, dossier_id, step_id, list(scope.agencies)))
 
     async def update_dossier(self, dossier_id: UUID, changes: Mapping[str, Any]) -> None:
         await update_row(self.session, dossiers, {"dossier_id": dossier_id}, changes)
@@ -113,18 +137,26 @@ class RoutingRepository:
 
     # ------------------------------------------------------------ reading
 
-    async def dossier(self, dossier_id: UUID) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(dossiers).where(dossiers.c.dossier_id == dossier_id))).mappings().first()
-        return _row(row)
+    async def dossier(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        query = select(dossiers).where(dossiers.c.dossier_id == dossier_id, _dossiers_in(scope))
+        return _row((await self.session.execute(query)).mappings().first())
 
     async def handovers(self, dossier_id: UUID) -> list[dict[str, Any]]:
         query = select(handovers).where(handovers.c.dossier_id == dossier_id).order_by(handovers.c.id)
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 
     async def agency_steps(
-        self, agency_code: str, states: Sequence[str], *, procedure_code: str | None, dossier_code: str | None
+        self,
+        scope: Scope,
+        states: Sequence[str],
+        *,
+        agency_code: str | None,
+        procedure_code: str | None,
+        dossier_code: str | None,
     ) -> list[dict[str, Any]]:
-        query = _AGENCY_STEPS.where(route_steps.c.agency_code == agency_code, route_steps.c.state.in_(states))
+        query = _AGENCY_STEPS.where(_steps_in(scope), route_steps.c.state.in_(states))
+        if agency_code:
+            query = query.where(route_steps.c.agency_code == agency_code)
         if procedure_code:
             query = query.where(dossiers.c.procedure_code == procedure_code)
         if dossier_code:
@@ -132,8 +164,8 @@ class RoutingRepository:
         query = query.order_by(route_steps.c.assigned_at, route_steps.c.dossier_id)
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 
-    async def agency_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None:
-        query = _AGENCY_STEPS.where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == step_id)
+    async def agency_step(self, dossier_id: UUID, step_id: str, scope: Scope) -> dict[str, Any] | None:
+        query = _AGENCY_STEPS.where(route_steps.c.dossier_id == dossier_id, route_steps.c.step_id == step_id, _steps_in(scope))
         return _row((await self.session.execute(query)).mappings().first())
 
     async def deliveries(self, *, state: str | None, undelivered: bool, limit: int) -> list[dict[str, Any]]:

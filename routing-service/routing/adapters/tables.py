@@ -38,7 +38,8 @@ route_steps = Table(
     Column("assigned_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
     Column("department", Text),
-    Column("officer", Text),
+    Column("officer", Text),  # the officer's display name, as the control sheet shows it
+    Column("officer_subject", Text),  # their subject in the identity provider, when they signed in there
     Column("result_documents", JSONB, nullable=False, server_default="[]"),
     Column("note", Text),
     Column("updated_at", DateTime(timezone=True)),
@@ -55,6 +56,7 @@ handovers = Table(
     Column("to_party", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", Text, nullable=False),
+    Column("actor_subject", Text),
     Column("action", String(32), nullable=False),
     Column("note", Text),
 )
@@ -69,11 +71,15 @@ dossiers = Table(
     Column("field_code", String(64), nullable=False, server_default=""),
     Column("channel", Integer, nullable=False),
     Column("applicant_name", Text, nullable=False),
+    # Whose counter received it (from `dossier.received`): counter officers and unit leaders see the
+    # routes of their units' dossiers. NULL for dossiers routed before it was kept.
+    Column("receiving_unit", String(100)),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("appointment_at", DateTime(timezone=True), nullable=False),
     Column("phase", String(16), nullable=False),
     Column("correlation_id", UUID(as_uuid=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Index("ix_routing_dossiers_receiving_unit", "receiving_unit"),
 )
 
 deliveries = Table(

@@ -1,13 +1,15 @@
 """An agency's actions on one of its steps (xử lý hồ sơ): take it on (tiếp nhận), complete it with
 its result documents, return it to the previous step, ask the citizen for a supplement (form 2) or
 for fees and taxes, record the payment, stop and resume handling, refuse the dossier, transfer a
-misrouted step. An officer acts over REST; the agency's own system sends the same through the LGSP,
-signed (`apply_step_result`).
+misrouted step. An officer (or the agency's own system, by client credentials) acts over REST with
+a token of the identity provider; the agency's own system may send the same through the LGSP,
+signed (`apply_step_result`). The officer recorded is the caller, never a name sent in the body.
 
-Each action locks the dossier, checks the step is the agency's (another agency's step is 404,
-exactly like one that does not exist, and the attempt is audited: it may be a probe), checks the
-action is legal in the step's state (409 with the state otherwise), applies it, and writes the
-handover (control sheet, form 5), the audit record and the events, all in one transaction."""
+Each action locks the dossier, finds the step among the steps of the caller's agencies (another
+agency's step is 404, exactly like one that does not exist, and the attempt is audited: it may be a
+probe), checks the action is legal in the step's state (409 with the state otherwise), applies it,
+and writes the handover (control sheet, form 5), the audit record and the events, all in one
+transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +21,17 @@ from uuid import UUID
 
 from routing.application.ports import RoutingUnitOfWork, RoutingWork
 from routing.application.reading import agency_step_view
-from routing.application.routes import ROUTING, Row, announce, assign_ready_steps, hand_over, queue_delivery, refresh_phase
+from routing.application.routes import (
+    ROUTING,
+    Giver,
+    Row,
+    announce,
+    assign_ready_steps,
+    hand_over,
+    queue_delivery,
+    refresh_phase,
+)
+from routing.domain.agencies import Agencies
 from routing.domain.route import StepState, route_complete
 from routing.domain.steps import Command, IllegalTransition, next_state, return_target
 from routing.schemas import AgencyStep, StepResultAnswer, StepResultIn
@@ -39,6 +51,7 @@ from services.events.schemas import (
     SupplementRequested,
 )
 from services.idempotency import KeyReused
+from services.identity import OFFICERS, Principal, Role, Scope
 from services.problems import Problem, field_error, invalid, not_found
 
 CITIZEN = "công dân"
@@ -46,11 +59,34 @@ CITIZEN = "công dân"
 
 @dataclass(frozen=True)
 class StepRef:
-    """The step an agency acts on: the agency acting (from its token or its signature), the dossier, the step."""
+    """The step acted on: the dossier, the step."""
 
-    agency_code: str
     dossier_id: UUID
     step_id: str
+
+
+@dataclass(frozen=True)
+class StepOfficer:
+    """Who acts on a step, and on whose steps they may act: an officer signed in (their display
+    name and subject; the agencies of their token), an agency's own system by client credentials
+    (shown as its agency), or the officer an agency's system names in a signed LGSP report (no
+    subject of ours). The step, its control sheet line, its events and the audit log name `name`."""
+
+    name: str
+    subject: str | None
+    scope: Scope
+
+
+def step_officer(caller: Principal, agencies: Agencies) -> StepOfficer:
+    """The caller as the officer of their actions on steps. An agency's system signs in as a client
+    with no display name of its own, so it is shown by its agency's name."""
+    name = caller.name
+    if caller.has(Role.AGENCY_SYSTEM) and not caller.has(*OFFICERS):
+        agency = agencies.by_client.get(caller.client_id) or next(
+            (agencies.by_code[code] for code in caller.agencies if code in agencies.by_code), None
+        )
+        name = agency.name if agency is not None else name
+    return StepOfficer(name=name, subject=caller.subject, scope=caller.scope)
 
 
 @dataclass(frozen=True)
@@ -74,35 +110,54 @@ class _Acting:
     work: RoutingWork
     dossier: Row
     step: Row
+    officer: StepOfficer
     command: Command
     at: datetime
     changes: dict[str, Any]
 
     async def hand_over(self, from_party: str, to_party: str, note: str | None, step_id: str | None = None) -> None:
-        c = self.command
         step = step_id or self.step["step_id"]
-        await hand_over(self.work, self.dossier["dossier_id"], step, from_party, to_party, self.at, c.officer, c.action, note)
+        await hand_over(
+            self.work,
+            self.dossier["dossier_id"],
+            step,
+            from_party,
+            to_party,
+            self.at,
+            self.officer.name,
+            self.command.action,
+            note,
+            actor_subject=self.officer.subject,
+        )
 
     async def announce(self, event: Event) -> None:
         await announce(self.work, event, self.dossier)
 
 
 async def _accept(a: _Acting) -> None:
-    c, step = a.command, a.step
-    a.changes["officer"] = c.officer
-    await a.hand_over(step["agency_name"], c.officer, c.note)
-    await a.announce(StepAccepted(step_id=step["step_id"], agency_code=step["agency_code"], officer=c.officer, accepted_at=a.at))
+    c, step, officer = a.command, a.step, a.officer
+    a.changes.update(officer=officer.name, officer_subject=officer.subject)
+    await a.hand_over(step["agency_name"], officer.name, c.note)
+    await a.announce(
+        StepAccepted(step_id=step["step_id"], agency_code=step["agency_code"], officer=officer.name, accepted_at=a.at)
+    )
 
 
 async def _complete(a: _Acting) -> None:
     c, step = a.command, a.step
-    a.changes.update(completed_at=a.at, result_documents=c.result_documents, note=c.note, officer=c.officer)
+    a.changes.update(
+        completed_at=a.at,
+        result_documents=c.result_documents,
+        note=c.note,
+        officer=a.officer.name,
+        officer_subject=a.officer.subject,
+    )
     await a.hand_over(step["agency_name"], ROUTING, c.note)
     await a.announce(
         StepCompleted(
             step_id=step["step_id"],
             agency_code=step["agency_code"],
-            officer=c.officer,
+            officer=a.officer.name,
             completed_at=a.at,
             result_documents=c.result_documents,
             note=c.note,
@@ -118,9 +173,16 @@ async def _return(a: _Acting) -> None:
         raise invalid([field_error("to_step_id", str(exc))]) from None
     previous = await a.work.routes.lock_step(dossier_id, to_step_id)
     assert previous is not None  # a predecessor named in the route
-    a.changes.update(assigned_at=None, officer=None)
+    a.changes.update(assigned_at=None, officer=None, officer_subject=None)
     # The previous step is open again at its agency; this one waits until it is done once more.
-    reopened = {"state": "assigned", "assigned_at": a.at, "completed_at": None, "officer": None, "updated_at": a.at}
+    reopened = {
+        "state": "assigned",
+        "assigned_at": a.at,
+        "completed_at": None,
+        "officer": None,
+        "officer_subject": None,
+        "updated_at": a.at,
+    }
     await a.work.routes.update_step(dossier_id, to_step_id, reopened)
     await a.hand_over(step["agency_name"], previous["agency_name"], c.reason, step_id=to_step_id)
     await a.announce(
@@ -128,7 +190,7 @@ async def _return(a: _Acting) -> None:
             step_id=step["step_id"],
             to_step_id=to_step_id,
             agency_code=step["agency_code"],
-            officer=c.officer,
+            officer=a.officer.name,
             reason=c.reason or "",
             returned_at=a.at,
         )
@@ -204,7 +266,9 @@ async def _transfer(a: _Acting) -> None:
         raise invalid([field_error("to_agency_code", f"unknown agency {c.to_agency_code!r}")])
     if target.code == step["agency_code"]:
         raise invalid([field_error("to_agency_code", "the step is already at this agency")])
-    a.changes.update(agency_code=target.code, agency_name=target.name, department=None, assigned_at=a.at, officer=None)
+    a.changes.update(
+        agency_code=target.code, agency_name=target.name, department=None, assigned_at=a.at, officer=None, officer_subject=None
+    )
     await a.hand_over(step["agency_name"], target.name, c.reason)
     await a.announce(
         StepTransferred(
@@ -212,7 +276,7 @@ async def _transfer(a: _Acting) -> None:
             from_agency_code=step["agency_code"],
             to_agency_code=target.code,
             to_agency_name=target.name,
-            officer=c.officer,
+            officer=a.officer.name,
             reason=c.reason or "",
             transferred_at=a.at,
         )
@@ -234,9 +298,11 @@ _APPLY: dict[str, Callable[[_Acting], Awaitable[None]]] = {
 }
 
 
-async def _after_completion(work: RoutingWork, dossier: Row, from_party: str, at: datetime) -> list[Row]:
-    """The steps now ready are handed on; when every branch is done, the route is complete."""
-    steps = await assign_ready_steps(work, dossier, None, from_party, at)
+async def _after_completion(work: RoutingWork, dossier: Row, from_party: str, officer: StepOfficer, at: datetime) -> list[Row]:
+    """The steps now ready are handed on by the officer who completed the step before them; when
+    every branch is done, the route is complete."""
+    giver = Giver(officer.name, officer.subject)
+    steps = await assign_ready_steps(work, dossier, None, from_party, at, giver=giver)
     if route_complete(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in steps):
         await announce(
             work, RouteCompleted(completed_at=at, result_documents=[d for r in steps for d in r["result_documents"]]), dossier
@@ -248,6 +314,7 @@ async def _act(
     uow: RoutingUnitOfWork,
     calendar: WorkingCalendar,
     ref: StepRef,
+    officer: StepOfficer,
     command: Command,
     *,
     channel: str = "api",
@@ -255,14 +322,14 @@ async def _act(
 ) -> AgencyStep:
     """Carry the command out on the step in one transaction (with the signed request's nonce, when it
     came through the LGSP); the step as its agency now sees it."""
-    agency_code, dossier_id, step_id = ref.agency_code, ref.dossier_id, ref.step_id
+    dossier_id, step_id = ref.dossier_id, ref.step_id
     try:
         async with uow() as work:
             if signed is not None:  # KeyReused when an applied request already spent the nonce
                 await work.routes.claim_nonce(signed.client_id, signed.nonce)
             dossier = await work.routes.lock(dossier_id)
-            step = await work.routes.lock_step(dossier_id, step_id) if dossier is not None else None
-            if dossier is None or step is None or step["agency_code"] != agency_code:
+            step = await work.routes.lock_step(dossier_id, step_id, officer.scope) if dossier is not None else None
+            if dossier is None or step is None:
                 raise _NotTheAgencys()
             try:
                 target = next_state(step["state"], command.action)
@@ -270,15 +337,17 @@ async def _act(
                 raise Problem(409, "Conflict", str(exc), type="illegal-transition", state=step["state"]) from None
             at = datetime.now(UTC)
             if signed is not None:
-                await work.routes.audit("lgsp.inbound", agency_code, size=signed.size)
-            acting = _Acting(work, dossier, step, command, at, {"state": target, "updated_at": at})
+                await work.routes.audit("lgsp.inbound", step["agency_code"], size=signed.size)
+            acting = _Acting(work, dossier, step, officer, command, at, {"state": target, "updated_at": at})
             await _APPLY[command.action](acting)
             await work.routes.update_step(dossier_id, step_id, acting.changes)
             await work.routes.audit(
                 f"officer.{command.action}",
-                f"{agency_code}/{command.officer}",
+                officer.name,
                 dossier_id=dossier_id,
                 step_id=step_id,
+                agency=step["agency_code"],
+                subject=officer.subject,
                 channel=channel,
                 reason=command.reason,
                 note=command.note,
@@ -289,105 +358,114 @@ async def _act(
                 amount_vnd=command.amount_vnd,
                 receipt_ref=command.receipt_ref,
             )
-            steps = await _after_completion(work, dossier, step["agency_name"], at) if command.action == "complete" else None
+            completed = command.action == "complete"
+            steps = await _after_completion(work, dossier, step["agency_name"], officer, at) if completed else None
             await refresh_phase(work, dossier, at, "refused" if command.action == "refuse" else None, steps=steps)
             current = {**dossier, **step, **acting.changes}
     except _NotTheAgencys:
         async with uow() as work:
             await work.routes.audit(
                 "step.action_refused",
-                agency_code,
+                officer.name,
                 dossier_id=dossier_id,
                 step_id=step_id[:64],
                 action=command.action,
+                subject=officer.subject,
+                agencies=None if officer.scope.everything else list(officer.scope.agencies),
                 channel=channel,
-                reason="no such step for this agency",
+                reason="no such step among the caller's agencies' steps",
             )
-        raise not_found(f"no step {step_id} of dossier {dossier_id} for agency {agency_code}") from None
+        raise not_found(f"no step {step_id} of dossier {dossier_id} among your agencies' steps") from None
     return agency_step_view(calendar, current)
 
 
 async def accept_step(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, note: str | None
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, note: str | None
 ) -> AgencyStep:
-    """Tiếp nhận: an officer takes the step on."""
-    return await _act(uow, calendar, ref, Command("accept", officer, note=note))
+    """Tiếp nhận: the officer takes the step on."""
+    return await _act(uow, calendar, ref, officer, Command("accept", note=note))
 
 
 async def complete_step(
     uow: RoutingUnitOfWork,
     calendar: WorkingCalendar,
     ref: StepRef,
+    officer: StepOfficer,
     *,
-    officer: str,
     result_documents: list[str],
     note: str | None,
 ) -> AgencyStep:
     """The step is done with its result documents: the steps after it are handed on, and once every
     branch is done the route is complete (`routing.route_completed`, result ready: status 9)."""
-    command = Command("complete", officer, note=note, result_documents=result_documents)
-    return await _act(uow, calendar, ref, command)
+    command = Command("complete", note=note, result_documents=result_documents)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def return_step(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, reason: str, to_step_id: str | None
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, reason: str, to_step_id: str | None
 ) -> AgencyStep:
     """Back to a previous step (by default the last one before), with the reason: that step is open again."""
-    command = Command("return", officer, reason=reason, to_step_id=to_step_id)
-    return await _act(uow, calendar, ref, command)
+    command = Command("return", reason=reason, to_step_id=to_step_id)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def request_supplement(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, items: list[str], reason: str | None
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, items: list[str], reason: str | None
 ) -> AgencyStep:
     """Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (form 2), every missing item at once: status 5, the clock pauses."""
-    command = Command("supplement", officer, items=items, reason=reason)
-    return await _act(uow, calendar, ref, command)
+    command = Command("supplement", items=items, reason=reason)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def request_fee(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, amount_vnd: int, description: str
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, amount_vnd: int, description: str
 ) -> AgencyStep:
     """The citizen owes fees or taxes (nghĩa vụ tài chính): status 6, the clock pauses."""
-    command = Command("fee", officer, amount_vnd=amount_vnd, description=description)
-    return await _act(uow, calendar, ref, command)
+    command = Command("fee", amount_vnd=amount_vnd, description=description)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def record_payment(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, amount_vnd: int, receipt_ref: str | None
+    uow: RoutingUnitOfWork,
+    calendar: WorkingCalendar,
+    ref: StepRef,
+    officer: StepOfficer,
+    *,
+    amount_vnd: int,
+    receipt_ref: str | None,
 ) -> AgencyStep:
     """The citizen paid: handling resumes."""
-    command = Command("fee_paid", officer, amount_vnd=amount_vnd, receipt_ref=receipt_ref)
-    return await _act(uow, calendar, ref, command)
+    command = Command("fee_paid", amount_vnd=amount_vnd, receipt_ref=receipt_ref)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def stop_handling(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, reason: str
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, reason: str
 ) -> AgencyStep:
     """Dừng giải quyết, with the reason: status 8, the clock pauses."""
-    return await _act(uow, calendar, ref, Command("stop", officer, reason=reason))
+    return await _act(uow, calendar, ref, officer, Command("stop", reason=reason))
 
 
 async def resume_handling(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, note: str | None
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, note: str | None
 ) -> AgencyStep:
     """Handling goes on after a stop."""
-    return await _act(uow, calendar, ref, Command("resume", officer, note=note))
+    return await _act(uow, calendar, ref, officer, Command("resume", note=note))
 
 
 async def refuse_dossier(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, reason: str
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, reason: str
 ) -> AgencyStep:
     """The agency refuses the dossier with its legal ground: status 3, every other open step ends."""
-    return await _act(uow, calendar, ref, Command("refuse", officer, reason=reason))
+    return await _act(uow, calendar, ref, officer, Command("refuse", reason=reason))
 
 
 async def transfer_step(
-    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, *, officer: str, to_agency_code: str, reason: str
+    uow: RoutingUnitOfWork, calendar: WorkingCalendar, ref: StepRef, officer: StepOfficer, *, to_agency_code: str, reason: str
 ) -> AgencyStep:
     """A misrouted step goes to the competent agency (422 for an unknown agency, or this one)."""
-    command = Command("transfer", officer, reason=reason, to_agency_code=to_agency_code)
-    return await _act(uow, calendar, ref, command)
+    command = Command("transfer", reason=reason, to_agency_code=to_agency_code)
+    return await _act(uow, calendar, ref, officer, command)
 
 
 async def refuse_request(uow: RoutingUnitOfWork, client_id: str | None, problem: Problem) -> Problem:
@@ -411,16 +489,17 @@ async def apply_step_result(
         raise await refuse_request(uow, signed.client_id, invalid([field_error("items", "at least one item", "too_short")]))
     command = Command(
         result.action,
-        result.officer,
         note=result.note,
         reason=result.reason,
         result_documents=result.result_documents,
         items=result.items,
         to_step_id=result.to_step_id,
     )
+    # The agency's own officer, as its system names them: no subject of ours.
+    officer = StepOfficer(name=result.officer, subject=None, scope=Scope(agencies=(agency_code,)))
     try:
-        ref = StepRef(agency_code, result.dossier_id, result.step_id)
-        step = await _act(uow, calendar, ref, command, channel="lgsp", signed=signed)
+        ref = StepRef(result.dossier_id, result.step_id)
+        step = await _act(uow, calendar, ref, officer, command, channel="lgsp", signed=signed)
     except KeyReused:
         replayed = Problem(409, "Replayed request", "this nonce was already used", type="replayed-request")
         raise await refuse_request(uow, signed.client_id, replayed) from None

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from routing.application.ports import RoutingUnitOfWork
 from routing.schemas import AuditRecord, DeliveryPublic, PortalPushPublic
+from services.identity import Principal
 from services.problems import Problem, not_found
 
 LISTED = 1000  # at most this many rows in a listing
@@ -20,8 +21,9 @@ async def list_deliveries(uow: RoutingUnitOfWork, *, state: str | None, undelive
     return [DeliveryPublic.model_validate(r) for r in rows]
 
 
-async def resend_delivery(uow: RoutingUnitOfWork, delivery_id: int) -> DeliveryPublic:
-    """Send an undelivered (or given-up) step again now, with its attempts counted afresh; 409 once delivered."""
+async def resend_delivery(uow: RoutingUnitOfWork, delivery_id: int, operator: Principal) -> DeliveryPublic:
+    """Send an undelivered (or given-up) step again now, with its attempts counted afresh; 409 once
+    delivered. The audit log names the operator who asked."""
     async with uow() as work:
         row = await work.routes.resend(delivery_id, datetime.now(UTC))
         if row is None:
@@ -30,7 +32,12 @@ async def resend_delivery(uow: RoutingUnitOfWork, delivery_id: int) -> DeliveryP
                 raise not_found(f"no delivery {delivery_id}")
             raise Problem(409, "Conflict", "already delivered", type="illegal-transition", state=current["state"])
         await work.routes.audit(
-            "operator.resend", "operator", dossier_id=row["dossier_id"], step_id=row["step_id"], request_id=str(row["request_id"])
+            "operator.resend",
+            operator.name,
+            dossier_id=row["dossier_id"],
+            step_id=row["step_id"],
+            request_id=str(row["request_id"]),
+            subject=operator.subject,
         )
     return DeliveryPublic.model_validate(row)
 

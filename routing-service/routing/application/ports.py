@@ -13,6 +13,7 @@ from uuid import UUID
 
 from routing.domain.agencies import Agencies
 from services.audit import AuditTrail
+from services.identity import EVERYTHING, Scope
 from services.messaging.outbox import EventSink
 from services.unit_of_work import UnitOfWork
 
@@ -40,7 +41,10 @@ class RouteRepository(Protocol):
         ...
 
     async def steps(self, dossier_id: UUID) -> list[dict[str, Any]]: ...
-    async def lock_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None: ...
+    async def lock_step(self, dossier_id: UUID, step_id: str, scope: Scope = EVERYTHING) -> dict[str, Any] | None:
+        """The step, locked; None when it does not exist or is not at one of the scope's agencies."""
+        ...
+
     async def update_dossier(self, dossier_id: UUID, changes: Mapping[str, Any]) -> None: ...
     async def update_step(self, dossier_id: UUID, step_id: str, changes: Mapping[str, Any]) -> None: ...
     async def cancel_open_steps(self, dossier_id: UUID, at: datetime, *, except_step: str | None = None) -> None: ...
@@ -56,16 +60,26 @@ class RouteRepository(Protocol):
         ...
 
     # Reading.
-    async def dossier(self, dossier_id: UUID) -> dict[str, Any] | None: ...
-    async def handovers(self, dossier_id: UUID) -> list[dict[str, Any]]: ...
-    async def agency_steps(
-        self, agency_code: str, states: Sequence[str], *, procedure_code: str | None, dossier_code: str | None
-    ) -> list[dict[str, Any]]:
-        """The agency's steps in these states, each with its dossier's code and procedure, oldest assignment first."""
+    async def dossier(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
+        """The dossier, if received by one of the scope's units or routed through one of its agencies."""
         ...
 
-    async def agency_step(self, dossier_id: UUID, step_id: str) -> dict[str, Any] | None:
-        """One step with its dossier's code and procedure, whoever's it is."""
+    async def handovers(self, dossier_id: UUID) -> list[dict[str, Any]]: ...
+    async def agency_steps(
+        self,
+        scope: Scope,
+        states: Sequence[str],
+        *,
+        agency_code: str | None,
+        procedure_code: str | None,
+        dossier_code: str | None,
+    ) -> list[dict[str, Any]]:
+        """The steps of the scope's agencies (of one of them, when named) in these states, each with
+        its dossier's code and procedure, oldest assignment first."""
+        ...
+
+    async def agency_step(self, dossier_id: UUID, step_id: str, scope: Scope) -> dict[str, Any] | None:
+        """One step of the scope's agencies, with its dossier's code and procedure."""
         ...
 
     async def deliveries(self, *, state: str | None, undelivered: bool, limit: int) -> list[dict[str, Any]]: ...

@@ -10,6 +10,7 @@ together."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,6 +26,27 @@ Row = dict[str, Any]
 
 ROUTING = "routing-service"  # the actor of what routing does by itself
 COUNTER = "Bộ phận một cửa"  # the one-stop counter (Bộ phận tiếp nhận và trả kết quả)
+
+
+@dataclass(frozen=True)
+class Giver:
+    """Who hands a dossier on, as a control sheet line names them (người giao): an officer by
+    display name and subject, or routing itself."""
+
+    name: str = ROUTING
+    subject: str | None = None
+
+
+ITSELF = Giver()
+
+
+def giver_of(envelope: Envelope) -> Giver:
+    """The officer whose action at intake caused the event (from their token), or routing itself
+    for anything else (a citizen online, the portal, the LGSP)."""
+    actor = envelope.actor
+    if actor is not None and actor.kind == "officer":
+        return Giver(actor.name, actor.subject)
+    return ITSELF
 
 
 async def announce(work: RoutingWork, event: Event, dossier: Mapping[str, Any], cause: Envelope | None = None) -> None:
@@ -47,8 +69,11 @@ async def hand_over(
     actor: str,
     action: str,
     note: str | None = None,
+    *,
+    actor_subject: str | None = None,
 ) -> None:
-    """One line of the control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, form 5): who handed what to whom, when."""
+    """One line of the control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, form 5): who handed
+    what to whom, when; the actor by name, and by the identity provider's subject when signed in."""
     await work.routes.add_handover(
         {
             "dossier_id": dossier_id,
@@ -57,6 +82,7 @@ async def hand_over(
             "to_party": to_party,
             "at": at,
             "actor": actor,
+            "actor_subject": actor_subject,
             "action": action,
             "note": note,
         }
@@ -76,6 +102,7 @@ async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
         "field_code": event.field_code,
         "channel": event.channel,
         "applicant_name": event.applicant.name,
+        "receiving_unit": event.receiving_unit,
         "received_at": event.received_at,
         "appointment_at": event.appointment_at,
         "phase": "received",
@@ -102,7 +129,8 @@ async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
     # The rows just written are the route as it stands: no need to read them back.
     steps = [{**row, "result_documents": []} for row in steps]
     await queue_portal_update(work, dossier, "received", at, steps)
-    steps = await assign_ready_steps(work, dossier, envelope, f"{COUNTER} {event.receiving_unit}", at, steps)
+    counter = f"{COUNTER} {event.receiving_unit}"
+    steps = await assign_ready_steps(work, dossier, envelope, counter, at, steps, giver=giver_of(envelope))
     await refresh_phase(work, dossier, at, steps=steps)
 
 
@@ -113,9 +141,12 @@ async def assign_ready_steps(
     from_party: str,
     at: datetime,
     steps: Sequence[Row] | None = None,
+    *,
+    giver: Giver = ITSELF,
 ) -> list[Row]:
     """Hand every waiting step whose predecessors are done to its agency: parallel branches start
-    together. The route's steps as they are afterwards."""
+    together; the control sheet names `giver` as handing each over (the officer who received the
+    dossier, or who completed the step before). The route's steps as they are afterwards."""
     dossier_id = dossier["dossier_id"]
     rows = list(steps) if steps is not None else await work.routes.steps(dossier_id)
     ready = set(ready_steps(StepState(r["step_id"], tuple(r["after"]), r["state"]) for r in rows))
@@ -126,9 +157,19 @@ async def assign_ready_steps(
         if row["step_id"] not in ready:
             after.append(row)
             continue
-        changes = {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None}
+        changes = {"state": "assigned", "assigned_at": at, "updated_at": at, "officer": None, "officer_subject": None}
         await work.routes.update_step(dossier_id, row["step_id"], changes)
-        await hand_over(work, dossier_id, row["step_id"], from_party, row["agency_name"], at, ROUTING, "assign")
+        await hand_over(
+            work,
+            dossier_id,
+            row["step_id"],
+            from_party,
+            row["agency_name"],
+            at,
+            giver.name,
+            "assign",
+            actor_subject=giver.subject,
+        )
         await announce(
             work,
             StepAssigned(
@@ -228,14 +269,27 @@ async def supplement_received(work: RoutingWork, envelope: Envelope) -> None:
         return
     dossier_id = dossier["dossier_id"]
     at = envelope.occurred_at
+    giver = giver_of(envelope)  # the counter officer who took the items in
     for row in await work.routes.steps(dossier_id):
         if row["state"] != "supplement":
             continue
         await work.routes.update_step(
             dossier_id, row["step_id"], {"state": next_state("supplement", "supplement_received"), "updated_at": at}
         )
-        await hand_over(work, dossier_id, row["step_id"], COUNTER, row["agency_name"], at, ROUTING, "supplement_received")
-        await work.routes.audit("intake.supplement_received", "intake", dossier_id=dossier_id, step_id=row["step_id"])
+        await hand_over(
+            work,
+            dossier_id,
+            row["step_id"],
+            COUNTER,
+            row["agency_name"],
+            at,
+            giver.name,
+            "supplement_received",
+            actor_subject=giver.subject,
+        )
+        await work.routes.audit(
+            "intake.supplement_received", _cause(envelope), dossier_id=dossier_id, step_id=row["step_id"], subject=giver.subject
+        )
     await refresh_phase(work, dossier, at)
 
 
@@ -247,7 +301,7 @@ async def close_route(work: RoutingWork, envelope: Envelope) -> None:
     phase = "withdrawn" if envelope.type == DossierWithdrawn.event_type else "refused"
     at = envelope.occurred_at
     await work.routes.cancel_open_steps(dossier["dossier_id"], at)
-    await work.routes.audit(f"intake.{phase}", "intake", dossier_id=dossier["dossier_id"])
+    await work.routes.audit(f"intake.{phase}", _cause(envelope), dossier_id=dossier["dossier_id"], actor_kind=_kind(envelope))
     await refresh_phase(work, dossier, at, phase)
 
 
@@ -256,3 +310,12 @@ async def result_returned(work: RoutingWork, envelope: Envelope) -> None:
     dossier = await work.routes.lock(UUID(envelope.dossier_id))
     if dossier is not None:
         await refresh_phase(work, dossier, envelope.occurred_at, "delivered")
+
+
+def _cause(envelope: Envelope) -> str:
+    """Who caused an intake event, for the audit log: its actor's name (an officer, the citizen), or intake."""
+    return envelope.actor.name if envelope.actor is not None else "intake"
+
+
+def _kind(envelope: Envelope) -> str | None:
+    return envelope.actor.kind if envelope.actor is not None else None

@@ -1,7 +1,8 @@
 """The agencies routing hands steps to, as data (pure): each agency's code and name, the client id
-its officers' API client (and its own system, when it has one) sign in with, their secrets, and,
-for an agency whose own system sits behind the LGSP, where that system receives its steps.
-`routing.adapters.agencies` reads them from ROUTING_AGENCIES_FILE and the environment."""
+of its own system in the identity provider (its officers sign in as themselves), the key its
+signed LGSP requests carry and, for an agency whose own system sits behind the LGSP, where that
+system receives its steps. `routing.adapters.agencies` reads them from ROUTING_AGENCIES_FILE and
+the environment."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from dataclasses import dataclass, field
 class Agency:
     code: str
     name: str
-    client_id: str
-    client_secret: str | None = field(default=None, repr=False)  # OAuth2 client credentials of its API client
+    client_id: str  # its system's client in the identity provider (client credentials)
     inbound_secret: str | None = field(default=None, repr=False)  # the HMAC key its LGSP requests are signed with
     lgsp_endpoint: str | None = None  # where its own system receives steps, through the LGSP
 

@@ -49,10 +49,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 @dataclass(frozen=True)
 class Command:
-    """What an officer (or the agency's own system) asks of a step; each action reads the fields it needs."""
+    """What an officer (or the agency's own system) asks of a step; each action reads the fields it needs.
+    Who asks is not part of it: that is the caller (`routing.application.actions.StepOfficer`)."""
 
     action: Action
-    officer: str
     note: str | None = None
     reason: str | None = None  # a return, stop, transfer; for a refusal, its legal ground
     result_documents: list[str] = field(default_factory=list)

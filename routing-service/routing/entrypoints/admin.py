@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from routing.application import operations
 from routing.application.exchange import reconcile_portal
 from routing.application.ports import ExchangeError
-from routing.deps import PortalDep, UnitOfWorkDep
+from routing.deps import OperatorCaller, PortalDep, UnitOfWorkDep
 from routing.schemas import AuditRecord, DeliveryPublic, PortalPushPublic
 from services.identity import OperatorOnly
 from services.problems import Problem
@@ -29,8 +29,8 @@ async def list_deliveries(uow: UnitOfWorkDep, state: str | None = None, undelive
 
 
 @router.post("/deliveries/{delivery_id}/resend", response_model=DeliveryPublic, summary="Send an undelivered step again now")
-async def resend(delivery_id: int, uow: UnitOfWorkDep) -> DeliveryPublic:
-    return await operations.resend_delivery(uow, delivery_id)
+async def resend(delivery_id: int, uow: UnitOfWorkDep, operator: OperatorCaller) -> DeliveryPublic:
+    return await operations.resend_delivery(uow, delivery_id, operator)
 
 
 @router.get(

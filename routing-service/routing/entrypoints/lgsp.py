@@ -1,5 +1,5 @@
-"""Inbound from the LGSP: an agency's own system posts its step results to us. Every request is
-signed (`services.inbound`: HMAC-SHA256 over timestamp, nonce and body, with the agency's key);
+"""Inbound from the LGSP: an agency's own system posts its step results to us. The LGSP calls with
+its token from the identity provider (role lgsp), and every request is also signed (`services.inbound`: HMAC-SHA256 over timestamp, nonce and body, with the agency's key);
 unsigned, badly signed, stale or replayed requests are refused and recorded in the audit log, and
 the body is validated like any input. The nonce is spent only by a request that was applied."""
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from routing.application.actions import Signed, apply_step_result, refuse_request
-from routing.deps import AgenciesDep, CalendarDep, SettingsDep, UnitOfWorkDep
+from routing.deps import AgenciesDep, CalendarDep, LgspCaller, SettingsDep, UnitOfWorkDep
 from routing.schemas import StepResultAnswer, StepResultIn
 from services.inbound import Refused, SignedRequestDep, verify
 from services.problems import Problem, invalid_body
@@ -23,7 +23,12 @@ router = APIRouter(prefix="/lgsp", tags=["lgsp"])
     summary="A step result from an agency's system, signed (HMAC over body + timestamp + nonce)",
 )
 async def step_result(
-    signed: SignedRequestDep, uow: UnitOfWorkDep, calendar: CalendarDep, agencies: AgenciesDep, settings: SettingsDep
+    _caller: LgspCaller,
+    signed: SignedRequestDep,
+    uow: UnitOfWorkDep,
+    calendar: CalendarDep,
+    agencies: AgenciesDep,
+    settings: SettingsDep,
 ) -> StepResultAnswer:
     agency = agencies.by_client.get(signed.client_id) if signed.client_id else None
     try:

@@ -1,5 +1,6 @@
-"""Routing's public read side, for staff: a dossier's route, its control sheet (form 5), its phase
-and national status code."""
+"""Routing's read side for staff: a dossier's route, its control sheet (form 5), its phase and
+national status code, for the officers whose units received it or whose agencies are on its route
+(the province administrator: every dossier). Any other dossier answers 404."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from routing.application.reading import route_of
-from routing.deps import UnitOfWorkDep
+from routing.deps import RouteReader, UnitOfWorkDep
 from routing.schemas import RoutePublic
-from services.identity import OfficersOnly
 
-router = APIRouter(prefix="/dossiers", tags=["routes"], dependencies=OfficersOnly)
+router = APIRouter(prefix="/dossiers", tags=["routes"])
 
 
 @router.get("/{dossier_id}/route", response_model=RoutePublic, summary="A dossier's route and control sheet (form 5)")
-async def get_route(dossier_id: UUID, uow: UnitOfWorkDep) -> RoutePublic:
-    return await route_of(uow, dossier_id)
+async def get_route(dossier_id: UUID, uow: UnitOfWorkDep, caller: RouteReader) -> RoutePublic:
+    return await route_of(uow, caller.scope, dossier_id)

@@ -3,42 +3,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from routing.adapters import tokens
 from routing.adapters.agencies import load_agencies
 from routing.domain.agencies import Agencies, Agency
 from routing.domain.national import portal_record
 
 
-def test_a_token_names_its_agency_until_it_expires() -> None:
-    token = tokens.issue("k" * 32, "UBND-XA", "ubnd-xa", ttl_seconds=300)
-    assert tokens.agency_of("k" * 32, token) == "UBND-XA"
-    assert tokens.agency_of("other-key" * 4, token) is None
-    expired = tokens.issue("k" * 32, "UBND-XA", "ubnd-xa", ttl_seconds=60, now=1_000_000)
-    assert tokens.agency_of("k" * 32, expired) is None
-
-
-def test_agencies_are_data_with_secrets_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_agencies_are_data_with_their_signing_keys_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "agencies.json"
-    path.write_text(
-        json.dumps(
-            {
-                "agencies": [
-                    {
-                        "code": "CA-XA",
-                        "name": "Công an xã",
-                        "client_id": "ca-xa",
-                        "client_secret_env": "SECRET_CA",
-                        "inbound_secret_env": "HMAC_CA",
-                    }
-                ]
-            }
-        )
-    )
-    monkeypatch.setenv("SECRET_CA", "s3cret")
+    listed = [
+        {"code": "CA-XA", "name": "Công an xã", "client_id": "ca-xa", "inbound_secret_env": "HMAC_CA"},
+        {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "inbound_secret_env": "HMAC_BHXH"},
+    ]
+    path.write_text(json.dumps({"agencies": listed}))
+    monkeypatch.setenv("HMAC_BHXH", "k3y")
     agencies = load_agencies(path)
-    assert agencies.by_client["ca-xa"].client_secret == "s3cret"
+    assert agencies.by_client["bhxh"].inbound_secret == "k3y"
     assert agencies.by_code["CA-XA"].inbound_secret is None  # HMAC_CA unset: no signed requests accepted
+
+
+def test_an_agency_file_still_naming_a_client_secret_stops_the_start(tmp_path: Path) -> None:
+    """Agencies' systems get their tokens from the identity provider now: a leftover secret is a mistake to show."""
+    path = tmp_path / "agencies.json"
+    stale = {"code": "BHXH", "name": "Bảo hiểm xã hội", "client_id": "bhxh", "client_secret_env": "ROUTING_SECRET_BHXH"}
+    path.write_text(json.dumps({"agencies": [stale]}))
+    with pytest.raises(ValidationError, match="client_secret_env"):
+        load_agencies(path)
 
 
 def test_agency_codes_and_clients_must_be_unique() -> None:
