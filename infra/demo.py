@@ -219,9 +219,9 @@ def print_sign_in(stack: Stack, ids: Identities, services: dict[str, ServiceProc
         print(f"  {ROLE_LABELS[key]:36s} user {officer.username:18s} password {officer.password}")
     print("agency systems (client credentials, grant_type=client_credentials, HTTP Basic client id:secret):")
     for agency in AGENCIES:
-        print(f"  {agency['code']:10s} client {agency['client_id']:11s} secret {ids.secrets[agency['client_id']]}")
-    print(f"  {'portal':10s} client {PORTAL_CLIENT:11s} secret {ids.secrets[PORTAL_CLIENT]}")
-    print(f"  {'LGSP':10s} client {'lgsp-tinh':11s} secret {ids.secrets['lgsp-tinh']}")
+        print(f"  {agency['code']:10s} client {agency['client_id']:13s} secret {ids.secrets[agency['client_id']]}")
+    print(f"  {'portal':10s} client {PORTAL_CLIENT:13s} secret {ids.secrets[PORTAL_CLIENT]}")
+    print(f"  {'LGSP':10s} client {'lgsp-tinh':13s} secret {ids.secrets['lgsp-tinh']}")
     keycloak = stack.keycloak
     print(f"Keycloak's console: {stack.profile.keycloak_url}/admin/  user {keycloak.ADMIN}, password in {keycloak.password_file}")
     print(f"the services' API documents: {', '.join(f'{p.url}/docs' for p in services.values())}")
