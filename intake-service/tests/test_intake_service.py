@@ -820,7 +820,8 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     # Received exactly as at the counter: the dossier, its receipt, one dossier.received, online.
     dossier = await intake.get(client, answer["id"])
     assert dossier["code"] == answer["code"] and dossier["channel"] == 2 and dossier["status"] == 2
-    assert dossier["received_by"]["kind"] == "lgsp" and dossier["received_by"]["name"] == "lgsp-tinh"
+    assert dossier["received_by"]["kind"] == "lgsp"
+    assert dossier["received_by"]["name"] == "Nền tảng tích hợp, chia sẻ dữ liệu cấp tỉnh (LGSP)"
     receipt = await client.get(f"{intake.url()}/dossiers/{answer['id']}/receipt")
     assert receipt.status_code == 200 and receipt.json()["dossier_code"] == answer["code"]
 
@@ -1133,7 +1134,7 @@ async def test_the_citizen_rates_with_the_code_and_secret_of_the_receipt(
     assert (rated_event.actor.kind, rated_event.actor.subject, rated_event.actor.name) == (
         "citizen",
         dossier["code"],
-        "Đánh Giá Hài Lòng",
+        "Người nộp hồ sơ",
     )
     trail = {row["action"]: row for row in await audit_trail(intake, client, did)}
     assert (

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.stack import Stack
+from services.audit import audit_table
 from services.db import create_engine, create_sessionmaker
 from services.events import Envelope, parse
 from services.events.schemas import StepAssigned
@@ -32,6 +33,7 @@ from services.settings import ServiceSettings
 
 metadata = MetaData(schema="kernel_test")
 tables = messaging_tables(metadata)
+audit_table(metadata)  # the outbox writes each event's line of the audit trail
 applied = Table(
     "applied",
     metadata,
