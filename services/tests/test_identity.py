@@ -208,3 +208,17 @@ def test_a_principal_from_claims_reads_what_keycloak_puts_in_the_token() -> None
 async def test_client_credentials_of_an_agency_system_are_refused_with_a_wrong_secret(identities: Identities) -> None:
     with pytest.raises(RuntimeError, match="refused client bhxh"):
         client_token(identities.issuer, "bhxh", "not-the-secret")
+
+
+def test_a_service_will_not_start_without_an_issuer(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from infra.processes import PYTHONPATH
+
+    env = {k: v for k, v in os.environ.items() if k != "OIDC_ISSUER"} | {"PYTHONPATH": PYTHONPATH}
+    for service in ("intake", "routing", "deadline", "notify"):
+        started = subprocess.run([sys.executable, "-m", service, "serve"], env=env, capture_output=True, text=True, timeout=60)
+        assert started.returncode == 2, (service, started.stderr[-500:])
+        assert "cannot start" in started.stderr and "OIDC_ISSUER" in started.stderr, service
