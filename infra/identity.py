@@ -258,10 +258,11 @@ class ImportedKey:
         )
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         self.kid = ""
+        self.component_id = ""
 
     def install(self, admin: KeycloakAdmin, realm: str | None = None) -> str:
         realm_id = admin.call("GET", "", realm=realm).json()["id"]
-        admin.call(
+        created = admin.call(
             "POST",
             "/components",
             realm=realm,
@@ -280,12 +281,17 @@ class ImportedKey:
                 },
             },
         )
+        self.component_id = created.headers["Location"].rsplit("/", 1)[1]
         modulus = self.private.public_key().public_numbers().n
         for entry in httpx.get(f"{admin.issuer(realm)}/protocol/openid-connect/certs", timeout=10).json()["keys"]:
             if entry.get("kty") == "RSA" and int.from_bytes(_b64(entry["n"]), "big") == modulus:
                 self.kid = str(entry["kid"])
                 return self.kid
         raise RuntimeError("the imported key is not in the realm's published keys")
+
+    def remove(self, admin: KeycloakAdmin, realm: str | None = None) -> None:
+        """The realm stops publishing the key (as after a compromise)."""
+        admin.call("DELETE", f"/components/{self.component_id}", realm=realm)
 
     def sign(self, claims: dict[str, Any], **header: Any) -> str:
         import jwt

@@ -188,6 +188,35 @@ async def test_a_key_rotation_is_taken_up_without_a_restart(other_realm: tuple[K
         assert (await c.get("/me", headers=bearer(before))).status_code == 200, "the old key is still published"
 
 
+async def test_a_checked_token_is_taken_from_memory_only_until_it_expires_or_its_key_is_withdrawn(
+    other_realm: tuple[KeycloakAdmin, ImportedKey, Officer],
+) -> None:
+    from services.identity import InvalidToken
+
+    admin, _, _ = other_realm
+    issuer = admin.issuer()
+    verifier = TokenVerifier(issuer, AUDIENCE, leeway_seconds=0, refresh_interval=0)
+    try:
+        key = ImportedKey()
+        key.install(admin)
+        short = key.sign(claims(issuer, exp=int(time.time()) + 2))
+        lasting = key.sign(claims(issuer))
+        assert (await verifier.principal(short)).roles == {"counter-officer"}
+        assert await verifier.principal(short) is await verifier.principal(short), "the second time from memory"
+        time.sleep(3)
+        with pytest.raises(InvalidToken, match="expired"):
+            await verifier.principal(short)
+
+        assert await verifier.principal(lasting)
+        key.remove(admin)
+        with pytest.raises(InvalidToken):  # a token naming a key not seen yet makes the verifier fetch the keys again
+            await verifier.principal(key.sign(claims(issuer), kid="a-key-not-seen-yet"))
+        with pytest.raises(InvalidToken, match="does not publish"):
+            await verifier.principal(lasting)
+    finally:
+        await verifier.close()
+
+
 def test_a_principal_from_claims_reads_what_keycloak_puts_in_the_token() -> None:
     principal = Principal.from_claims(
         {
