@@ -37,6 +37,20 @@ def _children_of_postgres(stack: Stack) -> list[int]:
     return pids
 
 
+def _in_group(leader: int) -> list[int]:
+    """The processes of a process group (Keycloak's start script and its JVM)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                pgrp = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
+            except (OSError, IndexError):
+                continue
+            if pgrp == leader:
+                pids.append(int(entry.name))
+    return pids
+
+
 class CpuMeter:
     def __init__(self, stack: Stack, services: dict[str, ServiceProcess]) -> None:
         self.stack = stack
@@ -48,6 +62,10 @@ class CpuMeter:
         usage["postgresql"] = sum(_cpu_seconds(pid) for pid in _children_of_postgres(self.stack))
         kafka = self.stack.kafka.pid()
         usage["kafka"] = _cpu_seconds(kafka) if kafka else 0.0
+        # Keycloak serves no request of the run (services check tokens themselves); what it uses is
+        # its own housekeeping on the same cores.
+        keycloak = self.stack.keycloak.pid()
+        usage["keycloak"] = sum(_cpu_seconds(pid) for pid in _in_group(keycloak)) if keycloak else 0.0
         return usage
 
     def begin(self) -> None:
