@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.identity import KeycloakAdmin, Officer, TokenAuth, client_auth, officer_auth
+from infra.identity import KeycloakAdmin, Officer, SignIns
 from infra.stack import PROFILES, Stack
 
 H30 = "000.00.00.H30"  # the province's public-service centre
@@ -53,36 +53,17 @@ def stack() -> Iterator[Stack]:
         stack.down(only_started=True)
 
 
-class Identities:
-    """The session's test officers and the agency systems, as Keycloak signs them in."""
+class Identities(SignIns):
+    """The session's test officers, with a password of the session's own, and the agency systems."""
 
-    def __init__(self, admin: KeycloakAdmin, issuer: str) -> None:
-        self.admin = admin
-        self.issuer = issuer
+    def __init__(self, admin: KeycloakAdmin) -> None:
         password = secrets.token_urlsafe(18)
-        self.officers = {key: replace(o, password=password) for key, o in OFFICERS.items()}
-        admin.ensure_officers(self.officers.values())
-        self._auth: dict[str, TokenAuth] = {}
-
-    def auth(self, who: str) -> TokenAuth:
-        """An officer's (a key of OFFICERS) or a service-account client's (its client id) authentication."""
-        if who not in self._auth:
-            if who in self.officers:
-                self._auth[who] = officer_auth(self.issuer, self.officers[who])
-            else:
-                self._auth[who] = client_auth(self.issuer, who, self.admin.client_secret(who))
-        return self._auth[who]
-
-    def headers(self, who: str) -> dict[str, str]:
-        return self.auth(who).headers
-
-    def token(self, who: str) -> str:
-        return self.auth(who).token
+        super().__init__(admin, {key: replace(o, password=password) for key, o in OFFICERS.items()})
 
 
 @pytest.fixture(scope="session")
 def identities(stack: Stack) -> Identities:
-    return Identities(KeycloakAdmin.of(stack.profile), stack.profile.issuer)
+    return Identities(KeycloakAdmin.of(stack.profile))
 
 
 @pytest.fixture(scope="session")

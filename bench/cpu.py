@@ -20,35 +20,25 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
+def _processes(field: int, value: int) -> list[int]:
+    """Pids whose /proc stat field (after the name) is `value`: 1 the parent, 2 the process group."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[field]) == value:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    return pids
+
+
 def _children_of_postgres(stack: Stack) -> list[int]:
     pidfile = stack.postgres.data / "postmaster.pid"
     if not pidfile.exists():
         return []
     postmaster = int(pidfile.read_text().split()[0])
-    pids = [postmaster]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            if ppid == postmaster:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _in_group(leader: int) -> list[int]:
-    """The processes of a process group (Keycloak's start script and its JVM)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                pgrp = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
-            except (OSError, IndexError):
-                continue
-            if pgrp == leader:
-                pids.append(int(entry.name))
-    return pids
+    return [postmaster, *_processes(1, postmaster)]
 
 
 class CpuMeter:
@@ -65,7 +55,7 @@ class CpuMeter:
         # Keycloak serves no request of the run (services check tokens themselves); what it uses is
         # its own housekeeping on the same cores.
         keycloak = self.stack.keycloak.pid()
-        usage["keycloak"] = sum(_cpu_seconds(pid) for pid in _in_group(keycloak)) if keycloak else 0.0
+        usage["keycloak"] = sum(_cpu_seconds(pid) for pid in _processes(2, keycloak)) if keycloak else 0.0
         return usage
 
     def begin(self) -> None:

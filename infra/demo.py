@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from infra.identity import CLI_CLIENT, KeycloakAdmin, Officer, TokenAuth, client_auth, officer_auth
+from infra.identity import CLI_CLIENT, KeycloakAdmin, Officer, SignIns, TokenAuth
 from infra.processes import ServiceProcess, start_services
 from infra.stack import PROFILES, REPO, Stack
 
@@ -79,25 +79,12 @@ SAMPLES: list[dict[str, Any]] = [
 ]
 
 
-class Identities:
-    """The demo's officers (signed in with the password grant of the `motcua-cli` client) and the
-    agency systems (client credentials), as Keycloak issues their tokens."""
+class Identities(SignIns):
+    """The demo's officers, with passwords made for this run, and the agency systems."""
 
     def __init__(self, stack: Stack) -> None:
-        self.admin = KeycloakAdmin.of(stack.profile)
-        self.issuer = stack.profile.issuer
-        self.officers = {key: replace(o, password=secrets.token_urlsafe(12)) for key, o in DEMO_OFFICERS.items()}
-        self.admin.ensure_officers(self.officers.values())
-        self.secrets = {c: self.admin.client_secret(c) for c in [a["client_id"] for a in AGENCIES] + [PORTAL_CLIENT, "lgsp-tinh"]}
-        self._auth: dict[str, TokenAuth] = {}
-
-    def auth(self, who: str) -> TokenAuth:
-        if who not in self._auth:
-            if who in self.officers:
-                self._auth[who] = officer_auth(self.issuer, self.officers[who])
-            else:
-                self._auth[who] = client_auth(self.issuer, who, self.secrets[who])
-        return self._auth[who]
+        officers = {key: replace(o, password=secrets.token_urlsafe(12)) for key, o in DEMO_OFFICERS.items()}
+        super().__init__(KeycloakAdmin.of(stack.profile), officers)
 
 
 class Agency:
@@ -219,9 +206,9 @@ def print_sign_in(stack: Stack, ids: Identities, services: dict[str, ServiceProc
         print(f"  {ROLE_LABELS[key]:36s} user {officer.username:18s} password {officer.password}")
     print("agency systems (client credentials, grant_type=client_credentials, HTTP Basic client id:secret):")
     for agency in AGENCIES:
-        print(f"  {agency['code']:10s} client {agency['client_id']:13s} secret {ids.secrets[agency['client_id']]}")
-    print(f"  {'portal':10s} client {PORTAL_CLIENT:13s} secret {ids.secrets[PORTAL_CLIENT]}")
-    print(f"  {'LGSP':10s} client {'lgsp-tinh':13s} secret {ids.secrets['lgsp-tinh']}")
+        print(f"  {agency['code']:10s} client {agency['client_id']:13s} secret {ids.secret(agency['client_id'])}")
+    print(f"  {'portal':10s} client {PORTAL_CLIENT:13s} secret {ids.secret(PORTAL_CLIENT)}")
+    print(f"  {'LGSP':10s} client {'lgsp-tinh':13s} secret {ids.secret('lgsp-tinh')}")
     keycloak = stack.keycloak
     print(f"Keycloak's console: {stack.profile.keycloak_url}/admin/  user {keycloak.ADMIN}, password in {keycloak.password_file}")
     print(f"the services' API documents: {', '.join(f'{p.url}/docs' for p in services.values())}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,22 +149,27 @@ class KeycloakAdmin:
         keys = self.call("GET", "/keys", realm=realm).json()["keys"]
         return [k["kid"] for k in keys if k.get("algorithm") == "RS256" and k.get("use") == "SIG" and k.get("status") == "ACTIVE"]
 
-    def rotate_signing_key(self, realm: str | None = None) -> str:
-        """Add a new RS256 key above every other (new tokens are signed with it); returns its key id."""
+    def add_key_provider(self, provider: str, config: dict[str, list[str]], realm: str | None = None) -> str:
+        """A signing-key provider of the realm (`rsa-generated`, or `rsa` with a key given); its component id."""
         realm_id = self.call("GET", "", realm=realm).json()["id"]
-        before = set(self.signing_kids(realm))
-        self.call(
+        created = self.call(
             "POST",
             "/components",
             realm=realm,
             json={
-                "name": f"rsa-rotated-{time.time_ns()}",
-                "providerId": "rsa-generated",
+                "name": f"{provider}-{time.time_ns()}",
+                "providerId": provider,
                 "providerType": "org.keycloak.keys.KeyProvider",
                 "parentId": realm_id,
-                "config": {"priority": [str(int(time.time()))], "keySize": ["2048"], "algorithm": ["RS256"]},
+                "config": {"algorithm": ["RS256"], **config},
             },
         )
+        return str(created.headers["Location"].rsplit("/", 1)[1])
+
+    def rotate_signing_key(self, realm: str | None = None) -> str:
+        """Add a new RS256 key above every other (new tokens are signed with it); returns its key id."""
+        before = set(self.signing_kids(realm))
+        self.add_key_provider("rsa-generated", {"priority": [str(int(time.time()))], "keySize": ["2048"]}, realm)
         (new,) = set(self.signing_kids(realm)) - before
         return str(new)
 
@@ -216,6 +223,40 @@ class TokenAuth(httpx.Auth):
         yield request
 
 
+class SignIns:
+    """Officers (the password grant of `motcua-cli`) and service-account clients (client
+    credentials) as Keycloak signs them in, each with a token kept fresh. The officers are created
+    (or brought to exactly what `officers` says) first."""
+
+    def __init__(self, admin: KeycloakAdmin, officers: dict[str, Officer]) -> None:
+        self.admin = admin
+        self.issuer = admin.issuer()
+        self.officers = officers
+        admin.ensure_officers(officers.values())
+        self._secrets: dict[str, str] = {}
+        self._auth: dict[str, TokenAuth] = {}
+
+    def secret(self, client_id: str) -> str:
+        if client_id not in self._secrets:
+            self._secrets[client_id] = self.admin.client_secret(client_id)
+        return self._secrets[client_id]
+
+    def auth(self, who: str) -> TokenAuth:
+        """An officer's (a key of `officers`) or a service-account client's (its client id)."""
+        if who not in self._auth:
+            if who in self.officers:
+                self._auth[who] = officer_auth(self.issuer, self.officers[who])
+            else:
+                self._auth[who] = client_auth(self.issuer, who, self.secret(who))
+        return self._auth[who]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.auth(who).headers
+
+    def token(self, who: str) -> str:
+        return self.auth(who).token
+
+
 def officer_auth(issuer: str, officer: Officer) -> TokenAuth:
     return TokenAuth(lambda: officer_token(issuer, officer.username, officer.password))
 
@@ -261,27 +302,17 @@ class ImportedKey:
         self.component_id = ""
 
     def install(self, admin: KeycloakAdmin, realm: str | None = None) -> str:
-        realm_id = admin.call("GET", "", realm=realm).json()["id"]
-        created = admin.call(
-            "POST",
-            "/components",
-            realm=realm,
-            json={
-                "name": f"rsa-tests-{time.time_ns()}",
-                "providerId": "rsa",
-                "providerType": "org.keycloak.keys.KeyProvider",
-                "parentId": realm_id,
-                "config": {
-                    "privateKey": [self.private_pem],
-                    "certificate": [self.certificate_pem],
-                    "priority": ["1"],
-                    "algorithm": ["RS256"],
-                    "active": ["true"],
-                    "enabled": ["true"],
-                },
+        self.component_id = admin.add_key_provider(
+            "rsa",
+            {
+                "privateKey": [self.private_pem],
+                "certificate": [self.certificate_pem],
+                "priority": ["1"],
+                "active": ["true"],
+                "enabled": ["true"],
             },
+            realm,
         )
-        self.component_id = created.headers["Location"].rsplit("/", 1)[1]
         modulus = self.private.public_key().public_numbers().n
         for entry in httpx.get(f"{admin.issuer(realm)}/protocol/openid-connect/certs", timeout=10).json()["keys"]:
             if entry.get("kty") == "RSA" and int.from_bytes(_b64(entry["n"]), "big") == modulus:
@@ -303,3 +334,35 @@ def _b64(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class OwnRealm:
+    """A realm of a test's own: the project's realm file under another name, publishing a key of
+    the test's (`key`), with one officer."""
+
+    admin: KeycloakAdmin
+    key: ImportedKey
+    officer: Officer
+
+    @property
+    def issuer(self) -> str:
+        return self.admin.issuer()
+
+    def token(self) -> str:
+        return str(officer_token(self.issuer, self.officer.username, self.officer.password)["access_token"])
+
+
+@contextmanager
+def own_realm(admin: KeycloakAdmin, officer: Officer) -> Iterator[OwnRealm]:
+    """Make an `OwnRealm` beside `admin`'s, and delete it at the end."""
+    name = f"motcua-{uuid.uuid4().hex[:8]}"
+    theirs = KeycloakAdmin(admin.base, admin.password, realm=name)
+    theirs.create_realm(name)
+    try:
+        key = ImportedKey()
+        key.install(theirs)
+        theirs.ensure_officer(officer)
+        yield OwnRealm(theirs, key, officer)
+    finally:
+        theirs.delete_realm(name)

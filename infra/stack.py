@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -128,6 +129,24 @@ def _pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state != "Z"
+
+
+def _recorded_pid(pidfile: Path) -> int | None:
+    """The pid a start wrote down, while that process runs."""
+    if not pidfile.exists():
+        return None
+    pid = int(pidfile.read_text())
+    return pid if _pid_alive(pid) else None
+
+
+def _stop(pid: int, timeout: float, kill: Callable[[int, int], None]) -> None:
+    """SIGTERM, and SIGKILL if it is still there after `timeout` seconds."""
+    kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _pid_alive(pid):
+        kill(pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -279,10 +298,7 @@ class Kafka:
         self.config = self.dir / "server.properties"
 
     def pid(self) -> int | None:
-        if not self.pidfile.exists():
-            return None
-        pid = int(self.pidfile.read_text())
-        return pid if _pid_alive(pid) else None
+        return _recorded_pid(self.pidfile)
 
     def running(self) -> bool:
         return port_open(self.profile.kafka_port)
@@ -375,12 +391,7 @@ class Kafka:
         if pid is None:
             return
         log("stopping Kafka")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        _stop(pid, timeout, kill=os.kill)
         self.pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
@@ -429,10 +440,7 @@ class Keycloak:
         return self.password_file.read_text().strip()
 
     def pid(self) -> int | None:
-        if not self.pidfile.exists():
-            return None
-        pid = int(self.pidfile.read_text())
-        return pid if _pid_alive(pid) else None
+        return _recorded_pid(self.pidfile)
 
     def running(self) -> bool:
         try:
@@ -462,6 +470,11 @@ class Keycloak:
     def launch(self) -> subprocess.Popen[bytes] | None:
         """Start the server without waiting for it; None when it already answers."""
         if self.running():
+            if not self.password_file.exists():
+                raise RuntimeError(
+                    f"a Keycloak this checkout did not start answers on {self.profile.keycloak_url}: stop it, "
+                    "or give this checkout other ports (MOTCUA_PORT_OFFSET)"
+                )
             return None
         if (stale := self.pid()) is not None:
             log(f"Keycloak (pid {stale}) does not answer; restarting it")
@@ -540,12 +553,7 @@ class Keycloak:
         if pid is None:
             return
         log("stopping Keycloak")
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _pid_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+        _stop(pid, timeout, kill=os.killpg)  # its start script and the JVM under it
         self.pidfile.unlink(missing_ok=True)
 
 

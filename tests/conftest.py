@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
 
 from conftest import Identities, free_port
 from infra.processes import SERVICES, ServiceProcess
+from services.events.topics import all_topics
 
 T = TypeVar("T")
 
@@ -65,6 +69,24 @@ class System:
         for processes in self.processes.values():
             for process in processes:
                 process.stop()
+
+
+async def kafka_records(bootstrap: str, prefix: str) -> list[ConsumerRecord]:
+    """Every record on the session's topics so far, read by a consumer group of its own."""
+    consumer = AIOKafkaConsumer(
+        *all_topics(prefix), bootstrap_servers=bootstrap, group_id=f"read-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=1000)
+            idle = 0 if batch else idle + 1
+            records.extend(r for part in batch.values() for r in part)
+    finally:
+        await consumer.stop()
+    return records
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 60, what: str = "condition") -> T:

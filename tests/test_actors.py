@@ -10,35 +10,18 @@ import uuid
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from conftest import H30
 from services.events import Envelope
-from services.events.topics import all_topics
-from tests.conftest import BIRTH_GROUP, System, eventually
+from tests.conftest import BIRTH_GROUP, System, eventually, kafka_records
 
 COUNTER = "Nguyễn Thị Tiếp"  # the `counter` test officer
 SPECIALIST = "Lê Thị Mai"  # the `specialist` test officer, UBND-XA
 
 
 async def events_of(bootstrap: str, prefix: str, dossier_id: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(
-        *all_topics(prefix), bootstrap_servers=bootstrap, group_id=f"actors-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=1000)
-            idle = 0 if batch else idle + 1
-            for records in batch.values():
-                for record in records:
-                    if record.key and record.key.decode() == dossier_id:
-                        found.append(Envelope.from_bytes(record.value))
-    finally:
-        await consumer.stop()
-    return found
+    records = await kafka_records(bootstrap, prefix)
+    return [Envelope.from_bytes(r.value) for r in records if r.key and r.key.decode() == dossier_id]
 
 
 def act(system: System, who: str, dossier_id: str, step_id: str, action: str, body: dict[str, Any] | None = None) -> None:

@@ -4,13 +4,9 @@ in events only where a consumer needs them (notify needs the contact given at in
 from __future__ import annotations
 
 import asyncio
-import uuid
-
-from aiokafka import AIOKafkaConsumer
 
 from services.events import Envelope
-from services.events.topics import all_topics
-from tests.conftest import System, eventually
+from tests.conftest import System, eventually, kafka_records
 
 CITIZEN_ID = "079188123456"
 PHONE = "0977123456"
@@ -19,20 +15,7 @@ NEEDS_CONTACT = {"dossier.received"}
 
 
 async def all_messages(bootstrap: str, prefix: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(
-        *all_topics(prefix), bootstrap_servers=bootstrap, group_id=f"audit-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=1000)
-            idle = 0 if batch else idle + 1
-            values.extend(r.value for records in batch.values() for r in records)
-    finally:
-        await consumer.stop()
-    return values
+    return [r.value for r in await kafka_records(bootstrap, prefix)]
 
 
 def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(system: System) -> None:

@@ -23,7 +23,7 @@ import jwt
 import pytest
 
 from conftest import H30, Identities, free_port
-from infra.identity import ImportedKey, KeycloakAdmin, Officer, officer_token
+from infra.identity import ImportedKey, Officer, OwnRealm, own_realm
 from infra.processes import SERVICES, ServiceProcess
 from tests.conftest import BIRTH_GROUP
 
@@ -38,36 +38,16 @@ PUBLIC = {
 }
 
 
-class Realm:
-    def __init__(self, admin: KeycloakAdmin, key: ImportedKey, officer: Officer) -> None:
-        self.admin, self.key, self.officer = admin, key, officer
-
-    @property
-    def issuer(self) -> str:
-        return self.admin.issuer()
-
-    def token(self) -> str:
-        return str(officer_token(self.issuer, self.officer.username, self.officer.password)["access_token"])
-
-
 @pytest.fixture(scope="module")
-def realm(identities: Identities) -> Iterator[Realm]:
-    name = f"motcua-s{uuid.uuid4().hex[:8]}"
-    admin = KeycloakAdmin(identities.admin.base, identities.admin.password, realm=name)
-    admin.create_realm(name)
-    try:
-        key = ImportedKey()
-        key.install(admin)
-        officer = Officer("t-root", "Vũ Toàn Quyền", ("province-admin", "operator"), password=uuid.uuid4().hex)
-        admin.ensure_officer(officer)
-        yield Realm(admin, key, officer)
-    finally:
-        admin.delete_realm(name)
+def realm(identities: Identities) -> Iterator[OwnRealm]:
+    officer = Officer("t-root", "Vũ Toàn Quyền", ("province-admin", "operator"), password=uuid.uuid4().hex)
+    with own_realm(identities.admin, officer) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
 def services(
-    migrated: dict[str, str], realm: Realm, tmp_path_factory: pytest.TempPathFactory
+    migrated: dict[str, str], realm: OwnRealm, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, ServiceProcess]]:
     env = {**migrated, "OIDC_ISSUER": realm.issuer}
     logs: Path = tmp_path_factory.mktemp("token-logs")
@@ -120,7 +100,7 @@ def hs256(claims: dict[str, Any], key: ImportedKey) -> str:
     return (body + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
 
 
-def forged(realm: Realm) -> dict[str, str]:
+def forged(realm: OwnRealm) -> dict[str, str]:
     now = int(time.time())
     good = {"iss": realm.issuer, "aud": "motcua-api", "sub": str(uuid.uuid4()), "iat": now, "exp": now + 300}
     good["roles"] = ["province-admin", "operator", "counter-officer"]
@@ -140,7 +120,7 @@ def forged(realm: Realm) -> dict[str, str]:
 
 
 def test_bad_tokens_are_401_problem_json_on_every_service_and_change_nothing(
-    services: dict[str, ServiceProcess], realm: Realm, identities: Identities
+    services: dict[str, ServiceProcess], realm: OwnRealm, identities: Identities
 ) -> None:
     token = realm.token()
     ok = httpx.post(f"{services['intake'].url}/dossiers", json=BIRTH_GROUP, headers=bearer(token), timeout=30)
@@ -185,7 +165,7 @@ def test_every_route_but_the_public_ones_refuses_a_call_without_a_token(services
     assert checked > 40
 
 
-def test_a_signing_key_rotation_needs_no_restart_of_any_service(services: dict[str, ServiceProcess], realm: Realm) -> None:
+def test_a_signing_key_rotation_needs_no_restart_of_any_service(services: dict[str, ServiceProcess], realm: OwnRealm) -> None:
     before = realm.token()
     for name, path in READS.items():
         assert httpx.get(f"{services[name].url}{path}", headers=bearer(before)).status_code == 200, name

@@ -22,7 +22,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from conftest import H30, Identities
-from infra.identity import ImportedKey, KeycloakAdmin, Officer, client_token, officer_token
+from infra.identity import ImportedKey, Officer, OwnRealm, client_token, officer_token, own_realm
 from services.events.envelope import Actor, current_actor
 from services.identity import Caller, Principal, Role, TokenVerifier, allow
 from services.problems import install_problem_handlers
@@ -32,20 +32,11 @@ AUDIENCE = "motcua-api"
 
 
 @pytest.fixture(scope="module")
-def other_realm(identities: Identities) -> Iterator[tuple[KeycloakAdmin, ImportedKey, Officer]]:
-    """A realm of this module's own (the project's realm file under another name), publishing a
-    key of ours; with one counter officer."""
-    name = f"motcua-t{uuid.uuid4().hex[:8]}"
-    admin = KeycloakAdmin(identities.admin.base, identities.admin.password, realm=name)
-    admin.create_realm(name)
-    try:
-        key = ImportedKey()
-        key.install(admin)
-        officer = Officer("t-other", "Quách Thị Khác", ("counter-officer",), units=(H30,), password=uuid.uuid4().hex)
-        admin.ensure_officer(officer)
-        yield admin, key, officer
-    finally:
-        admin.delete_realm(name)
+def other_realm(identities: Identities) -> Iterator[OwnRealm]:
+    """A realm of this module's own, publishing a key of ours; with one counter officer."""
+    officer = Officer("t-other", "Quách Thị Khác", ("counter-officer",), units=(H30,), password=uuid.uuid4().hex)
+    with own_realm(identities.admin, officer) as realm:
+        yield realm
 
 
 def app_for(issuer: str) -> FastAPI:
@@ -129,10 +120,8 @@ def unsigned(payload: dict[str, Any], header: dict[str, Any]) -> str:
     return f"{part(header)}.{part(payload)}."
 
 
-async def test_every_kind_of_bad_token_is_401_problem_json(
-    other_realm: tuple[KeycloakAdmin, ImportedKey, Officer], identities: Identities
-) -> None:
-    admin, key, officer = other_realm
+async def test_every_kind_of_bad_token_is_401_problem_json(other_realm: OwnRealm, identities: Identities) -> None:
+    admin, key, officer = other_realm.admin, other_realm.key, other_realm.officer
     issuer = admin.issuer()
     app = app_for(issuer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:
@@ -171,8 +160,8 @@ async def test_every_kind_of_bad_token_is_401_problem_json(
             assert answer.json()["type"].endswith("unauthorized"), reason
 
 
-async def test_a_key_rotation_is_taken_up_without_a_restart(other_realm: tuple[KeycloakAdmin, ImportedKey, Officer]) -> None:
-    admin, _, officer = other_realm
+async def test_a_key_rotation_is_taken_up_without_a_restart(other_realm: OwnRealm) -> None:
+    admin, officer = other_realm.admin, other_realm.officer
     app = app_for(admin.issuer())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:
         before = officer_token(admin.issuer(), officer.username, officer.password)["access_token"]
@@ -189,11 +178,11 @@ async def test_a_key_rotation_is_taken_up_without_a_restart(other_realm: tuple[K
 
 
 async def test_a_checked_token_is_taken_from_memory_only_until_it_expires_or_its_key_is_withdrawn(
-    other_realm: tuple[KeycloakAdmin, ImportedKey, Officer],
+    other_realm: OwnRealm,
 ) -> None:
     from services.identity import InvalidToken
 
-    admin, _, _ = other_realm
+    admin = other_realm.admin
     issuer = admin.issuer()
     verifier = TokenVerifier(issuer, AUDIENCE, leeway_seconds=0, refresh_interval=0)
     try:
