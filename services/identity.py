@@ -296,6 +296,5 @@ def role_caller(*roles: str) -> Any:
     return Annotated[Principal, Depends(allow(*roles))]
 
 
-# Route dependencies: any officer of the province (their scope then narrows what they see), or the operator.
-OfficersOnly = [Depends(allow(*OFFICERS))]
+# The operator's endpoints (dead letters, deliveries, notices, the tick): `dependencies=OperatorOnly`.
 OperatorOnly = [Depends(allow(Role.OPERATOR))]
