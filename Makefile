@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs what it needs.
 PY := .venv/bin/python
-export PYTHONPATH := $(CURDIR):$(CURDIR)/intake-service:$(CURDIR)/routing-service:$(CURDIR)/deadline-service:$(CURDIR)/notify-service
+export PYTHONPATH := $(CURDIR):$(CURDIR)/intake-service:$(CURDIR)/routing-service:$(CURDIR)/deadline-service:$(CURDIR)/notify-service:$(CURDIR)/web-service
 
 .PHONY: install run test lint chaos bench stack-up stack-down event-docs
 

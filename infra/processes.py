@@ -15,7 +15,7 @@ import httpx
 from infra.stack import REPO
 
 SERVICES = ("intake", "routing", "deadline", "notify")
-PYTHONPATH = os.pathsep.join([str(REPO)] + [str(REPO / f"{name}-service") for name in SERVICES])
+PYTHONPATH = os.pathsep.join([str(REPO)] + [str(REPO / f"{name}-service") for name in (*SERVICES, "web")])
 
 
 @dataclass

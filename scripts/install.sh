@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: Java and Maven (for the Kafka broker's jars and
-# Keycloak), PostgreSQL's server, the pinned Kafka jars and Keycloak server from Maven Central, and a
+# Keycloak), PostgreSQL's server, Chromium (web tests), htmx (web console), the pinned Kafka jars and Keycloak server from Maven Central, and a
 # Python virtualenv.
 # Idempotent: each step is skipped when already done.
 set -euo pipefail
@@ -13,6 +13,11 @@ missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+# The web tests drive Debian's Chromium; WeasyPrint (PDF forms) needs Pango and a font with Vietnamese.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+command -v npm >/dev/null || missing+=(npm)
 command -v psql >/dev/null || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[install] apt-get install ${missing[*]}"
@@ -34,6 +39,13 @@ if [ -z "$KC_BUILT" ] || [ infra/keycloak/pom.xml -nt "$KC_BUILT" ]; then
   mvn -q -B -f infra/keycloak/pom.xml dependency:unpack
   kc=$(ls -d infra/keycloak/dist/keycloak-* | tail -1)
   "$kc/bin/kc.sh" build --db=postgres --cache=local --health-enabled=true >/dev/null
+fi
+
+# htmx for the console's partial page updates, from the npm registry (no build step: served as it is).
+HTMX_VERSION=2.0.11
+if ! grep -qs "\"version\": \"$HTMX_VERSION\"" web-service/.vendor/node_modules/htmx.org/package.json; then
+  echo "[install] htmx $HTMX_VERSION from the npm registry"
+  npm install --silent --no-save --no-audit --no-fund --no-package-lock --prefix web-service/.vendor "htmx.org@$HTMX_VERSION" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

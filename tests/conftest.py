@@ -13,10 +13,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
+from playwright.sync_api import Browser, Page
 
 from conftest import Identities, free_port
 from infra.processes import SERVICES, ServiceProcess
 from services.events.topics import all_topics
+from tests.browser import Screenshots, chromium, console_env, new_context, sign_in, start_console
 
 T = TypeVar("T")
 
@@ -117,3 +119,44 @@ BIRTH_GROUP = {
     "documents": [{"code": "birth-certificate"}, {"code": "interlinked-form"}],
     "applicant": {"name": "Nguyễn Thị Lan", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
 }
+
+
+class Console:
+    """The web console over the module's `system`, and Chromium to use it with."""
+
+    def __init__(self, process: ServiceProcess, browser: Browser, identities: Identities) -> None:
+        self.process = process
+        self.url = process.url
+        self.browser = browser
+        self.identities = identities
+
+    def page(self, *, phone: bool = False) -> Page:
+        """A new browser (its own cookies) with one tab."""
+        return new_context(self.browser, phone=phone).new_page()
+
+    def sign_in(self, page: Page, who: str, next_path: str = "/") -> None:
+        officer = self.identities.officers[who]
+        sign_in(page, self.url, officer.username, officer.password, next_path)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Browser]:
+    with chromium() as (_, browser):
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def console(system: System, chromium_browser: Browser) -> Iterator[Console]:
+    port = free_port()
+    urls = {name: system.url(name) for name in SERVICES}
+    process = start_console(console_env(system.env, urls, port), port, system.logs / "web.log")
+    try:
+        yield Console(process, chromium_browser, system.identities)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Screenshots:
+    """`shot(page, "name")` keeps a screenshot of the page for review."""
+    return Screenshots(request.node.name)
