@@ -35,6 +35,7 @@ OFFICERS = {
     "leader_b": Officer("t-leader-b", "Đinh Thị Đạo", ("unit-leader",), units=(PHU_LOC,)),
     "specialist": Officer("t-specialist", "Lê Thị Mai", ("specialist",), agencies=("UBND-XA",)),
     "specialist_b": Officer("t-specialist-b", "Đỗ Văn Bảo", ("specialist",), agencies=("BHXH",)),
+    "specialist_ca": Officer("t-specialist-ca", "Phan Minh Công", ("specialist",), agencies=("CA-XA",)),
     "nobody": Officer("t-nobody", "Ngô Không Quyền", ()),
 }
 

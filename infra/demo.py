@@ -25,10 +25,11 @@ from typing import Any
 import httpx
 
 from infra.identity import CLI_CLIENT, KeycloakAdmin, Officer, SignIns, TokenAuth
-from infra.processes import ServiceProcess, start_services
+from infra.processes import ServiceProcess, console_env, start_console, start_services
 from infra.stack import PROFILES, REPO, Stack
 
 BASE_PORT = 8001
+CONSOLE_PORT = 8005
 SINK = PROFILES["dev"].root / "notices.jsonl"
 AGENCIES = json.loads((REPO / "routing-service" / "agencies.json").read_text(encoding="utf-8"))["agencies"]
 H30, PHU_LOC = "000.00.00.H30", "000.01.30.H30"
@@ -38,6 +39,8 @@ DEMO_OFFICERS = {
     "counter": Officer("tiepnhan.tinh", "Nguyễn Thị Hoa", ("counter-officer",), units=(H30,)),
     "counter_commune": Officer("tiepnhan.phuloc", "Trần Văn Đức", ("counter-officer",), units=(PHU_LOC,)),
     "specialist": Officer("chuyenvien.ubndxa", "Lê Thị Mai", ("specialist",), agencies=("UBND-XA",)),
+    "specialist_police": Officer("canbo.congan", "Phan Minh Tuấn", ("specialist",), agencies=("CA-XA",)),
+    "specialist_insurance": Officer("chuyenvien.bhxh", "Võ Thị Thu", ("specialist",), agencies=("BHXH",)),
     "leader": Officer("lanhdao.tinh", "Hoàng Văn Sơn", ("unit-leader",), units=(H30,)),
     "admin": Officer("quantri.tinh", "Đặng Thu Hà", ("province-admin",)),
     "operator": Officer("vanhanh", "Bùi Quang Vinh", ("operator",)),
@@ -46,11 +49,14 @@ ROLE_LABELS = {
     "counter": "counter officer, provincial centre",
     "counter_commune": "counter officer, Phú Lộc commune",
     "specialist": "specialist, UBND xã",
+    "specialist_police": "officer, Công an xã",
+    "specialist_insurance": "specialist, Bảo hiểm xã hội",
     "leader": "unit leader, provincial centre",
     "admin": "province administrator",
     "operator": "operator (/admin)",
 }
 PORTAL_CLIENT = "cong-dvc-tinh"
+LOOKUP_PATH = "/tra-cuu?ma={code}"
 
 SAMPLES: list[dict[str, Any]] = [
     {
@@ -211,7 +217,7 @@ def print_sign_in(stack: Stack, ids: Identities, services: dict[str, ServiceProc
     print(f"  {'LGSP':10s} client {'lgsp-tinh':13s} secret {ids.secret('lgsp-tinh')}")
     keycloak = stack.keycloak
     print(f"Keycloak's console: {stack.profile.keycloak_url}/admin/  user {keycloak.ADMIN}, password in {keycloak.password_file}")
-    print(f"the services' API documents: {', '.join(f'{p.url}/docs' for p in services.values())}")
+    print(f"the services' API documents: {', '.join(f'{p.url}/docs' for n, p in services.items() if n != 'web')}")
 
 
 def print_notices(submitted: dict[str, str]) -> None:
@@ -235,13 +241,22 @@ def main() -> int:
         logs = stack.profile.root / "logs"
         print(f"starting intake, routing, deadline, notify (logs in {logs})")
         ids = Identities(stack)
-        services = start_services({**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK)}, logs, BASE_PORT)
+        console_url = f"http://127.0.0.1:{CONSOLE_PORT}"
+        env = {**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK), "NOTIFY_LOOKUP_URL": f"{console_url}{LOOKUP_PATH}"}
+        services = start_services(env, logs, BASE_PORT)
         for name, process in services.items():
             print(f"  {name:9s} {process.url}/docs")
+        urls = {name: process.url for name, process in services.items()}
+        services["web"] = start_console(
+            console_env(env, urls, CONSOLE_PORT, stack.profile.web_session_key()), CONSOLE_PORT, logs / "web.log"
+        )
         run_demo(services, ids)
         print(f"notices to the console sink are kept in {SINK}")
-        print(f"on-time report (as the unit leader or the province administrator): {services['deadline'].url}/reports/dashboard")
         print_sign_in(stack, ids, services)
+        print(
+            f"\nthe web console: {console_url}  (officers sign in with the users above; citizens look up at {console_url}/tra-cuu)"
+        )
+        print(f"  on-time statistics: {console_url}/thong-ke  (as the unit leader or the province administrator)")
         print("running; Ctrl-C stops everything")
         while all(p.alive() for p in services.values()):
             time.sleep(1)

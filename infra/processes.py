@@ -94,3 +94,26 @@ def start_services(
             process.stop()
         raise
     return processes
+
+
+def console_env(service_env: dict[str, str], urls: dict[str, str], port: int, session_key: str, **extra: str) -> dict[str, str]:
+    """The web console's environment: the issuer, the four services' addresses, where browsers reach it."""
+    return {
+        "OIDC_ISSUER": service_env["OIDC_ISSUER"],
+        "WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WEB_SESSION_KEY": session_key,
+        **{f"{name.upper()}_URL": url for name, url in urls.items()},
+        "LOG_LEVEL": service_env.get("LOG_LEVEL", "INFO"),
+        **extra,
+    }
+
+
+def start_console(env: dict[str, str], port: int, log_path: Path) -> ServiceProcess:
+    """The web console (`web-service/`) as a process, once it answers /readyz."""
+    process = ServiceProcess("web", port, env, log_path).start()
+    try:
+        process.wait_ready()
+    except Exception:
+        process.stop()
+        raise
+    return process

@@ -16,6 +16,7 @@ A PostgreSQL server given by DATABASE_URL is used as it is instead of starting o
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import pwd
@@ -68,6 +69,15 @@ class Profile:
     @property
     def issuer(self) -> str:
         return f"{self.keycloak_url}/realms/{REALM}"
+
+    def web_session_key(self) -> str:
+        """The key sealing the web console's session cookies: made once per profile, kept so a restart signs no one out."""
+        path = self.root / "web-session-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        return path.read_text().strip()
 
     def env(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "OIDC_ISSUER": self.issuer}
@@ -483,6 +493,7 @@ class Keycloak:
         imports = self.home / "data" / "import"
         imports.mkdir(parents=True, exist_ok=True)
         shutil.copy(KEYCLOAK_DIR / f"realm-{REALM}.json", imports / f"realm-{REALM}.json")
+        shutil.copytree(KEYCLOAK_DIR / "themes", self.home / "themes", dirs_exist_ok=True)  # the login pages' words
         jdbc, user = self._database()
         port = self.profile.keycloak_port
         log(f"starting Keycloak on {self.profile.keycloak_url}")

@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-
-from infra.processes import ServiceProcess
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "test-results" / "screenshots"
@@ -29,26 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-
-
-def console_env(system_env: dict[str, str], urls: dict[str, str], port: int, **extra: str) -> dict[str, str]:
-    return {
-        "OIDC_ISSUER": system_env["OIDC_ISSUER"],
-        "WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "WEB_SESSION_KEY": Fernet.generate_key().decode(),
-        "INTAKE_URL": urls["intake"],
-        "ROUTING_URL": urls["routing"],
-        "DEADLINE_URL": urls["deadline"],
-        "NOTIFY_URL": urls["notify"],
-        "LOG_LEVEL": "INFO",
-        **extra,
-    }
-
-
-def start_console(env: dict[str, str], port: int, log: Path) -> ServiceProcess:
-    process = ServiceProcess("web", port, env, log).start()
-    process.wait_ready()
-    return process
 
 
 @contextmanager

@@ -13,12 +13,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
+from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page
 
 from conftest import Identities, free_port
-from infra.processes import SERVICES, ServiceProcess
+from infra.processes import SERVICES, ServiceProcess, console_env, start_console
 from services.events.topics import all_topics
-from tests.browser import Screenshots, chromium, console_env, new_context, sign_in, start_console
+from tests.browser import Screenshots, chromium, new_context, sign_in
 
 T = TypeVar("T")
 
@@ -149,7 +150,7 @@ def chromium_browser() -> Iterator[Browser]:
 def console(system: System, chromium_browser: Browser) -> Iterator[Console]:
     port = free_port()
     urls = {name: system.url(name) for name in SERVICES}
-    process = start_console(console_env(system.env, urls, port), port, system.logs / "web.log")
+    process = start_console(console_env(system.env, urls, port, Fernet.generate_key().decode()), port, system.logs / "web.log")
     try:
         yield Console(process, chromium_browser, system.identities)
     finally:
