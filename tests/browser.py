@@ -73,3 +73,17 @@ def sign_in(page: Page, console_url: str, username: str, password: str, next_pat
     page.locator("#kc-login").click()
     page.wait_for_url(re.compile(re.escape(console_url) + ".*"))
     expect(page.locator("body")).not_to_contain_text("Traceback")
+
+
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def assert_usable(page: Page) -> None:
+    """What every page owes its reader: no stack trace, a label on every field, nothing wider than the screen."""
+    expect(page.locator("body")).not_to_contain_text("Traceback")
+    assert page.evaluate(UNLABELLED_FIELDS) == [], f"fields without a label on {page.url}"
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{page.url} is {overflow}px wider than the screen"
