@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web.adapters.backend import ApiError, ServiceUnavailable
 from web.adapters.sessions import COOKIE, Session, SessionExpired
-from web.entrypoints import auth, home
+from web.entrypoints import agency, auth, citizen, home
 from web.entrypoints.pages import NotAllowed, SignInNeeded, render
 from web.settings import WebSettings
 from web.wiring import Wiring
@@ -28,6 +28,7 @@ VENDOR = Path(__file__).resolve().parent.parent / ".vendor" / "node_modules" / "
 
 # Each area of the console adds its router here.
 ROUTERS = [home.router, auth.router]
+ROUTERS += [agency.router, citizen.router]  # the agency officer's inbox and steps; the citizen's look-up
 
 
 def _same_origin(request: Request, public_url: str) -> bool:
