@@ -72,9 +72,10 @@ class Backend:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """The raw answer (for CSV and HTML the services render); 4xx and 5xx raise `ApiError`."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             response = await self._http.request(method, f"{self.urls[service]}{path}", headers=headers, json=json, params=query)
@@ -89,8 +90,10 @@ class Backend:
     async def get(self, service: ServiceName, path: str, token: str | None, **params: Any) -> Any:
         return (await self.response(service, "GET", path, token, params=params)).json()
 
-    async def post(self, service: ServiceName, path: str, token: str | None, body: Any = None) -> Any:
-        response = await self.response(service, "POST", path, token, json=body if body is not None else {})
+    async def post(
+        self, service: ServiceName, path: str, token: str | None, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        response = await self.response(service, "POST", path, token, json=body if body is not None else {}, headers=headers)
         return response.json() if response.content else None
 
     async def ready(self) -> dict[str, str]:
