@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import BIRTH_GROUP, Console, Screenshots, System
+from tests.conftest import BIRTH_GROUP, Console, Screenshots, System, eventually
 
 
 def receive_through_the_form(page: Page, shot: Screenshots) -> str:
@@ -113,7 +113,9 @@ def test_a_counter_officer_receives_a_dossier_prints_its_receipt_and_finds_it_in
     shot(other, "another unit: not found")
 
 
-def test_the_counter_asks_for_a_supplement_and_prints_form_2(system: System, console: Console, shot: Screenshots) -> None:
+def test_the_counter_asks_for_a_supplement_refuses_and_prints_forms_2_3_and_5(
+    system: System, console: Console, shot: Screenshots
+) -> None:
     dossier = system.submit({**BIRTH_GROUP, "receiving_unit": "000.00.00.H30"})
     page = console.page()
     console.sign_in(page, "counter", f"/ho-so/{dossier['id']}")
@@ -142,3 +144,21 @@ def test_the_counter_asks_for_a_supplement_and_prints_form_2(system: System, con
     shot(page, "form 2")
     pdf = page.request.get(f"{console.url}/ho-so/{dossier['id']}/phieu-bo-sung.pdf")
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF-")
+
+    # the control sheet (form 5): the handover to the commune's civil-status step, and who made it
+    sheet = eventually(
+        lambda: (r := page.request.get(f"{console.url}/ho-so/{dossier['id']}/phieu-kiem-soat")).ok and r.text(), what="form 5"
+    )
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheet and "UBND xã (hộ tịch)" in sheet
+
+    # still incomplete: the counter refuses it, with the reason, and prints form 3
+    page.goto(f"{console.url}/ho-so/{dossier['id']}")
+    page.locator("summary", has_text="Từ chối tiếp nhận hồ sơ").click()
+    page.locator("#refuse-reason").fill("Hồ sơ không thuộc thẩm quyền giải quyết")
+    page.get_by_role("button", name="Từ chối tiếp nhận hồ sơ").click()
+    expect(page.locator(".flash")).to_contain_text("Đã từ chối tiếp nhận hồ sơ")
+    expect(page.locator("summary")).to_have_count(0)  # a refused dossier offers nothing more
+    page.get_by_role("link", name="Phiếu từ chối tiếp nhận giải quyết hồ sơ").click()
+    expect(page.locator("main")).to_contain_text("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ")
+    expect(page.locator("main")).to_contain_text("Hồ sơ không thuộc thẩm quyền giải quyết")
+    shot(page, "form 3")

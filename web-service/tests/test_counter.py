@@ -353,3 +353,26 @@ def test_form_5_lists_handovers_in_time_order_and_each_steps_outcome() -> None:
     assert [h["action"] for h in sheet["handovers"]] == ["Chuyển hồ sơ", "Hoàn thành, chuyển tiếp"]
     assert sheet["steps"][0]["outcome"] == "Trước hạn" and sheet["steps"][0]["due_at"] == "d1"
     assert sheet["steps"][1]["outcome"] == "" and sheet["steps"][1]["state"] == "Đã chuyển, chờ tiếp nhận"
+
+
+# ---------------------------------------------------------------- English
+
+
+def test_every_text_of_the_counter_pages_has_its_english() -> None:
+    import re
+    from pathlib import Path
+
+    from web.domain import counter
+    from web.domain.i18n import english
+
+    templates = Path(counter.__file__).resolve().parent.parent / "adapters" / "templates" / "counter"
+    texts = set()
+    for page in templates.rglob("*.html"):
+        source = page.read_text(encoding="utf-8")
+        texts |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.*?)\1\s*\)""", source)}
+        texts |= set(re.findall(r'm\.field\("[^"]+", "([^"]+)"', source)) | set(re.findall(r'hint="([^"]+)"', source))
+    for table in (counter.ACTION_LABELS, counter.FLASHES, counter.RETURN_METHODS, counter.STEP_STATES, counter.NOTICE_STATES):
+        texts |= set(table.values())
+    texts |= set(counter.FIELD_MESSAGES.values()) | {counter.CONFLICT}
+    missing = sorted(t for t in texts if t not in english())
+    assert missing == []

@@ -497,7 +497,17 @@ def control_sheet(route: Mapping[str, Any], deadlines: Iterable[Mapping[str, Any
     return {"dossier_code": route.get("dossier_code", ""), "steps": steps, "handovers": handovers}
 
 
+# Notify names a notice by the event that caused it (`dossier.received`) or by its trigger's short name.
 NOTICE_TRIGGERS = {
+    "dossier.received": "Tiếp nhận và hẹn trả",
+    "dossier.supplement_requested": "Yêu cầu bổ sung",
+    "dossier.refused": "Từ chối tiếp nhận",
+    "routing.fee_requested": "Yêu cầu nộp phí",
+    "deadline.apology_issued": "Xin lỗi, hẹn lại",
+    "routing.route_completed": "Có kết quả",
+    "dossier.result_returned": "Đã trả kết quả",
+    "deadline.warning": "Sắp đến hạn",
+    "deadline.overdue": "Quá hạn",
     "received": "Tiếp nhận và hẹn trả",
     "supplement_requested": "Yêu cầu bổ sung",
     "refused": "Từ chối tiếp nhận",
