@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.identity import Role
-from web.adapters.backend import ApiError
+from web.adapters.backend import ApiError, Backend
 from web.adapters.pdf import html_to_pdf, qr_svg
 from web.application import counter as use
 from web.application.signin import SignedIn
@@ -28,9 +28,9 @@ from web.domain.counter import (
     RECEIVED,
     RETURN_METHODS,
     STEP_STATES,
+    Action,
     QueueFilters,
     ReceptionForm,
-    action_for,
     actions_for,
     field_messages,
     legal_date,
@@ -210,12 +210,8 @@ async def dossier(request: Request, dossier_id: str, officer: Reader, api: Api, 
     return await _dossier_page(request, officer, api, _dossier_id(dossier_id), flash=FLASHES.get(ok))
 
 
-@router.post("/ho-so/{dossier_id}/{segment}", include_in_schema=False)
-async def act(request: Request, dossier_id: str, segment: str, officer: Actor, api: Api) -> Response:
+async def _act(request: Request, dossier_id: str, action: Action, officer: SignedIn, api: Backend) -> Response:
     dossier_id = _dossier_id(dossier_id)
-    action = action_for(segment)
-    if action is None:
-        raise ApiError(404, "Not Found")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         await use.act(api, officer.token, dossier_id, action, form)
@@ -231,6 +227,19 @@ async def act(request: Request, dossier_id: str, segment: str, officer: Actor, a
             request, officer, api, dossier_id, failed=action.value, errors=errors, values=form, status_code=422
         )
     return RedirectResponse(f"/ho-so/{dossier_id}?ok={action.value}", status_code=303)
+
+
+def _action_route(action: Action) -> None:
+    """POST /ho-so/{id}/<the action's path>: one route per action, so other areas' paths under a dossier stay theirs."""
+
+    async def route(request: Request, dossier_id: str, officer: Actor, api: Api) -> Response:
+        return await _act(request, dossier_id, action, officer, api)
+
+    router.add_api_route(f"/ho-so/{{dossier_id}}/{ACTION_PATHS[action]}", route, methods=["POST"], include_in_schema=False)
+
+
+for _action in Action:
+    _action_route(_action)
 
 
 # ---------------------------------------------------------------- the printable forms
@@ -293,13 +302,11 @@ FORMS = {
 }
 
 
-@router.get("/ho-so/{dossier_id}/{document}", include_in_schema=False)
-async def printable(request: Request, dossier_id: str, document: str, officer: Reader, api: Api, ok: str = "") -> Response:
-    """A form as a printable page, or with `.pdf` the same page laid out by WeasyPrint."""
+async def _printable(
+    request: Request, dossier_id: str, name: str, pdf: bool, officer: SignedIn, api: Backend, ok: str
+) -> Response:
+    """A form as a printable page, or as a PDF: the same page laid out by WeasyPrint."""
     dossier_id = _dossier_id(dossier_id)
-    name, pdf = (document.removesuffix(".pdf"), document.endswith(".pdf"))
-    if name not in FORMS:
-        raise ApiError(404, "Not Found")
     build, filename = FORMS[name]
     template, context = await build(request, officer, api, dossier_id)
     status_code = context.pop("status_code", 200)
@@ -317,3 +324,17 @@ async def printable(request: Request, dossier_id: str, document: str, officer: R
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}-{code}.pdf"'},
     )
+
+
+def _form_route(name: str, pdf: bool) -> None:
+    """GET /ho-so/{id}/<form>, or with `.pdf` its PDF."""
+
+    async def route(request: Request, dossier_id: str, officer: Reader, api: Api, ok: str = "") -> Response:
+        return await _printable(request, dossier_id, name, pdf, officer, api, ok)
+
+    router.add_api_route(f"/ho-so/{{dossier_id}}/{name}{'.pdf' if pdf else ''}", route, methods=["GET"], include_in_schema=False)
+
+
+for _name in FORMS:
+    _form_route(_name, pdf=False)
+    _form_route(_name, pdf=True)
