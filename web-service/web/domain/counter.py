@@ -193,9 +193,10 @@ def _count(value: str | None, default: int) -> int | str:
         return value
 
 
-def dossier_create(form: ReceptionForm, procedure: Mapping[str, Any], accepts_language: bool = False) -> dict[str, Any]:
+def dossier_create(form: ReceptionForm, procedure: Mapping[str, Any]) -> dict[str, Any]:
     """Intake's `DossierCreate` body: each ticked document with its originals and copies (the
-    catalogue's numbers when left empty), the applicant's empty fields left out."""
+    catalogue's numbers when left empty), the applicant's empty fields left out. No address and no
+    language: intake's `DossierCreate` has neither (it forbids unknown fields)."""
     defaults = {d["code"]: d for d in procedure.get("documents", [])}
     documents = []
     for code in form.documents:
