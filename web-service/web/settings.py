@@ -17,6 +17,9 @@ class WebSettings(BaseSettings):
         validation_alias="WEB_PUBLIC_URL",
         description="Where browsers reach the console: sign-in redirects and the receipt's QR code point here.",
     )
+    form_place: str = Field(
+        "", validation_alias="WEB_FORM_PLACE", description="The place on the printed forms' date line ('Lâm Đồng, ngày …')."
+    )
     oidc_issuer: str = Field(validation_alias="OIDC_ISSUER", min_length=1)
     oidc_audience: str = Field("motcua-api", validation_alias="OIDC_AUDIENCE")
     oidc_client_id: str = Field("motcua-console", validation_alias="WEB_OIDC_CLIENT_ID")

@@ -93,7 +93,8 @@ class Backend:
     async def post(
         self, service: ServiceName, path: str, token: str | None, body: Any = None, headers: dict[str, str] | None = None
     ) -> Any:
-        """`headers`: e.g. the citizen's address as X-Forwarded-For, so intake limits each citizen, not the console."""
+        """`headers`: e.g. the citizen's address as X-Forwarded-For (so intake limits each citizen, not the
+        console), or an Idempotency-Key (so a double click files one dossier)."""
         response = await self.response(service, "POST", path, token, json=body if body is not None else {}, headers=headers)
         return response.json() if response.content else None
 

@@ -1,0 +1,25 @@
+"""Printable forms as PDF: WeasyPrint lays out the same HTML the browser prints (its print styles
+apply), so the paper and the file never differ. The forms carry their styles inline and fetch
+nothing, so a PDF never calls back into the console."""
+
+from __future__ import annotations
+
+import asyncio
+
+import segno
+
+
+def qr_svg(data: str) -> str:
+    """An inline SVG QR code (error correction M), readable by any phone camera."""
+    return segno.make_qr(data, error="m").svg_inline(scale=3, border=2)
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
+
+    return HTML(string=html).write_pdf()
+
+
+async def html_to_pdf(html: str) -> bytes:
+    """The PDF of a self-contained HTML document, laid out off the event loop."""
+    return await asyncio.to_thread(_pdf, html)
