@@ -65,12 +65,19 @@ def test_quick_periods_cover_last_month_across_a_year_and_the_quarter() -> None:
     assert {q.key: q.period for q in quick_periods(date(2026, 8, 20))}["this-quarter"].start == date(2026, 7, 1)
 
 
+def test_days_are_read_as_typed_dd_mm_yyyy_or_as_links_carry_them() -> None:
+    assert parse_period("01/11/2026", "2026-11-25", date(2026, 11, 25)) == Period(date(2026, 11, 1), date(2026, 11, 25))
+    assert parse_period("1-11-2026", " 25.11.2026 ", date(2026, 11, 25)) == Period(date(2026, 11, 1), date(2026, 11, 25))
+    with pytest.raises(PeriodInvalid):
+        parse_period("hôm qua", None, date(2026, 11, 25))
+
+
 def test_a_period_ending_before_it_starts_or_a_bad_date_names_the_field() -> None:
     with pytest.raises(PeriodInvalid) as before:
         parse_period("2026-11-20", "2026-11-01", date(2026, 11, 25))
     assert set(before.value.errors) == {"to"}
     with pytest.raises(PeriodInvalid) as bad:
-        parse_period("20/11/2026", "2026-11-21", date(2026, 11, 25))
+        parse_period("31/02/2026", "2026-11-21", date(2026, 11, 25))
     assert set(bad.value.errors) == {"from"}
 
 
@@ -104,6 +111,14 @@ def test_a_column_the_api_does_not_give_is_shown_as_a_dash() -> None:
     assert figures["carried_over"] is None and figures["received"] is None
     assert format_figure(COLUMN["carried_over"], figures["carried_over"]) == MISSING
     assert figures["on_time_rate"] == 1.0
+
+
+def test_only_a_column_the_api_does_not_hold_is_noted_as_missing() -> None:
+    period = Period(date(2026, 11, 1), date(2026, 11, 25))
+    nothing_resolved = {**TODAY_ROW, "early": 0, "on_time": 0, "late": 0, "resolved": 0, "on_time_rate": None}
+    assert build_report({"rows": [], "total": nothing_resolved}, period, "unit", {}).given("on_time_rate")
+    older = build_report({"rows": [], "total": {"received_new": 1}}, period, "unit", {})
+    assert not older.given("carried_over") and older.given("received_new")
 
 
 def test_a_rate_the_api_gives_as_null_with_nothing_resolved_is_a_dash() -> None:

@@ -95,8 +95,24 @@ class PeriodInvalid(ValueError):
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # as the deadline service accepts
 
 
+def parse_day(text: str) -> date:
+    """A day as an officer types it, `25/11/2026` (or `25-11-2026`), or as links carry it, `2026-11-25`."""
+    text = text.strip()
+    parts = text.replace("-", "/").replace(".", "/").split("/")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        if len(parts[0]) == 4:
+            return date(int(parts[0]), int(parts[1]), int(parts[2]))
+        if len(parts[2]) == 4:
+            return date(int(parts[2]), int(parts[1]), int(parts[0]))
+    raise ValueError(f"not a day: {text!r}")
+
+
+def shown_day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def parse_period(start: str | None, end: str | None, today: date) -> Period:
-    """The period from the form's `from` and `to` (yyyy-mm-dd, as a date input sends them); this
+    """The period from the form's `from` and `to` (dd/mm/yyyy, or yyyy-mm-dd from a link); this
     month so far when both are empty, one side taken from the default when only the other is given."""
     default = default_period(today)
     errors: dict[str, str] = {}
@@ -106,7 +122,7 @@ def parse_period(start: str | None, end: str | None, today: date) -> Period:
             days[name] = fallback
             continue
         try:
-            days[name] = date.fromisoformat(text.strip())
+            days[name] = parse_day(text)
         except ValueError:
             errors[name] = "Ngày không hợp lệ (dd/mm/yyyy)."
             continue
@@ -224,6 +240,7 @@ class Row:
     key: str
     name: str
     figures: dict[str, Figure]
+    absent: frozenset[str] = frozenset()  # the columns the API row holds under none of their names
 
     def cell(self, column: str) -> Figure:
         return self.figures.get(column)
@@ -241,7 +258,13 @@ class Report:
 
     def given(self, column: str) -> bool:
         """Whether the API gives this column at all (for the note under the table)."""
-        return any(r.cell(column) is not None for r in [*self.rows, self.total])
+        return column not in self.total.absent
+
+
+def absent_columns(api_row: Mapping[str, Any]) -> frozenset[str]:
+    """The columns the API row does not hold, counted from their parts or not."""
+    figures = map_figures(api_row)
+    return frozenset(c.key for c in COLUMNS if figures[c.key] is None and not any(n in api_row for n in c.names))
 
 
 def build_report(
@@ -256,7 +279,9 @@ def build_report(
     ]
     rows.sort(key=lambda r: r.name.casefold())
     total_api = api.get("total")
-    total = Row("", total_label, map_figures(total_api) if isinstance(total_api, Mapping) else {c.key: None for c in COLUMNS})
+    if not isinstance(total_api, Mapping):
+        total_api = {}
+    total = Row("", total_label, map_figures(total_api), absent_columns(total_api))
     return Report(period, by, rows, total)
 
 

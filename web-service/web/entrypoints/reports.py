@@ -34,6 +34,7 @@ from web.domain.reports import (
     name_of,
     parse_period,
     quick_periods,
+    shown_day,
 )
 from web.entrypoints.pages import Api, Language, officer_with, render
 
@@ -72,7 +73,7 @@ def _form_context(by: str, period: Period | None, bucket: str | None = None) -> 
         "by": by,
         "bucket": bucket,
         "quick": [(q, _query(q.period, by), period == q.period) for q in quick_periods(today)],
-        "form": {"from": period.start.isoformat(), "to": period.end.isoformat()} if period else {},
+        "form": {"from": shown_day(period.start), "to": shown_day(period.end)} if period else {},
         "errors": {},
     }
 
