@@ -162,6 +162,21 @@ def test_a_leader_reads_their_units_report_switches_it_and_downloads_the_same_nu
     )
     shot(page, "report by channel")
 
+    page.locator("#report-by").select_option("agency")  # no API lists agencies: named from the procedures' steps
+    page.get_by_role("button", name="Xem thống kê").click()
+    expect(page.locator("#report-table thead th.name")).to_have_text("Cơ quan xử lý")
+    by_agency = report(system, "leader", f"{this_month()}&by=agency")
+    expect(page.locator("#report-table tbody tr")).to_have_count(len(by_agency["rows"]))
+    if row_of(by_agency, "UBND-XA"):
+        expect(page.locator('#report-table tr[data-key="UBND-XA"] th')).to_contain_text("UBND xã (hộ tịch)")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("columnheader", name="On-time rate")).to_be_visible()
+    expect(page.locator("#report-by")).to_have_value("agency")
+    shot(page, "report by agency in English")
+    page.get_by_role("button", name="Tiếng Việt").click()
+    page.locator("#report-by").select_option("channel")
+    page.get_by_role("button", name="Xem thống kê").click()
+
     page.get_by_role("link", name="Tháng trước").click()  # before any dossier of this session
     expect(page.get_by_text("Không có hồ sơ nào trong kỳ này.")).to_be_visible()
     expect(page.locator("#report-by")).to_have_value("channel")
