@@ -10,8 +10,10 @@ import segno
 
 
 def qr_svg(data: str) -> str:
-    """An inline SVG QR code (error correction M), readable by any phone camera."""
-    return segno.make_qr(data, error="m").svg_inline(scale=3, border=2)
+    """An inline SVG QR code (error correction M, the standard's quiet zone of four modules). It has a
+    viewBox and no size of its own, so the form's CSS scales it: with a fixed size, a smaller box
+    would cut the code off and no camera could read it."""
+    return segno.make_qr(data, error="m").svg_inline(border=4, omitsize=True)
 
 
 def _pdf(html: str) -> bytes:
