@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -156,6 +156,30 @@ def test_a_unit_leaders_report_counts_only_the_dossiers_of_their_units(
     for path in ("/reports/on-time", "/reports/on-time/series", "/reports/dashboard"):
         refused = deadline.call("GET", f"{path}?{PERIOD}&unit={PHU_LOC}", "leader")
         assert status_of(refused) == 404, path
+
+
+def test_without_a_period_the_reports_cover_the_current_month_so_far(deadline: Deadline, dossiers: dict[str, list[str]]) -> None:
+    before = datetime.now(VN_TZ).date()
+    for path in (
+        "/reports/dashboard",
+        "/reports/on-time/series",
+        "/reports/on-time?by=agency",
+    ):
+        assert status_of(deadline.call("GET", path, "leader")) == 200, path
+    current = report_of(deadline, "leader", "/reports/on-time")
+    after = datetime.now(VN_TZ).date()
+    days = (date.fromisoformat(current["period_from"]), date.fromisoformat(current["period_to"]))
+    assert days in {(today.replace(day=1), today) for today in (before, after)}
+    # only `to`: its month up to it
+    january = report_of(deadline, "leader", "/reports/on-time?to=2029-01-20")
+    assert (january["period_from"], january["period_to"]) == ("2029-01-01", "2029-01-20")
+    assert january["total"]["received"] == 3
+
+
+def report_of(deadline: Deadline, who: str, path: str) -> dict[str, Any]:
+    response = deadline.call("GET", path, who)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_only_the_operator_ticks_and_never_in_the_future(deadline: Deadline) -> None:

@@ -11,11 +11,12 @@ import csv
 import io
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from services.calendar import VN_TZ
 from services.events.schemas import (
     DossierRefused,
     DossierWithdrawn,
@@ -337,7 +338,7 @@ async def test_a_restart_fires_what_fell_due_while_the_service_was_down(deadline
 
 
 async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline) -> None:
-    """January–March 2028, unit H99.1 (procedures P1, P2; fields F1, F2; channels 1, 2)."""
+    """January–March 2026, a period in the past, unit H99.x (procedures P1, P2; fields F1, F2; channels 1, 2)."""
     unit = "H99." + uuid.uuid4().hex[:4]
     made: dict[str, list[str]] = {}
 
@@ -353,7 +354,7 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         )
         return dossier_id
 
-    jan = vn(2028, 1, 10, 9, 0)  # Monday
+    jan = vn(2026, 1, 12, 9, 0)  # Monday
     plan = []
     for i, kind in enumerate(["early", "early", "on_time", "late", "late", "late"]):
         plan.append(
@@ -365,14 +366,14 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
             )
         )
     carried = await dossier(
-        "carried_on_time", vn(2027, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True
+        "carried_on_time", vn(2025, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True
     )
     refused = await dossier("refused", jan, procedure="P2", field="F2")
     withdrawn = await dossier("withdrawn", jan, procedure="P2", field="F2")
     paused = await dossier("paused", jan, procedure="P2", field="F2", agency="A2")
-    overdue = await dossier("overdue", vn(2028, 2, 1, 9, 0), budget=16, procedure="P1", field="F1", agency="A2")
-    await dossier("not_due", vn(2028, 3, 30, 9, 0), budget=80, procedure="P1", field="F2", agency="A2")
-    before = await dossier("finished_before_period", vn(2027, 12, 1, 9, 0), budget=16, procedure="P2", field="F2")
+    overdue = await dossier("overdue", vn(2026, 2, 3, 9, 0), budget=16, procedure="P1", field="F1", agency="A2")
+    await dossier("not_due", vn(2026, 3, 30, 9, 0), budget=80, procedure="P1", field="F2", agency="A2")
+    before = await dossier("finished_before_period", vn(2025, 12, 1, 9, 0), budget=16, procedure="P2", field="F2")
     all_ids = {i for ids in made.values() for i in ids}
     for dossier_id in all_ids:
         deadline.deadlines(dossier_id, 1)
@@ -384,25 +385,25 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         await deadline.publish("routing", dossier_id, RouteCompleted(completed_at=done))
     carried_due = datetime.fromisoformat(deadline.clock(carried)["due_at"])
     await deadline.publish("routing", carried, RouteCompleted(completed_at=carried_due))  # on time, in the period
-    await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2027, 12, 2, 9, 0)))
+    await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2025, 12, 2, 9, 0)))
     await deadline.publish(
-        "routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2028, 1, 12, 9, 0))
+        "routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2026, 1, 14, 9, 0))
     )
-    await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2028, 1, 13, 9, 0)))
+    await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2026, 1, 15, 9, 0)))
     await deadline.publish(
         "routing",
         paused,
-        SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2028, 1, 11, 9, 0)),
+        SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2026, 1, 13, 9, 0)),
     )
     await deadline.publish(
         "routing",
         paused,
-        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 1, 10, 9, 0)),
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2026, 1, 12, 9, 0)),
     )
     await deadline.publish(
         "routing",
         overdue,
-        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 2, 1, 9, 0)),
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2026, 2, 3, 9, 0)),
     )
 
     def settled() -> bool:
@@ -417,7 +418,7 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         )
 
     eventually(settled, what="every dossier in its final state")
-    base = "/reports/on-time?from=2028-01-01&to=2028-03-31"
+    base = "/reports/on-time?from=2026-01-01&to=2026-03-31"
     by_unit = deadline.call("GET", f"{base}&by=unit").json()
     row = next(r for r in by_unit["rows"] if r["key"] == unit)
     assert {
@@ -464,7 +465,7 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     assert as_csv[-1]["key"] == "total" and int(as_csv[-1]["received"]) == by_unit["total"]["received"]
     assert int(next(r for r in as_csv if r["key"] == unit)["late"]) == 3
 
-    dashboard = deadline.call("GET", "/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month", replica=1)
+    dashboard = deadline.call("GET", "/reports/dashboard?from=2026-01-01&to=2026-03-31&bucket=month", replica=1)
     assert dashboard.status_code == 200 and dashboard.headers["content-type"].startswith("text/html")
     assert (
         dashboard.text.count("<svg") == 2
@@ -474,9 +475,35 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     series = deadline.call("GET", f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
     assert sum(p["resolved"] for p in series) == by_unit["total"]["resolved"]
 
-    bad = deadline.call("GET", "/reports/on-time?from=2028-03-01&to=2028-01-01")
+    bad = deadline.call("GET", "/reports/on-time?from=2026-03-01&to=2026-01-01")
     assert (
         bad.status_code == 422
         and bad.headers["content-type"] == "application/problem+json"
         and bad.json()["errors"][0]["field"] == "to"
     )
+
+
+async def test_a_period_running_into_the_future_counts_as_overdue_only_what_is_past_due_now(deadline: Deadline) -> None:
+    """A report from 40 days ago to 40 days ahead, read today: a dossier due next week is not yet
+    due (it was counted overdue, being due before the period's end); one past its due time is."""
+    unit, agency = "H98." + uuid.uuid4().hex[:4], "AG-" + uuid.uuid4().hex[:4]
+    step = RouteStep(step_id="s1", agency_code=agency, agency_name="Công an xã thử", budget_hours=16)
+    now = datetime.now(VN_TZ)
+    weeks_ago = datetime.combine((now - timedelta(days=20)).date(), time(9, 0), VN_TZ)
+    not_due, overdue = new_id(), new_id()
+    await deadline.receive(not_due, now - timedelta(hours=1), budget=40, unit=unit, route=[step])
+    await deadline.receive(overdue, weeks_ago, budget=16, unit=unit, route=[step])
+    await deadline.publish(
+        "routing",
+        overdue,
+        StepAssigned(step_id="s1", agency_code=agency, agency_name="Công an xã thử", budget_hours=16, assigned_at=weeks_ago),
+    )
+    deadline.deadlines(not_due, 1)
+    deadline.deadlines(overdue, 2)
+    assert datetime.fromisoformat(deadline.clock(not_due)["due_at"]) > now
+
+    period = f"from={(now - timedelta(days=40)).date()}&to={(now + timedelta(days=40)).date()}"
+    response = deadline.call("GET", f"/reports/on-time?{period}&by=unit&unit={unit}")
+    assert response.status_code == 200, response.text
+    (row,) = response.json()["rows"]
+    assert (row["in_progress_not_due"], row["in_progress_overdue"]) == (1, 1)

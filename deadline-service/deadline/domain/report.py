@@ -2,18 +2,47 @@
 procedure, field or channel, the rates computed from its counts. Pure: no I/O.
 
 Every item (a dossier, or a step for the by-agency view) received before the period's end and
-not finished before its start falls in exactly one class as of the period's end, so the classes
-add up to what was received (new in the period + carried over); the on-time rate is
+not finished before its start falls in exactly one class as of the period's end, or as of now
+while the period runs (a dossier due next week is not overdue today), so the classes add up to
+what was received (new in the period + carried over); the on-time rate is
 (early + on time) / resolved."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+
+from services.vocabulary import VN_TZ
 
 Dimension = Literal["agency", "unit", "procedure", "field", "channel"]
 Bucket = Literal["day", "week", "month"]
+
+
+def default_days(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The days a report covers when the caller leaves them out: the current month so far
+    (Vietnam's `today`); with only `to`, the month of `to` up to it; with only `from`, up to today."""
+    last = today if last is None else last
+    return (last.replace(day=1) if first is None else first), last
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report's days (Vietnam time, both included) as instants: the first instant, the instant
+    after the last day, and the instant its classes are judged at: the period's end, or now if the
+    period runs into the future."""
+
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+    as_of: datetime
+
+    @classmethod
+    def of(cls, first: date, last: date, now: datetime) -> Period:
+        start = datetime.combine(first, time(), VN_TZ)
+        end = datetime.combine(last + timedelta(days=1), time(), VN_TZ)
+        return cls(first, last, start, end, min(end, now))
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The on-time report as JSON and CSV, its series, and the dashboard a director opens: for unit
-leaders (their units' dossiers only) and the province administrator (every unit)."""
+leaders (their units' dossiers only) and the province administrator (every unit). Without `from`
+and `to`, the period is the current month so far."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ from deadline.schemas import ReportPublic
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-From = Annotated[date, Query(alias="from", description="First day of the period (Vietnam time), e.g. 2027-01-01.")]
-To = Annotated[date, Query(description="Last day of the period, included.")]
+From = Annotated[
+    date | None,
+    Query(
+        alias="from",
+        description="First day of the period (Vietnam time), e.g. 2027-01-01. Default: the first day of the month of `to`.",
+    ),
+]
+To = Annotated[date | None, Query(description="Last day of the period, included. Default: today (Vietnam time).")]
 Unit = Annotated[
     str | None,
     Query(
@@ -35,8 +42,8 @@ Unit = Annotated[
 async def report(
     uow: UnitOfWorkDep,
     caller: ReportReader,
-    start: From,
-    to: To,
+    start: From = None,
+    to: To = None,
     by: Dimension = "unit",
     format: Literal["json", "csv"] = "json",
     unit: Unit = None,
@@ -44,11 +51,12 @@ async def report(
     """Received (new, carried over), resolved early / on time / late, in progress (not yet due,
     overdue), paused, withdrawn, refused; on-time rate = (early + on time) / resolved; the share
     handled fully online. `by=agency` counts each agency's steps; the others count dossiers.
+    In progress is judged as of the period's end, or now while the period runs.
     A unit leader's figures count only the dossiers received at their units."""
     result = await on_time_report(uow, caller.scope, start, to, by, unit)
     if format == "json":
         return result
-    filename = f"on-time-{by}-{start.isoformat()}-{to.isoformat()}.csv"
+    filename = f"on-time-{by}-{result.period_from.isoformat()}-{result.period_to.isoformat()}.csv"
     return Response(
         render_csv(result),
         media_type="text/csv; charset=utf-8",
@@ -58,13 +66,13 @@ async def report(
 
 @router.get("/on-time/series", summary="On-time rate of resolved dossiers per day, week or month")
 async def series(
-    uow: UnitOfWorkDep, caller: ReportReader, start: From, to: To, bucket: Bucket = "week", unit: Unit = None
+    uow: UnitOfWorkDep, caller: ReportReader, start: From = None, to: To = None, bucket: Bucket = "week", unit: Unit = None
 ) -> list[dict[str, Any]]:
     return await on_time_series(uow, caller.scope, start, to, bucket, unit)
 
 
 @router.get("/dashboard", response_class=HTMLResponse, summary="The on-time dashboard (HTML with charts)")
 async def dashboard_page(
-    uow: UnitOfWorkDep, caller: ReportReader, start: From, to: To, bucket: Bucket = "week", unit: Unit = None
+    uow: UnitOfWorkDep, caller: ReportReader, start: From = None, to: To = None, bucket: Bucket = "week", unit: Unit = None
 ) -> HTMLResponse:
     return HTMLResponse(render_dashboard(await dashboard(uow, caller.scope, start, to, bucket, unit)))
