@@ -79,5 +79,9 @@ class ReportPublic(BaseModel):
     period_from: date
     period_to: date
     by: str
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = Field(
+        description="Per key (with its `name` where known): received (received_new, carried_over), resolved (early, "
+        "on_time, late), in_progress (in_progress_not_due, in_progress_overdue), paused, withdrawn_or_refused "
+        "(withdrawn, refused), on_time_rate, fully_online, fully_online_share."
+    )
     total: dict[str, Any]

@@ -450,6 +450,8 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         "fully_online": 4,
     }
     assert row["received"] == 12 and row["resolved"] == 7 and row["on_time_rate"] == round(4 / 7, 4)
+    assert row["in_progress"] == 2 and row["withdrawn_or_refused"] == 2
+    assert row["name"] is None  # a unit's name is the catalogue's: deadline knows its code only
 
     parts = ("early", "on_time", "late", "in_progress_not_due", "in_progress_overdue", "paused", "withdrawn", "refused")
     for by in ("unit", "procedure", "field", "channel", "agency"):
@@ -461,8 +463,14 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
 
     mine = deadline.call("GET", f"{base}&by=procedure").json()
     assert {r["key"] for r in mine["rows"]} >= {"P1", "P2"}
+    assert {r["name"] for r in mine["rows"] if r["key"] in ("P1", "P2")} == {"Thủ tục thử"}
+    by_channel = deadline.call("GET", f"{base}&by=channel").json()
+    assert {r["key"]: r["name"] for r in by_channel["rows"]}["2"] == "Trực tuyến"
+    by_agency = deadline.call("GET", f"{base}&by=agency").json()
+    assert {r["key"]: r["name"] for r in by_agency["rows"]}["A2"] == "A"
     as_csv = list(csv.DictReader(io.StringIO(deadline.call("GET", f"{base}&by=unit&format=csv").text)))
     assert as_csv[-1]["key"] == "total" and int(as_csv[-1]["received"]) == by_unit["total"]["received"]
+    assert list(as_csv[0])[:4] == ["key", "name", "received", "received_new"]
     assert int(next(r for r in as_csv if r["key"] == unit)["late"]) == 3
 
     dashboard = deadline.call("GET", "/reports/dashboard?from=2026-01-01&to=2026-03-31&bucket=month", replica=1)
@@ -507,3 +515,4 @@ async def test_a_period_running_into_the_future_counts_as_overdue_only_what_is_p
     assert response.status_code == 200, response.text
     (row,) = response.json()["rows"]
     assert (row["in_progress_not_due"], row["in_progress_overdue"]) == (1, 1)
+    assert row["in_progress"] == 2

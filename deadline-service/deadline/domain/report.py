@@ -13,10 +13,18 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from services.vocabulary import VN_TZ
+from services.vocabulary import VN_TZ, Channel
 
 Dimension = Literal["agency", "unit", "procedure", "field", "channel"]
 Bucket = Literal["day", "week", "month"]
+
+
+def channel_name(key: str) -> str | None:
+    """A channel's name in the national vocabulary (the by-channel rows are keyed by its number)."""
+    try:
+        return Channel(int(key)).label
+    except ValueError:
+        return None
 
 
 def default_days(first: date | None, last: date | None, today: date) -> tuple[date, date]:
@@ -59,6 +67,7 @@ class ReportRow:
     withdrawn: int
     refused: int
     fully_online: int
+    name: str | None = None  # the agency's, procedure's or channel's name where the service knows it
 
     @property
     def received(self) -> int:
@@ -67,6 +76,14 @@ class ReportRow:
     @property
     def resolved(self) -> int:
         return self.early + self.on_time + self.late
+
+    @property
+    def in_progress(self) -> int:
+        return self.in_progress_not_due + self.in_progress_overdue
+
+    @property
+    def withdrawn_or_refused(self) -> int:
+        return self.withdrawn + self.refused
 
     @property
     def on_time_rate(self) -> float | None:
@@ -81,18 +98,23 @@ class ReportRow:
             **asdict(self),
             "received": self.received,
             "resolved": self.resolved,
+            "in_progress": self.in_progress,
+            "withdrawn_or_refused": self.withdrawn_or_refused,
             "on_time_rate": self.on_time_rate,
             "fully_online_share": self.fully_online_share,
         }
 
     @classmethod
     def total_of(cls, rows: list[ReportRow]) -> ReportRow:
-        counts = [f.name for f in fields(cls) if f.name != "key"]
+        counts = [f.name for f in fields(cls) if f.name not in ("key", "name")]
         return cls(key="total", **{name: sum(getattr(r, name) for r in rows) for name in counts})
 
 
+# The columns of the provincial report, in its order: received (new, carried over), resolved
+# (early, on time, late), in progress (not yet due, overdue), paused, withdrawn or refused.
 COLUMNS = [
     "key",
+    "name",
     "received",
     "received_new",
     "carried_over",
@@ -100,9 +122,11 @@ COLUMNS = [
     "early",
     "on_time",
     "late",
+    "in_progress",
     "in_progress_not_due",
     "in_progress_overdue",
     "paused",
+    "withdrawn_or_refused",
     "withdrawn",
     "refused",
     "on_time_rate",

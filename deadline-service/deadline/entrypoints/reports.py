@@ -51,6 +51,7 @@ async def report(
     """Received (new, carried over), resolved early / on time / late, in progress (not yet due,
     overdue), paused, withdrawn, refused; on-time rate = (early + on time) / resolved; the share
     handled fully online. `by=agency` counts each agency's steps; the others count dossiers.
+    Each row names its agency, procedure or channel (`name`); units and fields by code only.
     In progress is judged as of the period's end, or now while the period runs.
     A unit leader's figures count only the dossiers received at their units."""
     result = await on_time_report(uow, caller.scope, start, to, by, unit)
