@@ -516,3 +516,83 @@ async def test_a_period_running_into_the_future_counts_as_overdue_only_what_is_p
     (row,) = response.json()["rows"]
     assert (row["in_progress_not_due"], row["in_progress_overdue"]) == (1, 1)
     assert row["in_progress"] == 2
+
+
+async def test_the_late_and_overdue_dossiers_behind_a_row_name_the_step_and_agency_that_missed_its_due_time(
+    deadline: Deadline,
+) -> None:
+    unit = "H97." + uuid.uuid4().hex[:4]
+    commune, police = "UBX-" + uuid.uuid4().hex[:4], "CA-" + uuid.uuid4().hex[:4]
+    route = [
+        RouteStep(step_id="civil-status", agency_code=commune, agency_name="UBND xã thử", budget_hours=8),
+        RouteStep(step_id="residence", agency_code=police, agency_name="Công an xã thử", budget_hours=8, after=["civil-status"]),
+    ]
+    start = datetime.combine((datetime.now(VN_TZ) - timedelta(days=21)).date(), time(9, 0), VN_TZ)
+    late, overdue, early = new_id(), new_id(), new_id()
+    for dossier_id in (late, overdue, early):
+        await deadline.receive(dossier_id, start, budget=24, unit=unit, route=route)
+        await deadline.publish(
+            "routing",
+            dossier_id,
+            StepAssigned(
+                step_id="civil-status", agency_code=commune, agency_name="UBND xã thử", budget_hours=8, assigned_at=start
+            ),
+        )
+    for dossier_id in (late, overdue, early):
+        deadline.deadlines(dossier_id, 2)
+
+    def step_due(dossier_id: str, step_id: str) -> datetime:
+        due_times = deadline.deadlines(dossier_id, 2)
+        return datetime.fromisoformat(next(d["due_at"] for d in due_times if d["step_id"] == step_id))
+
+    # the commune is on time for every dossier; the police are late with one, and still holding another past its due time
+    for dossier_id in (late, overdue, early):
+        done = step_due(dossier_id, "civil-status") - timedelta(hours=1)
+        await deadline.publish(
+            "routing", dossier_id, StepCompleted(step_id="civil-status", agency_code=commune, officer="o", completed_at=done)
+        )
+        await deadline.publish(
+            "routing",
+            dossier_id,
+            StepAssigned(step_id="residence", agency_code=police, agency_name="Công an xã thử", budget_hours=8, assigned_at=done),
+        )
+    for dossier_id in (late, overdue, early):
+        deadline.deadlines(dossier_id, 3)
+    police_late = step_due(late, "residence") + timedelta(days=5)  # past the dossier's own due time too
+    await deadline.publish(
+        "routing", late, StepCompleted(step_id="residence", agency_code=police, officer="o", completed_at=police_late)
+    )
+    await deadline.publish("routing", late, RouteCompleted(completed_at=police_late))
+    early_done = step_due(early, "residence") - timedelta(hours=2)
+    await deadline.publish(
+        "routing", early, StepCompleted(step_id="residence", agency_code=police, officer="o", completed_at=early_done)
+    )
+    await deadline.publish("routing", early, RouteCompleted(completed_at=early_done))
+    deadline.clock(late, lambda c: c["state"] == "resolved")
+    deadline.clock(early, lambda c: c["state"] == "resolved")
+
+    now = datetime.now(VN_TZ)
+    period = f"from={(now - timedelta(days=30)).date()}&to={now.date()}"
+    (row,) = deadline.call("GET", f"/reports/on-time?{period}&unit={unit}").json()["rows"]
+    assert (row["late"], row["in_progress_overdue"], row["early"] + row["on_time"]) == (1, 1, 1)
+
+    listed = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=unit&key={unit}&state=late")
+    assert listed.status_code == 200, listed.text
+    (one,) = listed.json()["dossiers"]
+    assert one["dossier_id"] == late and one["dossier_code"].startswith(unit) and one["receiving_unit"] == unit
+    assert (one["step_id"], one["agency_code"], one["agency_name"]) == ("residence", police, "Công an xã thử")
+    assert datetime.fromisoformat(one["resolved_at"]) == police_late
+    assert datetime.fromisoformat(one["step_due_at"]) == step_due(late, "residence")
+    assert [s["step_id"] for s in one["missed_steps"]] == ["residence"]  # the commune was on time
+
+    (still,) = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=unit&key={unit}&state=overdue").json()["dossiers"]
+    assert still["dossier_id"] == overdue and still["resolved_at"] is None
+    assert (still["step_id"], still["agency_code"], still["step_completed_at"]) == ("residence", police, None)
+
+    # by agency: the police's steps, named; the commune has none late
+    at_police = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=agency&key={police}&state=late").json()
+    assert at_police["name"] == "Công an xã thử" and [d["dossier_id"] for d in at_police["dossiers"]] == [late]
+    assert at_police["dossiers"][0]["step_id"] == "residence"
+    assert deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=agency&key={commune}&state=late").json()["dossiers"] == []
+    bad = deadline.call("GET", f"/reports/on-time/dossiers?{period}&key={unit}&state=slow")
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["query.state"]

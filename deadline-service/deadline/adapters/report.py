@@ -1,8 +1,9 @@
 """The on-time report's queries (báo cáo tình hình giải quyết hồ sơ), computed in PostgreSQL: one
 aggregate over the dossiers (or, by agency, over the steps) counts each class as of the period's
 end, or as of now while the period runs (`:as_of`), so the classes add up to what was received
-(`deadline.domain.report`). Both count only the dossiers received at the units asked for (a unit
-leader's), or every unit's."""
+(`deadline.domain.report`). The late and overdue items behind a row are listed by the same
+conditions as they are counted. Every query counts only the dossiers received at the units asked
+for (a unit leader's), or every unit's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadline.domain.report import Bucket, Dimension, Period, ReportRow, channel_name
+from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow, channel_name
 
 _PAUSED_AS_OF = """EXISTS (SELECT 1 FROM deadline.pauses p WHERE p.dossier_id = d.dossier_id
     AND p.paused_at < :as_of AND (p.resumed_at IS NULL OR p.resumed_at >= :as_of))"""
@@ -20,12 +21,13 @@ _PAUSED_AS_OF = """EXISTS (SELECT 1 FROM deadline.pauses p WHERE p.dossier_id = 
 # The units counted: `:every_unit`, or the receiving units in `:units`.
 _UNITS = "(:every_unit OR d.receiving_unit = ANY(:units))"
 
-_DOSSIER_ITEMS = f"""SELECT {{key}} AS key, {{name}} AS name, d.received_at AS start_at, d.ended_at, d.state AS end_state, d.outcome, d.due_at, d.fully_online,
+_DOSSIER_ITEMS = f"""SELECT {{key}} AS key, {{name}} AS name, d.dossier_id, NULL::varchar AS step_id,
+    d.received_at AS start_at, d.ended_at, d.state AS end_state, d.outcome, d.due_at, d.fully_online,
     {_PAUSED_AS_OF} AS paused
     FROM deadline.dossiers d
     WHERE {_UNITS}"""
 
-_STEP_ITEMS = f"""SELECT s.agency_code AS key, s.agency_name AS name, s.started_at AS start_at,
+_STEP_ITEMS = f"""SELECT s.agency_code AS key, s.agency_name AS name, s.dossier_id, s.step_id, s.started_at AS start_at,
     CASE WHEN s.state = 'closed' THEN s.completed_at
          WHEN s.state = 'cancelled' AND d.state IN ('refused', 'withdrawn') THEN d.ended_at END AS ended_at,
     CASE WHEN s.state = 'closed' THEN 'resolved'
@@ -42,6 +44,7 @@ _NAMES = {"unit": "NULL::varchar", "procedure": "d.procedure_name", "field": "NU
 # Each item's class, as of `:as_of`; `fin`: finished before the period's end.
 _LATE = "fin AND end_state = 'resolved' AND outcome = 'late'"
 _OVERDUE = "NOT fin AND NOT paused AND due_at < :as_of"
+_CLASSES: dict[Lateness, str] = {"late": _LATE, "overdue": _OVERDUE}
 
 # The items of the period: received before its end, not finished before its start.
 _IN_PERIOD = """FROM (SELECT i.*, (i.ended_at IS NOT NULL AND i.ended_at < :to) AS fin FROM ({items}) i) x
@@ -64,6 +67,23 @@ _AGGREGATE = f"""SELECT {{group_key}} AS key, {{group_name}} AS name,
 
 # The name of a group: the one its latest item carries (a procedure renamed in a later catalogue).
 _GROUP_NAME = "(array_agg(name ORDER BY start_at DESC) FILTER (WHERE name IS NOT NULL))[1]"
+
+# A step's due time missed, as of `:as_of`: it passed before the step was done (or before
+# `:as_of`, the step still open); a paused step's due time waits for the citizen.
+_MISSED_STEPS = """SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'step_id', s.step_id, 'agency_code', s.agency_code, 'agency_name', s.agency_name,
+        'due_at', s.due_at, 'completed_at', s.completed_at) ORDER BY s.due_at, s.step_id), '[]'::jsonb)
+    FROM deadline.deadlines s
+    WHERE s.dossier_id = y.dossier_id AND s.scope = 'step' AND (y.step_id IS NULL OR s.step_id = y.step_id)
+      AND s.state <> 'paused' AND s.due_at < least(coalesce(s.completed_at, 'infinity'::timestamptz), :as_of)"""
+
+_ITEMS_OF_ROW = f"""SELECT y.dossier_id, y.step_id, y.key AS row_key, y.name AS row_name, y.due_at AS item_due_at,
+    y.ended_at AS item_ended_at, d.dossier_code, d.procedure_code, d.procedure_name, d.field_code, d.channel, d.receiving_unit, d.received_at,
+    d.due_at, d.appointment_at, d.state, d.ended_at, ({_MISSED_STEPS}) AS missed_steps
+    FROM (SELECT x.* {_IN_PERIOD} AND coalesce(x.key, '') = :key AND {{lateness}}
+          ORDER BY x.due_at, x.dossier_id, x.step_id LIMIT :limit) y
+    JOIN deadline.dossiers d ON d.dossier_id = y.dossier_id
+    ORDER BY y.due_at, d.dossier_code, y.step_id"""
 
 
 def _units(units: Sequence[str] | None) -> dict[str, Any]:
@@ -97,6 +117,22 @@ async def on_time_report(
     total_query = _AGGREGATE.format(group_key="'total'", group_name="NULL::varchar", items=items, group_by="")
     total = (await session.execute(text(total_query), params)).mappings().one()
     return [_named(ReportRow(**dict(r)), by) for r in rows], ReportRow(**dict(total))
+
+
+async def items_of_row(
+    session: AsyncSession,
+    period: Period,
+    by: Dimension,
+    key: str,
+    lateness: Lateness,
+    units: Sequence[str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The dossiers (by agency: the steps) a row counts as late or overdue, soonest due first, each
+    with the steps whose due time was missed (by agency: that step, if its due time was missed)."""
+    query = _ITEMS_OF_ROW.format(items=_items(by), lateness=_CLASSES[lateness])
+    params = {**_params(period, units), "key": key, "limit": limit}
+    return [dict(r) for r in (await session.execute(text(query), params)).mappings().all()]
 
 
 async def on_time_series(

@@ -1,7 +1,7 @@
 """The on-time report a unit or province leader reads for a period (Vietnam days, both included;
 the current month so far when none is given): by receiving unit, agency, procedure, field or
-channel, as figures, as a series of on-time rates per day, week or month, and the dashboard that
-shows both.
+channel, as figures, as a series of on-time rates per day, week or month, the dashboard that
+shows both, and the late or overdue dossiers behind a row.
 
 A unit leader's figures count only the dossiers received at their units, the province
 administrator's every unit's; `unit` narrows either to one unit, and a unit outside the caller's
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from deadline.application.ports import DeadlineUnitOfWork
-from deadline.domain.report import Bucket, Dashboard, Dimension, Period, default_days
-from deadline.schemas import ReportPublic
+from deadline.application.ports import DeadlineUnitOfWork, Row
+from deadline.domain.report import Bucket, Dashboard, Dimension, Lateness, Period, channel_name, default_days
+from deadline.schemas import LateDossierPublic, LateDossiersPublic, MissedStepPublic, ReportPublic
 from services.identity import Scope
 from services.problems import field_error, invalid, not_found
 from services.vocabulary import VN_TZ
@@ -63,6 +63,70 @@ async def on_time_report(
         rows, total = await work.deadlines.on_time_report(days, by, units)
     return ReportPublic(
         period_from=days.first, period_to=days.last, by=by, rows=[r.as_dict() for r in rows], total=total.as_dict()
+    )
+
+
+async def late_dossiers(
+    uow: DeadlineUnitOfWork,
+    scope: Scope,
+    start: date | None,
+    end: date | None,
+    by: Dimension,
+    key: str,
+    lateness: Lateness,
+    unit: str | None = None,
+    limit: int = 1000,
+    now: datetime | None = None,
+) -> LateDossiersPublic:
+    """The dossiers a row of the report counts as resolved late or as overdue (by agency: that
+    agency's steps), with the step whose due time was missed and the agency that held it."""
+    days = period(start, end, now)
+    units = counted_units(scope, unit)
+    async with uow.read() as work:
+        rows = await work.deadlines.items_of_row(days, by, key, lateness, units, limit + 1)
+    return LateDossiersPublic(
+        period_from=days.first,
+        period_to=days.last,
+        by=by,
+        key=key,
+        name=channel_name(key) if by == "channel" else next((r["row_name"] for r in rows if r["row_name"]), None),
+        state=lateness,
+        dossiers=[_late_dossier(row, by) for row in rows[:limit]],
+        truncated=len(rows) > limit,
+    )
+
+
+def _late_dossier(row: Row, by: Dimension) -> LateDossierPublic:
+    missed = [MissedStepPublic.model_validate(step) for step in row["missed_steps"]]
+    if by == "agency":  # the row is the agency's step itself
+        step_id, agency_code, agency_name = row["step_id"], row["row_key"], row["row_name"]
+        step_due_at, step_completed_at = row["item_due_at"], row["item_ended_at"]
+    elif missed:
+        first = missed[0]
+        step_id, agency_code, agency_name = first.step_id, first.agency_code, first.agency_name
+        step_due_at, step_completed_at = first.due_at, first.completed_at
+    else:  # late with no step late: the time was lost between the steps (or at the counter)
+        step_id = agency_code = agency_name = None
+        step_due_at = step_completed_at = None
+    return LateDossierPublic(
+        dossier_id=row["dossier_id"],
+        dossier_code=row["dossier_code"],
+        procedure_code=row["procedure_code"],
+        procedure_name=row["procedure_name"],
+        field_code=row["field_code"],
+        channel=row["channel"],
+        receiving_unit=row["receiving_unit"],
+        received_at=row["received_at"],
+        due_at=row["due_at"],
+        appointment_at=row["appointment_at"],
+        resolved_at=row["ended_at"] if row["state"] == "resolved" else None,
+        state=row["state"],
+        step_id=step_id,
+        agency_code=agency_code,
+        agency_name=agency_name,
+        step_due_at=step_due_at,
+        step_completed_at=step_completed_at,
+        missed_steps=missed,
     )
 
 

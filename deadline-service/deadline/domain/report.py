@@ -5,7 +5,8 @@ Every item (a dossier, or a step for the by-agency view) received before the per
 not finished before its start falls in exactly one class as of the period's end, or as of now
 while the period runs (a dossier due next week is not overdue today), so the classes add up to
 what was received (new in the period + carried over); the on-time rate is
-(early + on time) / resolved."""
+(early + on time) / resolved. The late and overdue items behind a row can be listed
+(`Lateness`), each with the step whose due time was missed and its agency."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from services.vocabulary import VN_TZ, Channel
 
 Dimension = Literal["agency", "unit", "procedure", "field", "channel"]
 Bucket = Literal["day", "week", "month"]
+# The items behind a row a leader drills into: resolved late, or in progress past their due time.
+Lateness = Literal["late", "overdue"]
 
 
 def channel_name(key: str) -> str | None:

@@ -1,6 +1,6 @@
-"""The on-time report as JSON and CSV, its series, and the dashboard a director opens: for unit
-leaders (their units' dossiers only) and the province administrator (every unit). Without `from`
-and `to`, the period is the current month so far."""
+"""The on-time report as JSON and CSV, its series, the dashboard a director opens and the late or
+overdue dossiers behind a row: for unit leaders (their units' dossiers only) and the province
+administrator (every unit). Without `from` and `to`, the period is the current month so far."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from deadline.adapters.dashboard import render_csv, render_dashboard
-from deadline.application.report import dashboard, on_time_report, on_time_series
+from deadline.application.report import dashboard, late_dossiers, on_time_report, on_time_series
 from deadline.deps import ReportReader, UnitOfWorkDep
-from deadline.domain.report import Bucket, Dimension
-from deadline.schemas import ReportPublic
+from deadline.domain.report import Bucket, Dimension, Lateness
+from deadline.schemas import LateDossiersPublic, ReportPublic
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -63,6 +63,33 @@ async def report(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get(
+    "/on-time/dossiers",
+    response_model=LateDossiersPublic,
+    summary="The dossiers behind a row of the on-time report: resolved late, or overdue",
+)
+async def dossiers_of_row(
+    uow: UnitOfWorkDep,
+    caller: ReportReader,
+    key: Annotated[
+        str,
+        Query(
+            max_length=64, description="The row's key, as the report gives it (a unit, agency, procedure, field or channel code)."
+        ),
+    ],
+    state: Annotated[Lateness, Query(description="late: resolved after the due time; overdue: in progress past it.")],
+    start: From = None,
+    to: To = None,
+    by: Dimension = "unit",
+    unit: Unit = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> LateDossiersPublic:
+    """Exactly the dossiers the report's row counts in `late` or `in_progress_overdue` (by agency:
+    the agency's steps), soonest due first, each with the step whose due time was missed and the
+    agency that held it. Scoped as the report: a unit leader's units only."""
+    return await late_dossiers(uow, caller.scope, start, to, by, key, state, unit, limit)
 
 
 @router.get("/on-time/series", summary="On-time rate of resolved dossiers per day, week or month")
