@@ -293,6 +293,7 @@ class LookupIn(BaseModel):
 
 class LookupEntry(BaseModel):
     at: datetime
+    at_local: str = Field(description="`at` in Vietnam time, ISO 8601 with +07:00.")
     label: str
 
 
@@ -309,11 +310,21 @@ class LookupResult(BaseModel):
                     "status": 4,
                     "status_label": "Đang giải quyết",
                     "received_at": "2026-11-22T02:10:00Z",
+                    "received_local": "2026-11-22T09:10:00+07:00",
+                    "received_text": "09:10 ngày 22/11/2026",
                     "appointment_at": "2026-11-23T09:10:00Z",
+                    "appointment_local": "2026-11-23T16:10:00+07:00",
+                    "appointment_text": "16:10 ngày 23/11/2026",
                     "returned_at": None,
+                    "returned_local": None,
+                    "returned_text": None,
                     "timeline": [
-                        {"at": "2026-11-22T02:10:00Z", "label": "Đã tiếp nhận"},
-                        {"at": "2026-11-22T02:10:02Z", "label": "Chuyển đến UBND xã (hộ tịch)"},
+                        {"at": "2026-11-22T02:10:00Z", "at_local": "2026-11-22T09:10:00+07:00", "label": "Đã tiếp nhận"},
+                        {
+                            "at": "2026-11-22T02:10:02Z",
+                            "at_local": "2026-11-22T09:10:02+07:00",
+                            "label": "Chuyển đến UBND xã (hộ tịch)",
+                        },
                     ],
                 }
             ]
@@ -326,8 +337,14 @@ class LookupResult(BaseModel):
     status: int
     status_label: str
     received_at: datetime
-    appointment_at: datetime
+    received_local: str = Field(description="`received_at` in Vietnam time (Asia/Ho_Chi_Minh), ISO 8601 with +07:00.")
+    received_text: str = Field(description="`received_at` as the citizen reads it: `09:10 ngày 22/11/2026`.")
+    appointment_at: datetime = Field(description="Ngày hẹn trả kết quả, UTC.")
+    appointment_local: str = Field(description="`appointment_at` in Vietnam time, ISO 8601 with +07:00.")
+    appointment_text: str = Field(description="`appointment_at` as the citizen reads it: `16:30 ngày 05/12/2026`.")
     returned_at: datetime | None
+    returned_local: str | None = None
+    returned_text: str | None = None
     timeline: list[LookupEntry]
 
 

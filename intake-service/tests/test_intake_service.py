@@ -599,6 +599,9 @@ async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limit
     assert view["status"] == 4 and view["status_label"] == "Đang giải quyết"
     assert view["applicant"] == "T*** T** M**"
     assert datetime.fromisoformat(view["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
+    appointment = datetime.fromisoformat(dossier["appointment_at"]).astimezone(VN_TZ)  # also in Vietnam time
+    assert datetime.fromisoformat(view["appointment_local"]) == appointment and view["appointment_local"].endswith("+07:00")
+    assert view["appointment_text"] == f"{appointment:%H:%M} ngày {appointment:%d/%m/%Y}"
     assert [e["label"] for e in view["timeline"]] == [
         "Đã tiếp nhận",
         "Chuyển đến UBND xã (hộ tịch)",
