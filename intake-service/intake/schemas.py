@@ -36,6 +36,7 @@ class ApplicantIn(BaseModel):
     phone: VnMobile | None = Field(None, description="Vietnamese mobile number, e.g. 0912345678.")
     email: Email | None = None
     notify_channels: list[Literal["sms", "email"]] = Field(default_factory=list)
+    language: Literal["vi", "en"] = Field("vi", description="The language of the applicant's notices: Vietnamese or English.")
     opt_out_non_essential: bool = Field(False, description="Only the notices the law requires.")
 
 

@@ -293,6 +293,16 @@ async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Int
     assert "079080001111" not in json.dumps(received.payload)  # no citizen id in events
 
 
+async def test_the_applicants_language_goes_with_the_receipt_to_the_notices(intake: Intake, client: httpx.AsyncClient) -> None:
+    english = await intake.submit(client, {**BODY, "applicant": {**BODY["applicant"], "language": "en"}})
+    vietnamese = await intake.submit(client, BODY)
+    for dossier, language in ((english, "en"), (vietnamese, "vi")):
+        (received,) = [e for e in await intake.produced(dossier["id"], 1) if e.type == "dossier.received"]
+        assert received.payload["applicant"]["language"] == language
+    french = await client.post(f"{intake.url()}/dossiers", json={**BODY, "applicant": {**BODY["applicant"], "language": "fr"}})
+    assert french.status_code == 422 and [e["field"] for e in french.json()["errors"]] == ["applicant.language"]
+
+
 async def test_the_catalogue_is_served_and_each_dossier_keeps_its_version(intake: Intake, client: httpx.AsyncClient) -> None:
     catalogue = (await client.get(f"{intake.url()}/catalogue")).json()
     assert len(catalogue["procedures"]) >= 10 and "1.003583" not in {p["code"] for p in catalogue["procedures"]}

@@ -191,6 +191,7 @@ async def _record(
                 phone=applicant.phone,
                 email=applicant.email,
                 notify_channels=applicant.notify_channels or ["console"],
+                language=applicant.language,
                 opt_out_non_essential=applicant.opt_out_non_essential,
             ),
         ),
