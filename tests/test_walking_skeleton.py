@@ -75,3 +75,6 @@ def test_a_dossier_filed_in_english_is_noticed_in_english_by_sms_and_email(syste
     assert by_channel["sms"]["body"].startswith(f"Dossier {dossier['code']} was received. Result due:")
     assert by_channel["email"]["subject"] == f"Dossier {dossier['code']} received: receipt and appointment"
     assert by_channel["email"]["body"].startswith("Dear Nguyễn Thị Lan,")
+    # the notice of receipt opens the look-up: the link carries the code and the secret
+    assert f"?ma={dossier['code']}&ms={dossier['lookup_secret']}" in by_channel["email"]["body"]
+    assert dossier["lookup_secret"] in by_channel["sms"]["body"]

@@ -402,4 +402,8 @@ class LgspDossierAnswer(BaseModel):
     code: str = Field(description="Số hồ sơ, `<unit>-YYMMDD-XXXX`.")
     status: int = Field(description="National portal status code (1–10).")
     appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
+    lookup_secret: str = Field(
+        description="Mã tra cứu: with the code, what the citizen looks the dossier up with; the system that filed it "
+        "gives it to the citizen (the notice of receipt carries it too)."
+    )
     replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")

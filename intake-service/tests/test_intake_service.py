@@ -837,6 +837,13 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     assert dossier["received_by"]["name"] == "Nền tảng tích hợp, chia sẻ dữ liệu cấp tỉnh (LGSP)"
     receipt = await client.get(f"{intake.url()}/dossiers/{answer['id']}/receipt")
     assert receipt.status_code == 200 and receipt.json()["dossier_code"] == answer["code"]
+    # the look-up secret comes back to the system that filed it, and opens the citizen's look-up
+    assert answer["lookup_secret"] == receipt.json()["lookup_secret"]
+    citizen = {"X-Forwarded-For": "203.0.113.21"}
+    looked_up = await client.post(
+        f"{intake.url()}/lookup", json={"code": answer["code"], "secret": answer["lookup_secret"]}, headers=citizen, auth=None
+    )
+    assert looked_up.status_code == 200 and looked_up.json()["code"] == answer["code"]
 
     # The LGSP did not hear back and retries: same nonce, same body, re-signed later, on the other replica.
     raw, headers = lgsp_request(body, nonce=nonce, timestamp=time.time() + 2)
@@ -845,10 +852,12 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     )
     assert retry.status_code == 200, retry.text
     assert retry.json()["id"] == answer["id"] and retry.json()["code"] == answer["code"] and retry.json()["replayed"]
+    assert retry.json()["lookup_secret"] == answer["lookup_secret"]
     assert retry.json()["request_id"] == "lgsp-req-0002"
     assert await named(intake, client, "Võ Thị Hồng Nhung") == 1
     received = [e for e in await intake.produced(answer["id"], 2, timeout=5) if e.type == "dossier.received"]
     assert len(received) == 1 and received[0].payload["channel"] == 2 and received[0].payload["fully_online"]
+    assert received[0].payload["lookup_secret"] == answer["lookup_secret"]  # for the notice of receipt's link
 
 
 async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(
