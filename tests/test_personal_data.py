@@ -1,5 +1,6 @@
-"""Citizen id numbers, phone numbers and e-mail addresses never appear in the services' logs, and
-in events only where a consumer needs them (notify needs the contact given at intake)."""
+"""Citizen id numbers, phone numbers, e-mail addresses and look-up secrets never appear in the
+services' logs, and in events only where a consumer needs them (notify needs the contact given at
+intake, and the secret for the notice of receipt's look-up link)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(syste
         what="the notices",
     )
 
+    lookup_secret = dossier["lookup_secret"]
     for log in system.logs.glob("*.log"):
         text = log.read_text(encoding="utf-8", errors="replace")
-        for secret in (CITIZEN_ID, PHONE, EMAIL):
+        for secret in (CITIZEN_ID, PHONE, EMAIL, lookup_secret):
             assert secret not in text, f"{secret} leaked into {log.name}"
 
     messages = asyncio.run(all_messages(system.env["KAFKA_BOOTSTRAP_SERVERS"], system.env["TOPIC_PREFIX"]))
@@ -47,5 +49,5 @@ def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(syste
     for raw in messages:
         text = raw.decode("utf-8", errors="replace")
         assert CITIZEN_ID not in text, "the citizen id number is needed by no consumer"
-        if PHONE in text or EMAIL in text:
+        if PHONE in text or EMAIL in text or lookup_secret in text:
             assert Envelope.from_bytes(raw).type in NEEDS_CONTACT, text[:200]

@@ -62,3 +62,19 @@ def test_every_service_reports_ready_and_exposes_metrics(system: System) -> None
         assert ready == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}
         metrics = httpx.get(f"{system.url(name)}/metrics")
         assert "motcua_outbox_relay_leader" in metrics.text
+
+
+def test_a_dossier_filed_in_english_is_noticed_in_english_by_sms_and_email(system: System) -> None:
+    applicant = {**BIRTH_GROUP["applicant"], "email": "lan@example.vn", "notify_channels": ["sms", "email"], "language": "en"}
+    dossier = system.submit({**BIRTH_GROUP, "applicant": applicant})
+    notices = eventually(
+        lambda: (n := system.get("notify", f"/dossiers/{dossier['id']}/notices")) and len(n) == 2 and n, what="both notices"
+    )
+    by_channel = {n["channel"]: n for n in notices}
+    assert {n["language"] for n in notices} == {"en"}
+    assert by_channel["sms"]["body"].startswith(f"Dossier {dossier['code']} was received. Result due:")
+    assert by_channel["email"]["subject"] == f"Dossier {dossier['code']} received: receipt and appointment"
+    assert by_channel["email"]["body"].startswith("Dear Nguyễn Thị Lan,")
+    # the notice of receipt opens the look-up: the link carries the code and the secret
+    assert f"?ma={dossier['code']}&ms={dossier['lookup_secret']}" in by_channel["email"]["body"]
+    assert dossier["lookup_secret"] in by_channel["sms"]["body"]

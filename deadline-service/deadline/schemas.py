@@ -79,5 +79,56 @@ class ReportPublic(BaseModel):
     period_from: date
     period_to: date
     by: str
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = Field(
+        description="Per key (with its `name` where known): received (received_new, carried_over), resolved (early, "
+        "on_time, late), in_progress (in_progress_not_due, in_progress_overdue), paused, withdrawn_or_refused "
+        "(withdrawn, refused), on_time_rate, fully_online, fully_online_share."
+    )
     total: dict[str, Any]
+
+
+class MissedStepPublic(BaseModel):
+    """A step whose due time passed before it was done: the agency it was late at."""
+
+    step_id: str
+    agency_code: str | None
+    agency_name: str | None
+    due_at: datetime
+    completed_at: datetime | None
+
+
+class LateDossierPublic(BaseModel):
+    """A dossier behind a report row's late or overdue count (by agency: one of its steps at that agency)."""
+
+    dossier_id: UUID
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str
+    field_code: str
+    channel: int
+    receiving_unit: str
+    received_at: datetime
+    due_at: datetime = Field(description="When the dossier was due (what its outcome is classed against).")
+    appointment_at: datetime = Field(description="The appointment the citizen was given last (after any apology).")
+    resolved_at: datetime | None = Field(None, description="When the result was ready; absent while in progress.")
+    state: str = Field(description="The dossier's state now: running, paused, resolved, refused or withdrawn.")
+    step_id: str | None = Field(
+        None,
+        description="The step responsible for the lateness: the first whose due time was missed (by agency: the row's step).",
+    )
+    agency_code: str | None = Field(None, description="The agency that held that step.")
+    agency_name: str | None = None
+    step_due_at: datetime | None = None
+    step_completed_at: datetime | None = None
+    missed_steps: list[MissedStepPublic] = Field(default_factory=list, description="Every step whose due time was missed.")
+
+
+class LateDossiersPublic(BaseModel):
+    period_from: date
+    period_to: date
+    by: str
+    key: str
+    name: str | None = None
+    state: str = Field(description="late (resolved after the due time) or overdue (in progress past it)")
+    dossiers: list[LateDossierPublic]
+    truncated: bool = Field(False, description="More than `limit` dossiers: only the first, soonest due, are listed.")

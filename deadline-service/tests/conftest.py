@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from conftest import Identities
 from deadline.application.ports import DeadlineWork, EventWork, Row
 from deadline.domain.clock import ClockRules, parse_thresholds
-from deadline.domain.report import Bucket, Dimension, ReportRow
+from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow
 from deadline.domain.tracking import LIVE, DeadlineState
 from infra.stack import Stack
 from services.calendar import VN_TZ, WorkingCalendar
@@ -184,13 +184,16 @@ class MemoryDeadlines:
         return [dict(a) for a in self.apologies if a["dossier_id"] == dossier_id]
 
     async def on_time_report(
-        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+        self, period: Period, by: Dimension, units: Sequence[str] | None
     ) -> tuple[list[ReportRow], ReportRow]:
         return [], ReportRow.total_of([])  # the report is an aggregate in PostgreSQL: tested over the real database
 
-    async def on_time_series(
-        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
-    ) -> list[dict[str, Any]]:
+    async def items_of_row(
+        self, period: Period, by: Dimension, key: str, lateness: Lateness, units: Sequence[str] | None, limit: int
+    ) -> list[Row]:
+        return []
+
+    async def on_time_series(self, period: Period, bucket: Bucket, units: Sequence[str] | None) -> list[dict[str, Any]]:
         return []
 
 

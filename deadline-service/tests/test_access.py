@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -108,6 +108,7 @@ def test_the_on_time_report_is_for_unit_leaders_and_the_province_only(deadline: 
         f"/reports/on-time?{PERIOD}&by=agency&format=csv",
         f"/reports/on-time/series?{PERIOD}",
         f"/reports/dashboard?{PERIOD}",
+        f"/reports/on-time/dossiers?{PERIOD}&key={H30}&state=late",
     ):
         for who in ROLES:
             expected = 401 if who is None else 200 if who in allowed else 403
@@ -153,9 +154,44 @@ def test_a_unit_leaders_report_counts_only_the_dossiers_of_their_units(
     # one unit asked for: the province narrows to it; a leader may ask only for one of theirs
     assert [r["key"] for r in report(deadline, "admin", f"&unit={PHU_LOC}")["rows"]] == [PHU_LOC]
     assert report(deadline, "leader", f"&unit={H30}") == mine
-    for path in ("/reports/on-time", "/reports/on-time/series", "/reports/dashboard"):
-        refused = deadline.call("GET", f"{path}?{PERIOD}&unit={PHU_LOC}", "leader")
+    for path in ("/reports/on-time", "/reports/on-time/series", "/reports/dashboard", "/reports/on-time/dossiers"):
+        refused = deadline.call("GET", f"{path}?{PERIOD}&unit={PHU_LOC}&key={PHU_LOC}&state=late", "leader")
         assert status_of(refused) == 404, path
+
+    # the late dossiers behind a row: the leader's own, none of another unit's
+    def late_ones(who: str, query: str) -> list[str]:
+        response = deadline.call("GET", f"/reports/on-time/dossiers?{PERIOD}&state=late{query}", who)
+        assert response.status_code == 200, response.text
+        return [d["dossier_id"] for d in response.json()["dossiers"]]
+
+    assert late_ones("leader", f"&key={H30}") == [dossiers[H30][1]] == late_ones("admin", f"&key={H30}")
+    assert late_ones("leader_b", f"&key={H30}") == [] and late_ones("leader_b", "&by=agency&key=UBND-XA") == []
+    assert late_ones("leader", "&by=agency&key=UBND-XA") == late_ones("admin", "&by=agency&key=UBND-XA")
+
+
+def test_without_a_period_the_reports_cover_the_current_month_so_far(deadline: Deadline, dossiers: dict[str, list[str]]) -> None:
+    before = datetime.now(VN_TZ).date()
+    for path in (
+        "/reports/dashboard",
+        "/reports/on-time/series",
+        "/reports/on-time?by=agency",
+        f"/reports/on-time/dossiers?key={H30}&state=overdue",
+    ):
+        assert status_of(deadline.call("GET", path, "leader")) == 200, path
+    current = report_of(deadline, "leader", "/reports/on-time")
+    after = datetime.now(VN_TZ).date()
+    days = (date.fromisoformat(current["period_from"]), date.fromisoformat(current["period_to"]))
+    assert days in {(today.replace(day=1), today) for today in (before, after)}
+    # only `to`: its month up to it
+    january = report_of(deadline, "leader", "/reports/on-time?to=2029-01-20")
+    assert (january["period_from"], january["period_to"]) == ("2029-01-01", "2029-01-20")
+    assert january["total"]["received"] == 3
+
+
+def report_of(deadline: Deadline, who: str, path: str) -> dict[str, Any]:
+    response = deadline.call("GET", path, who)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_only_the_operator_ticks_and_never_in_the_future(deadline: Deadline) -> None:

@@ -4,7 +4,7 @@ class, warnings), whatever order intake's and routing's topics are read in. No d
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,7 +12,7 @@ import pytest
 
 from deadline.application.events import HANDLERS
 from deadline.application.reading import get_clock, get_deadlines
-from deadline.application.report import counted_units
+from deadline.application.report import counted_units, period
 from deadline.application.timers import fire_due_timers, operator_tick
 from deadline.domain.clock import tick_in_the_future
 from services.events import Envelope, Event
@@ -329,3 +329,24 @@ def test_a_report_counts_the_callers_units_and_a_unit_outside_them_is_not_found(
     with pytest.raises(Problem) as outside:
         counted_units(leader, "000.02.00.H30")
     assert outside.value.status == 404
+
+
+def test_a_report_without_a_period_covers_the_current_month_so_far_in_vietnam_time() -> None:
+    evening = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)  # 00:30 on 1 December in Vietnam
+    days = period(None, None, evening)
+    assert (days.first, days.last) == (date(2026, 12, 1), date(2026, 12, 1))
+    assert (period(None, date(2027, 1, 15), evening).first, period(date(2026, 10, 5), None, evening).last) == (
+        date(2027, 1, 1),
+        date(2026, 12, 1),
+    )
+    with pytest.raises(Problem) as after_today:
+        period(date(2026, 12, 5), None, evening)
+    assert after_today.value.status == 422
+
+
+def test_a_period_is_judged_as_of_its_end_or_now_whichever_comes_first() -> None:
+    now = vn(2026, 11, 30, 10, 0)
+    running = period(date(2026, 11, 1), date(2026, 12, 31), now)
+    assert running.as_of == now and running.end == vn(2027, 1, 1, 0, 0)
+    past = period(date(2026, 1, 1), date(2026, 3, 31), now)
+    assert past.as_of == past.end == vn(2026, 4, 1, 0, 0) and past.start == vn(2026, 1, 1, 0, 0)

@@ -11,11 +11,12 @@ import csv
 import io
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from services.calendar import VN_TZ
 from services.events.schemas import (
     DossierRefused,
     DossierWithdrawn,
@@ -337,7 +338,7 @@ async def test_a_restart_fires_what_fell_due_while_the_service_was_down(deadline
 
 
 async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline) -> None:
-    """January–March 2028, unit H99.1 (procedures P1, P2; fields F1, F2; channels 1, 2)."""
+    """January–March 2026, a period in the past, unit H99.x (procedures P1, P2; fields F1, F2; channels 1, 2)."""
     unit = "H99." + uuid.uuid4().hex[:4]
     made: dict[str, list[str]] = {}
 
@@ -353,7 +354,7 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         )
         return dossier_id
 
-    jan = vn(2028, 1, 10, 9, 0)  # Monday
+    jan = vn(2026, 1, 12, 9, 0)  # Monday
     plan = []
     for i, kind in enumerate(["early", "early", "on_time", "late", "late", "late"]):
         plan.append(
@@ -365,14 +366,14 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
             )
         )
     carried = await dossier(
-        "carried_on_time", vn(2027, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True
+        "carried_on_time", vn(2025, 12, 30, 9, 0), budget=40, procedure="P2", field="F2", channel=2, online=True
     )
     refused = await dossier("refused", jan, procedure="P2", field="F2")
     withdrawn = await dossier("withdrawn", jan, procedure="P2", field="F2")
     paused = await dossier("paused", jan, procedure="P2", field="F2", agency="A2")
-    overdue = await dossier("overdue", vn(2028, 2, 1, 9, 0), budget=16, procedure="P1", field="F1", agency="A2")
-    await dossier("not_due", vn(2028, 3, 30, 9, 0), budget=80, procedure="P1", field="F2", agency="A2")
-    before = await dossier("finished_before_period", vn(2027, 12, 1, 9, 0), budget=16, procedure="P2", field="F2")
+    overdue = await dossier("overdue", vn(2026, 2, 3, 9, 0), budget=16, procedure="P1", field="F1", agency="A2")
+    await dossier("not_due", vn(2026, 3, 30, 9, 0), budget=80, procedure="P1", field="F2", agency="A2")
+    before = await dossier("finished_before_period", vn(2025, 12, 1, 9, 0), budget=16, procedure="P2", field="F2")
     all_ids = {i for ids in made.values() for i in ids}
     for dossier_id in all_ids:
         deadline.deadlines(dossier_id, 1)
@@ -384,25 +385,25 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         await deadline.publish("routing", dossier_id, RouteCompleted(completed_at=done))
     carried_due = datetime.fromisoformat(deadline.clock(carried)["due_at"])
     await deadline.publish("routing", carried, RouteCompleted(completed_at=carried_due))  # on time, in the period
-    await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2027, 12, 2, 9, 0)))
+    await deadline.publish("routing", before, RouteCompleted(completed_at=vn(2025, 12, 2, 9, 0)))
     await deadline.publish(
-        "routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2028, 1, 12, 9, 0))
+        "routing", refused, DossierRefused(refused_by="A1", reason="Không đủ điều kiện", refused_at=vn(2026, 1, 14, 9, 0))
     )
-    await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2028, 1, 13, 9, 0)))
+    await deadline.publish("intake", withdrawn, DossierWithdrawn(withdrawn_at=vn(2026, 1, 15, 9, 0)))
     await deadline.publish(
         "routing",
         paused,
-        SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2028, 1, 11, 9, 0)),
+        SupplementRequested(requested_by="A2", step_id="s1", items=["Bản sao"], requested_at=vn(2026, 1, 13, 9, 0)),
     )
     await deadline.publish(
         "routing",
         paused,
-        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 1, 10, 9, 0)),
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2026, 1, 12, 9, 0)),
     )
     await deadline.publish(
         "routing",
         overdue,
-        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2028, 2, 1, 9, 0)),
+        StepAssigned(step_id="s1", agency_code="A2", agency_name="A", budget_hours=16, assigned_at=vn(2026, 2, 3, 9, 0)),
     )
 
     def settled() -> bool:
@@ -417,7 +418,7 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         )
 
     eventually(settled, what="every dossier in its final state")
-    base = "/reports/on-time?from=2028-01-01&to=2028-03-31"
+    base = "/reports/on-time?from=2026-01-01&to=2026-03-31"
     by_unit = deadline.call("GET", f"{base}&by=unit").json()
     row = next(r for r in by_unit["rows"] if r["key"] == unit)
     assert {
@@ -449,6 +450,8 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
         "fully_online": 4,
     }
     assert row["received"] == 12 and row["resolved"] == 7 and row["on_time_rate"] == round(4 / 7, 4)
+    assert row["in_progress"] == 2 and row["withdrawn_or_refused"] == 2
+    assert row["name"] is None  # a unit's name is the catalogue's: deadline knows its code only
 
     parts = ("early", "on_time", "late", "in_progress_not_due", "in_progress_overdue", "paused", "withdrawn", "refused")
     for by in ("unit", "procedure", "field", "channel", "agency"):
@@ -460,11 +463,17 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
 
     mine = deadline.call("GET", f"{base}&by=procedure").json()
     assert {r["key"] for r in mine["rows"]} >= {"P1", "P2"}
+    assert {r["name"] for r in mine["rows"] if r["key"] in ("P1", "P2")} == {"Thủ tục thử"}
+    by_channel = deadline.call("GET", f"{base}&by=channel").json()
+    assert {r["key"]: r["name"] for r in by_channel["rows"]}["2"] == "Trực tuyến"
+    by_agency = deadline.call("GET", f"{base}&by=agency").json()
+    assert {r["key"]: r["name"] for r in by_agency["rows"]}["A2"] == "A"
     as_csv = list(csv.DictReader(io.StringIO(deadline.call("GET", f"{base}&by=unit&format=csv").text)))
     assert as_csv[-1]["key"] == "total" and int(as_csv[-1]["received"]) == by_unit["total"]["received"]
+    assert list(as_csv[0])[:4] == ["key", "name", "received", "received_new"]
     assert int(next(r for r in as_csv if r["key"] == unit)["late"]) == 3
 
-    dashboard = deadline.call("GET", "/reports/dashboard?from=2028-01-01&to=2028-03-31&bucket=month", replica=1)
+    dashboard = deadline.call("GET", "/reports/dashboard?from=2026-01-01&to=2026-03-31&bucket=month", replica=1)
     assert dashboard.status_code == 200 and dashboard.headers["content-type"].startswith("text/html")
     assert (
         dashboard.text.count("<svg") == 2
@@ -474,9 +483,116 @@ async def test_the_on_time_report_parts_add_up_to_the_totals(deadline: Deadline)
     series = deadline.call("GET", f"{base.replace('/on-time?', '/on-time/series?')}&bucket=month").json()
     assert sum(p["resolved"] for p in series) == by_unit["total"]["resolved"]
 
-    bad = deadline.call("GET", "/reports/on-time?from=2028-03-01&to=2028-01-01")
+    bad = deadline.call("GET", "/reports/on-time?from=2026-03-01&to=2026-01-01")
     assert (
         bad.status_code == 422
         and bad.headers["content-type"] == "application/problem+json"
         and bad.json()["errors"][0]["field"] == "to"
     )
+
+
+async def test_a_period_running_into_the_future_counts_as_overdue_only_what_is_past_due_now(deadline: Deadline) -> None:
+    """A report from 40 days ago to 40 days ahead, read today: a dossier due next week is not yet
+    due (it was counted overdue, being due before the period's end); one past its due time is."""
+    unit, agency = "H98." + uuid.uuid4().hex[:4], "AG-" + uuid.uuid4().hex[:4]
+    step = RouteStep(step_id="s1", agency_code=agency, agency_name="Công an xã thử", budget_hours=16)
+    now = datetime.now(VN_TZ)
+    weeks_ago = datetime.combine((now - timedelta(days=20)).date(), time(9, 0), VN_TZ)
+    not_due, overdue = new_id(), new_id()
+    await deadline.receive(not_due, now - timedelta(hours=1), budget=40, unit=unit, route=[step])
+    await deadline.receive(overdue, weeks_ago, budget=16, unit=unit, route=[step])
+    await deadline.publish(
+        "routing",
+        overdue,
+        StepAssigned(step_id="s1", agency_code=agency, agency_name="Công an xã thử", budget_hours=16, assigned_at=weeks_ago),
+    )
+    deadline.deadlines(not_due, 1)
+    deadline.deadlines(overdue, 2)
+    assert datetime.fromisoformat(deadline.clock(not_due)["due_at"]) > now
+
+    period = f"from={(now - timedelta(days=40)).date()}&to={(now + timedelta(days=40)).date()}"
+    response = deadline.call("GET", f"/reports/on-time?{period}&by=unit&unit={unit}")
+    assert response.status_code == 200, response.text
+    (row,) = response.json()["rows"]
+    assert (row["in_progress_not_due"], row["in_progress_overdue"]) == (1, 1)
+    assert row["in_progress"] == 2
+
+
+async def test_the_late_and_overdue_dossiers_behind_a_row_name_the_step_and_agency_that_missed_its_due_time(
+    deadline: Deadline,
+) -> None:
+    unit = "H97." + uuid.uuid4().hex[:4]
+    commune, police = "UBX-" + uuid.uuid4().hex[:4], "CA-" + uuid.uuid4().hex[:4]
+    route = [
+        RouteStep(step_id="civil-status", agency_code=commune, agency_name="UBND xã thử", budget_hours=8),
+        RouteStep(step_id="residence", agency_code=police, agency_name="Công an xã thử", budget_hours=8, after=["civil-status"]),
+    ]
+    start = datetime.combine((datetime.now(VN_TZ) - timedelta(days=21)).date(), time(9, 0), VN_TZ)
+    late, overdue, early = new_id(), new_id(), new_id()
+    for dossier_id in (late, overdue, early):
+        await deadline.receive(dossier_id, start, budget=24, unit=unit, route=route)
+        await deadline.publish(
+            "routing",
+            dossier_id,
+            StepAssigned(
+                step_id="civil-status", agency_code=commune, agency_name="UBND xã thử", budget_hours=8, assigned_at=start
+            ),
+        )
+    for dossier_id in (late, overdue, early):
+        deadline.deadlines(dossier_id, 2)
+
+    def step_due(dossier_id: str, step_id: str) -> datetime:
+        due_times = deadline.deadlines(dossier_id, 2)
+        return datetime.fromisoformat(next(d["due_at"] for d in due_times if d["step_id"] == step_id))
+
+    # the commune is on time for every dossier; the police are late with one, and still holding another past its due time
+    for dossier_id in (late, overdue, early):
+        done = step_due(dossier_id, "civil-status") - timedelta(hours=1)
+        await deadline.publish(
+            "routing", dossier_id, StepCompleted(step_id="civil-status", agency_code=commune, officer="o", completed_at=done)
+        )
+        await deadline.publish(
+            "routing",
+            dossier_id,
+            StepAssigned(step_id="residence", agency_code=police, agency_name="Công an xã thử", budget_hours=8, assigned_at=done),
+        )
+    for dossier_id in (late, overdue, early):
+        deadline.deadlines(dossier_id, 3)
+    police_late = step_due(late, "residence") + timedelta(days=5)  # past the dossier's own due time too
+    await deadline.publish(
+        "routing", late, StepCompleted(step_id="residence", agency_code=police, officer="o", completed_at=police_late)
+    )
+    await deadline.publish("routing", late, RouteCompleted(completed_at=police_late))
+    early_done = step_due(early, "residence") - timedelta(hours=2)
+    await deadline.publish(
+        "routing", early, StepCompleted(step_id="residence", agency_code=police, officer="o", completed_at=early_done)
+    )
+    await deadline.publish("routing", early, RouteCompleted(completed_at=early_done))
+    deadline.clock(late, lambda c: c["state"] == "resolved")
+    deadline.clock(early, lambda c: c["state"] == "resolved")
+
+    now = datetime.now(VN_TZ)
+    period = f"from={(now - timedelta(days=30)).date()}&to={now.date()}"
+    (row,) = deadline.call("GET", f"/reports/on-time?{period}&unit={unit}").json()["rows"]
+    assert (row["late"], row["in_progress_overdue"], row["early"] + row["on_time"]) == (1, 1, 1)
+
+    listed = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=unit&key={unit}&state=late")
+    assert listed.status_code == 200, listed.text
+    (one,) = listed.json()["dossiers"]
+    assert one["dossier_id"] == late and one["dossier_code"].startswith(unit) and one["receiving_unit"] == unit
+    assert (one["step_id"], one["agency_code"], one["agency_name"]) == ("residence", police, "Công an xã thử")
+    assert datetime.fromisoformat(one["resolved_at"]) == police_late
+    assert datetime.fromisoformat(one["step_due_at"]) == step_due(late, "residence")
+    assert [s["step_id"] for s in one["missed_steps"]] == ["residence"]  # the commune was on time
+
+    (still,) = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=unit&key={unit}&state=overdue").json()["dossiers"]
+    assert still["dossier_id"] == overdue and still["resolved_at"] is None
+    assert (still["step_id"], still["agency_code"], still["step_completed_at"]) == ("residence", police, None)
+
+    # by agency: the police's steps, named; the commune has none late
+    at_police = deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=agency&key={police}&state=late").json()
+    assert at_police["name"] == "Công an xã thử" and [d["dossier_id"] for d in at_police["dossiers"]] == [late]
+    assert at_police["dossiers"][0]["step_id"] == "residence"
+    assert deadline.call("GET", f"/reports/on-time/dossiers?{period}&by=agency&key={commune}&state=late").json()["dossiers"] == []
+    bad = deadline.call("GET", f"/reports/on-time/dossiers?{period}&key={unit}&state=slow")
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["query.state"]

@@ -36,6 +36,7 @@ class ApplicantIn(BaseModel):
     phone: VnMobile | None = Field(None, description="Vietnamese mobile number, e.g. 0912345678.")
     email: Email | None = None
     notify_channels: list[Literal["sms", "email"]] = Field(default_factory=list)
+    language: Literal["vi", "en"] = Field("vi", description="The language of the applicant's notices: Vietnamese or English.")
     opt_out_non_essential: bool = Field(False, description="Only the notices the law requires.")
 
 
@@ -293,6 +294,7 @@ class LookupIn(BaseModel):
 
 class LookupEntry(BaseModel):
     at: datetime
+    at_local: str = Field(description="`at` in Vietnam time, ISO 8601 with +07:00.")
     label: str
 
 
@@ -309,11 +311,21 @@ class LookupResult(BaseModel):
                     "status": 4,
                     "status_label": "Đang giải quyết",
                     "received_at": "2026-11-22T02:10:00Z",
+                    "received_local": "2026-11-22T09:10:00+07:00",
+                    "received_text": "09:10 ngày 22/11/2026",
                     "appointment_at": "2026-11-23T09:10:00Z",
+                    "appointment_local": "2026-11-23T16:10:00+07:00",
+                    "appointment_text": "16:10 ngày 23/11/2026",
                     "returned_at": None,
+                    "returned_local": None,
+                    "returned_text": None,
                     "timeline": [
-                        {"at": "2026-11-22T02:10:00Z", "label": "Đã tiếp nhận"},
-                        {"at": "2026-11-22T02:10:02Z", "label": "Chuyển đến UBND xã (hộ tịch)"},
+                        {"at": "2026-11-22T02:10:00Z", "at_local": "2026-11-22T09:10:00+07:00", "label": "Đã tiếp nhận"},
+                        {
+                            "at": "2026-11-22T02:10:02Z",
+                            "at_local": "2026-11-22T09:10:02+07:00",
+                            "label": "Chuyển đến UBND xã (hộ tịch)",
+                        },
                     ],
                 }
             ]
@@ -326,8 +338,14 @@ class LookupResult(BaseModel):
     status: int
     status_label: str
     received_at: datetime
-    appointment_at: datetime
+    received_local: str = Field(description="`received_at` in Vietnam time (Asia/Ho_Chi_Minh), ISO 8601 with +07:00.")
+    received_text: str = Field(description="`received_at` as the citizen reads it: `09:10 ngày 22/11/2026`.")
+    appointment_at: datetime = Field(description="Ngày hẹn trả kết quả, UTC.")
+    appointment_local: str = Field(description="`appointment_at` in Vietnam time, ISO 8601 with +07:00.")
+    appointment_text: str = Field(description="`appointment_at` as the citizen reads it: `16:30 ngày 05/12/2026`.")
     returned_at: datetime | None
+    returned_local: str | None = None
+    returned_text: str | None = None
     timeline: list[LookupEntry]
 
 
@@ -384,4 +402,8 @@ class LgspDossierAnswer(BaseModel):
     code: str = Field(description="Số hồ sơ, `<unit>-YYMMDD-XXXX`.")
     status: int = Field(description="National portal status code (1–10).")
     appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
+    lookup_secret: str = Field(
+        description="Mã tra cứu: with the code, what the citizen looks the dossier up with; the system that filed it "
+        "gives it to the citizen (the notice of receipt carries it too)."
+    )
     replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")

@@ -30,7 +30,7 @@ from services.events.schemas import (
 from services.idempotency import KeyReused
 from services.identity import EVERYTHING, Principal
 from services.problems import Problem
-from services.vocabulary import PortalStatus
+from services.vocabulary import VN_TZ, PortalStatus
 
 CATALOGUE = load_catalogue()
 CALENDAR = working_calendar()
@@ -184,6 +184,18 @@ async def test_the_citizen_look_up_is_limited_per_client_and_does_not_say_which_
     assert wrong.value.status == 404
     with pytest.raises(TooManyLookups):
         await look_up(memory.uow, limit, "198.51.100.7", answer["code"], answer["lookup_secret"])
+
+
+async def test_the_citizen_look_up_tells_the_times_in_vietnam_time_as_well(memory: Any) -> None:
+    answer = await receive(memory)  # Monday 09:00 in Vietnam
+    found = await look_up(memory.uow, LIMIT, "198.51.100.8", answer["code"], answer["lookup_secret"])
+    appointment = datetime.fromisoformat(answer["appointment_at"]).astimezone(VN_TZ)
+    assert found.appointment_at == datetime.fromisoformat(answer["appointment_at"])  # UTC, as before
+    assert found.appointment_local == appointment.isoformat(timespec="seconds") and found.appointment_local.endswith("+07:00")
+    assert found.appointment_text == f"{appointment:%H:%M} ngày {appointment:%d/%m/%Y}"
+    assert (found.received_local, found.received_text) == ("2026-11-23T09:00:00+07:00", "09:00 ngày 23/11/2026")
+    assert (found.returned_local, found.returned_text) == (None, None)
+    assert [e.at_local for e in found.timeline] == ["2026-11-23T09:00:00+07:00"]
 
 
 # ---------------------------------------------------------------- who receives, who acts, who reads

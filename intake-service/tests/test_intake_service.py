@@ -293,6 +293,16 @@ async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Int
     assert "079080001111" not in json.dumps(received.payload)  # no citizen id in events
 
 
+async def test_the_applicants_language_goes_with_the_receipt_to_the_notices(intake: Intake, client: httpx.AsyncClient) -> None:
+    english = await intake.submit(client, {**BODY, "applicant": {**BODY["applicant"], "language": "en"}})
+    vietnamese = await intake.submit(client, BODY)
+    for dossier, language in ((english, "en"), (vietnamese, "vi")):
+        (received,) = [e for e in await intake.produced(dossier["id"], 1) if e.type == "dossier.received"]
+        assert received.payload["applicant"]["language"] == language
+    french = await client.post(f"{intake.url()}/dossiers", json={**BODY, "applicant": {**BODY["applicant"], "language": "fr"}})
+    assert french.status_code == 422 and [e["field"] for e in french.json()["errors"]] == ["applicant.language"]
+
+
 async def test_the_catalogue_is_served_and_each_dossier_keeps_its_version(intake: Intake, client: httpx.AsyncClient) -> None:
     catalogue = (await client.get(f"{intake.url()}/catalogue")).json()
     assert len(catalogue["procedures"]) >= 10 and "1.003583" not in {p["code"] for p in catalogue["procedures"]}
@@ -599,6 +609,9 @@ async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limit
     assert view["status"] == 4 and view["status_label"] == "Đang giải quyết"
     assert view["applicant"] == "T*** T** M**"
     assert datetime.fromisoformat(view["appointment_at"]) == datetime.fromisoformat(dossier["appointment_at"])
+    appointment = datetime.fromisoformat(dossier["appointment_at"]).astimezone(VN_TZ)  # also in Vietnam time
+    assert datetime.fromisoformat(view["appointment_local"]) == appointment and view["appointment_local"].endswith("+07:00")
+    assert view["appointment_text"] == f"{appointment:%H:%M} ngày {appointment:%d/%m/%Y}"
     assert [e["label"] for e in view["timeline"]] == [
         "Đã tiếp nhận",
         "Chuyển đến UBND xã (hộ tịch)",
@@ -824,6 +837,13 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     assert dossier["received_by"]["name"] == "Nền tảng tích hợp, chia sẻ dữ liệu cấp tỉnh (LGSP)"
     receipt = await client.get(f"{intake.url()}/dossiers/{answer['id']}/receipt")
     assert receipt.status_code == 200 and receipt.json()["dossier_code"] == answer["code"]
+    # the look-up secret comes back to the system that filed it, and opens the citizen's look-up
+    assert answer["lookup_secret"] == receipt.json()["lookup_secret"]
+    citizen = {"X-Forwarded-For": "203.0.113.21"}
+    looked_up = await client.post(
+        f"{intake.url()}/lookup", json={"code": answer["code"], "secret": answer["lookup_secret"]}, headers=citizen, auth=None
+    )
+    assert looked_up.status_code == 200 and looked_up.json()["code"] == answer["code"]
 
     # The LGSP did not hear back and retries: same nonce, same body, re-signed later, on the other replica.
     raw, headers = lgsp_request(body, nonce=nonce, timestamp=time.time() + 2)
@@ -832,10 +852,12 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     )
     assert retry.status_code == 200, retry.text
     assert retry.json()["id"] == answer["id"] and retry.json()["code"] == answer["code"] and retry.json()["replayed"]
+    assert retry.json()["lookup_secret"] == answer["lookup_secret"]
     assert retry.json()["request_id"] == "lgsp-req-0002"
     assert await named(intake, client, "Võ Thị Hồng Nhung") == 1
     received = [e for e in await intake.produced(answer["id"], 2, timeout=5) if e.type == "dossier.received"]
     assert len(received) == 1 and received[0].payload["channel"] == 2 and received[0].payload["fully_online"]
+    assert received[0].payload["lookup_secret"] == answer["lookup_secret"]  # for the notice of receipt's link
 
 
 async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(

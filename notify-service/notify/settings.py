@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from notify.domain.lookup_link import check_template
 from notify.domain.quiet_hours import QuietHours
 from notify.domain.sms_text import DEFAULT_FORBIDDEN, valid_brandname
 from services.settings import ServiceSettings
@@ -23,7 +24,12 @@ class NotifySettings(ServiceSettings):
     max_attempts: int = Field(8, ge=1, validation_alias="NOTIFY_MAX_ATTEMPTS")
     retry_base_seconds: float = Field(2.0, gt=0, validation_alias="NOTIFY_RETRY_BASE_SECONDS")
     retry_cap_seconds: float = Field(600.0, gt=0, validation_alias="NOTIFY_RETRY_CAP_SECONDS")
-    lookup_url: str = Field("https://dichvucong.example.gov.vn/tra-cuu?ma={code}", validation_alias="NOTIFY_LOOKUP_URL")
+    lookup_url: str = Field(
+        "https://dichvucong.example.gov.vn/tra-cuu?ma={code}&ms={secret}",
+        validation_alias="NOTIFY_LOOKUP_URL",
+        description="The citizen's look-up link: {code}, and {secret} (the receipt's look-up secret, given in the "
+        "notice of receipt only; later notices leave out the parameter that holds it).",
+    )
     quiet_hours: str = Field("21:00-07:00", validation_alias="NOTIFY_QUIET_HOURS", description="Vietnam time; empty for none.")
     agency_staff_file: Path = Field(CONFIG / "agency_staff.json", validation_alias="NOTIFY_AGENCY_STAFF_FILE")
 
@@ -73,6 +79,11 @@ class NotifySettings(ServiceSettings):
         if not valid_brandname(value):
             raise ValueError("a brandname is 1-11 characters: letters, digits, space, dot, hyphen")
         return value
+
+    @field_validator("lookup_url")
+    @classmethod
+    def _lookup_url(cls, value: str) -> str:
+        return check_template(value)
 
     @field_validator("quiet_hours")
     @classmethod

@@ -3,12 +3,14 @@ the citizen and the agency's staff receive (or do not), without a database, Kafk
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from notify.adapters.messages import Templates
 from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.dispatching import dispatch_once
 from notify.application.notices import alert_staff, notify_citizen, notify_supplement_request, remember_contact
@@ -38,7 +40,7 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Vietnam
 CODE = "000.00.00.H30-261123-0001"
 
 
-def received(dossier_id: str, **applicant: Any) -> Envelope:
+def received(dossier_id: str, secret: str | None = None, **applicant: Any) -> Envelope:
     event = DossierReceived(
         dossier_code=CODE,
         procedure_code="1.001193",
@@ -52,6 +54,7 @@ def received(dossier_id: str, **applicant: Any) -> Envelope:
         budget_hours=16,
         route=[],
         applicant=ApplicantContact(**{"name": "Nguyễn Thị Lan", "phone": "0912345678", "notify_channels": ["sms"], **applicant}),
+        lookup_secret=secret,
     )
     return event.envelope(dossier_id=dossier_id, producer="intake")
 
@@ -80,6 +83,52 @@ async def test_a_receipt_reaches_the_citizen_on_each_channel_chosen_with_form_1_
     assert [n.recipient for n in memory.channel.sent] == ["0912345678", "lan@example.vn"]
     assert {n["status"] for n in memory.notices.of(dossier_id)} == {"sent"}
     assert len(memory.events.of(NoticeSent)) == 2
+
+
+CONSOLE_LINK = "http://127.0.0.1:8005/tra-cuu?ma={code}&ms={secret}"  # what the web console serves
+SMS_OF_RECEIPT = {
+    "vi": f"Da nhan ho so {CODE}, hen KQ 17:00 25/11/2026, ma tra cuu 7KQ2MZ4P. Tra cuu: http://127.0.0.1:8005/tra-cuu?ma={CODE}",
+    "en": f"Dossier {CODE} received, due 17:00, 25 Nov 2026, secret 7KQ2MZ4P. Track: http://127.0.0.1:8005/tra-cuu?ma={CODE}",
+}
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+async def test_the_notice_of_receipt_gives_the_look_up_link_with_the_code_and_the_secret_and_no_later_notice_does(
+    memory: MemoryNotify, language: str
+) -> None:
+    drafting = replace(memory.drafting, lookup_url=CONSOLE_LINK)
+    dossier_id = str(uuid4())
+    contact = {"email": "lan@example.vn", "notify_channels": ["sms", "email"], "language": language}
+    await remember_contact(memory.work, drafting, received(dossier_id, secret="7KQ2MZ4P", **contact))
+    await notify_citizen(memory.work, drafting, from_("routing", RouteCompleted(completed_at=NOW), dossier_id))
+
+    link = f"http://127.0.0.1:8005/tra-cuu?ma={CODE}&ms=7KQ2MZ4P"
+    receipt = {n["channel"]: n for n in memory.notices.of(dossier_id) if n["trigger"] == "dossier.received"}
+    email = receipt["email"]
+    assert link in email["body"] and "7KQ2MZ4P" in email["body"].replace(link, "")  # the secret said, too
+    assert f'href="{link.replace("&", "&amp;")}"' in email["html_body"]
+    assert link.replace("&", "&amp;") in email["attachment"] and "Mã tra cứu: <b>7KQ2MZ4P</b>" in email["attachment"]
+    # the gateway refuses `&`: the SMS writes the secret out beside the link to the code
+    assert receipt["sms"]["body"] == SMS_OF_RECEIPT[language]
+
+    later = {n["channel"]: n for n in memory.notices.of(dossier_id) if n["trigger"] == "routing.route_completed"}
+    assert f"http://127.0.0.1:8005/tra-cuu?ma={CODE}" in later["email"]["body"]
+    assert all("7KQ2MZ4P" not in n["body"] + n["html_body"] for n in later.values() if n["html_body"])
+    assert "7KQ2MZ4P" not in later["sms"]["body"] and "7KQ2MZ4P" not in repr(memory.notices.contacts)  # kept nowhere
+
+
+async def test_a_gateway_that_takes_every_character_gets_the_link_with_the_secret_in_the_receipts_sms(
+    memory: MemoryNotify,
+) -> None:
+    drafting = replace(
+        memory.drafting,
+        composer=Templates(sms_forbidden="%#"),
+        lookup_url=CONSOLE_LINK,
+    )
+    dossier_id = str(uuid4())
+    await remember_contact(memory.work, drafting, received(dossier_id, secret="7KQ2MZ4P"))
+    (sms,) = memory.notices.of(dossier_id)
+    assert sms["body"].endswith(f"Tra cuu: http://127.0.0.1:8005/tra-cuu?ma={CODE}&ms=7KQ2MZ4P")
 
 
 async def test_a_non_essential_notice_to_a_citizen_who_opted_out_is_recorded_as_skipped_and_never_sent(

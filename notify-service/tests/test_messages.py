@@ -34,19 +34,36 @@ CONTEXT = {
 }
 
 
+# The receipt's context: the link with the secret, and without it (the `&` is refused by gateways).
+WITH_SECRET = {
+    **CONTEXT,
+    "dossier": {
+        **CONTEXT["dossier"],
+        "lookup_url": f"https://dvc.example.vn/tra-cuu?ma={CODE}&ms=7KQ2MZ4P",
+        "tracking_url": f"https://dvc.example.vn/tra-cuu?ma={CODE}",
+        "lookup_secret": "7KQ2MZ4P",
+    },
+}
+
+
 def test_every_trigger_renders_an_sms_within_one_segment_in_both_languages() -> None:
     for trigger in TRIGGERS.values():
         for language in ("vi", "en"):
             for limit in (160, 123):
-                sms = render_sms(trigger.template, CONTEXT, language=language, limit=limit)
-                assert CODE in sms and len(sms) <= limit, (trigger.template, language, sms)
-                assert sms.isascii()
+                for context in (CONTEXT, WITH_SECRET):
+                    sms = render_sms(trigger.template, context, language=language, limit=limit)
+                    assert CODE in sms and len(sms) <= limit, (trigger.template, language, sms)
+                    assert sms.isascii() and "&" not in sms
 
 
 def test_the_receipt_sms_gives_the_appointment_and_the_look_up_link() -> None:
     sms = render_sms("received", CONTEXT)
     assert sms == f"Ho so {CODE} da tiep nhan, hen tra KQ 17:00 25/11/2026. Tra cuu: https://dvc.example.vn/tra-cuu?ma={CODE}"
     assert render_sms("received", CONTEXT, limit=123) == f"Ho so {CODE} da tiep nhan, hen tra KQ 17:00 25/11/2026."
+    # the receipt's secret is always written out (the link with it holds a refused `&`)
+    for limit in (160, 123):
+        assert "7KQ2MZ4P" in render_sms("received", WITH_SECRET, limit=limit)
+        assert "7KQ2MZ4P" in render_sms("received", WITH_SECRET, language="en", limit=limit)
 
 
 def test_the_supplement_request_lists_every_missing_item_by_email_and_what_fits_by_sms() -> None:

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from notify.adapters.console_sink import ConsoleChannel, ConsoleSink
 from notify.application.ports import Outgoing
 from notify.domain.policy import mask
@@ -39,3 +41,15 @@ async def test_console_channel_accepts_a_resent_notice_under_its_new_idempotency
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [line["notice_id"] for line in lines] == ["n-1", "n-1.r1"]
     assert lines[0]["subject"] == "S"
+
+
+async def test_the_console_sink_says_on_stdout_that_a_notice_went_out_without_its_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notices.jsonl"
+    body = "Ho so 000.00.00.H30-261122-0001 da tiep nhan. Ma tra cuu: 7KQ2MZ4P."
+    args = {"notice_id": "n-2", "dossier_id": "d-2", "channel": "sms", "recipient_masked": "091****678", "body": body}
+    assert await ConsoleSink(path).send(**args) is True
+    shown = capsys.readouterr().out
+    assert "091****678 via sms" in shown and "7KQ2MZ4P" not in shown  # stdout is the service's log
+    assert json.loads(path.read_text(encoding="utf-8"))["body"] == body  # the sink itself is the delivery

@@ -73,6 +73,12 @@ class DossierReceived(Event):
     resume_rule: ResumeRule = Field("keep_elapsed", description="After a pause: keep used time, or restart the budget.")
     route: list[RouteStep]
     applicant: ApplicantContact
+    lookup_secret: str | None = Field(
+        None,
+        description="Mã tra cứu printed on the receipt: with the code, it opens the dossier's look-up. Personal access "
+        "data, carried for notify alone, which puts it in the receipt notice's look-up link and keeps it nowhere else; "
+        "other consumers ignore it. Absent in events written before it was carried.",
+    )
 
 
 class SupplementRequested(Event):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from deadline.adapters import report
 from deadline.adapters.tables import apologies, deadlines, dossiers, pauses, timers
 from deadline.application.ports import Row
-from deadline.domain.report import Bucket, Dimension, ReportRow
+from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow
 from deadline.domain.tracking import LIVE, DeadlineState
 from services.db import driver_connection, insert_row, insert_rows, update_row
 from services.identity import Scope
@@ -186,11 +186,14 @@ class DeadlineRepository:
         return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
 
     async def on_time_report(
-        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+        self, period: Period, by: Dimension, units: Sequence[str] | None
     ) -> tuple[list[ReportRow], ReportRow]:
-        return await report.on_time_report(self.session, start, end, by, units)
+        return await report.on_time_report(self.session, period, by, units)
 
-    async def on_time_series(
-        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
-    ) -> list[dict[str, Any]]:
-        return await report.on_time_series(self.session, start, end, bucket, units)
+    async def items_of_row(
+        self, period: Period, by: Dimension, key: str, lateness: Lateness, units: Sequence[str] | None, limit: int
+    ) -> list[Row]:
+        return await report.items_of_row(self.session, period, by, key, lateness, units, limit)
+
+    async def on_time_series(self, period: Period, bucket: Bucket, units: Sequence[str] | None) -> list[dict[str, Any]]:
+        return await report.on_time_series(self.session, period, bucket, units)

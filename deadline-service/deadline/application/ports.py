@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from deadline.domain.clock import ClockRules
-from deadline.domain.report import Bucket, Dimension, ReportRow
+from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow
 from services.audit import AuditTrail
 from services.identity import Scope
 from services.messaging.outbox import EventSink
@@ -96,12 +96,17 @@ class DeadlineRepository(Protocol):
 
     # The report counts the dossiers received at `units` (None: every unit).
     async def on_time_report(
-        self, start: datetime, end: datetime, by: Dimension, units: Sequence[str] | None
+        self, period: Period, by: Dimension, units: Sequence[str] | None
     ) -> tuple[list[ReportRow], ReportRow]: ...
 
-    async def on_time_series(
-        self, start: datetime, end: datetime, bucket: Bucket, units: Sequence[str] | None
-    ) -> list[dict[str, Any]]: ...
+    async def items_of_row(
+        self, period: Period, by: Dimension, key: str, lateness: Lateness, units: Sequence[str] | None, limit: int
+    ) -> list[Row]:
+        """The dossiers (by agency: steps) the row `key` counts as `lateness`, soonest due first, at
+        most `limit`; each with `missed_steps` (step_id, agency_code, agency_name, due_at, completed_at)."""
+        ...
+
+    async def on_time_series(self, period: Period, bucket: Bucket, units: Sequence[str] | None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

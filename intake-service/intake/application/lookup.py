@@ -10,7 +10,7 @@ from typing import Any
 
 from intake.application.acting import acting_as, citizen
 from intake.application.ports import IntakeUnitOfWork, IntakeWork
-from intake.domain.dossier import mask_name, secret_matches
+from intake.domain.dossier import mask_name, secret_matches, told_time, vietnam_time
 from intake.schemas import LookupEntry, LookupResult
 from services.problems import Problem, not_found
 from services.vocabulary import PortalStatus
@@ -54,15 +54,16 @@ async def proven(work: IntakeWork, code: str, secret: str, *, lock: bool = False
 
 
 async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: str, secret: str) -> LookupResult:
-    """The status, appointment and public timeline; 404 whichever of code and secret is wrong;
-    `TooManyLookups` past the client's limit. The read is audited as the citizen's."""
+    """The status, appointment and public timeline, each time also in Vietnam time; 404 whichever
+    of code and secret is wrong; `TooManyLookups` past the client's limit. The read is audited as
+    the citizen's."""
     await count_attempt(uow, limit, client)
     async with uow() as work:
         row = await proven(work, code, secret)
         entries = await work.dossiers.timeline(row["id"], public_only=True)
         with acting_as(citizen(row)):
             await work.audit.read("lookup", [str(row["id"])])
-    current = PortalStatus(row["status"])
+    current, returned = PortalStatus(row["status"]), row["returned_at"]
     return LookupResult(
         code=row["code"],
         procedure_name=row["procedure_name"],
@@ -70,7 +71,13 @@ async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: 
         status=current,
         status_label=current.label,
         received_at=row["received_at"],
+        received_local=vietnam_time(row["received_at"]),
+        received_text=told_time(row["received_at"]),
         appointment_at=row["appointment_at"],
-        returned_at=row["returned_at"],
-        timeline=[LookupEntry(at=e["at"], label=e["label"]) for e in entries],
+        appointment_local=vietnam_time(row["appointment_at"]),
+        appointment_text=told_time(row["appointment_at"]),
+        returned_at=returned,
+        returned_local=vietnam_time(returned) if returned else None,
+        returned_text=told_time(returned) if returned else None,
+        timeline=[LookupEntry(at=e["at"], at_local=vietnam_time(e["at"]), label=e["label"]) for e in entries],
     )

@@ -191,8 +191,10 @@ async def _record(
                 phone=applicant.phone,
                 email=applicant.email,
                 notify_channels=applicant.notify_channels or ["console"],
+                language=applicant.language,
                 opt_out_non_essential=applicant.opt_out_non_essential,
             ),
+            lookup_secret=secret,  # for the receipt notice's look-up link: an online applicant holds no paper receipt
         ),
         dossier_id=str(dossier_id),
     )

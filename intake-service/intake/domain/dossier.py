@@ -1,4 +1,5 @@
-"""A dossier's code (mã số hồ sơ), its look-up secret and how its applicant is shown to others."""
+"""A dossier's code (mã số hồ sơ), its look-up secret, how its applicant is shown to others and how
+its times are told to the citizen (Vietnam time)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,14 @@ def secret_matches(secret: str, given: str) -> bool:
 def mask_name(name: str) -> str:
     """`Nguyễn Thị Lan` → `N*** T** L**`: enough for the citizen to recognise, not to identify."""
     return " ".join(word[0] + "*" * max(len(word) - 1, 2) for word in name.split())
+
+
+def vietnam_time(moment: datetime) -> str:
+    """An instant on Vietnam's clock, ISO 8601 with its offset: `2026-12-05T16:30:00+07:00`."""
+    return moment.astimezone(VN_TZ).isoformat(timespec="seconds")
+
+
+def told_time(moment: datetime) -> str:
+    """An instant as a Vietnamese citizen is told it (giờ Việt Nam): `16:30 ngày 05/12/2026`."""
+    local = moment.astimezone(VN_TZ)
+    return f"{local:%H:%M} ngày {local:%d/%m/%Y}"

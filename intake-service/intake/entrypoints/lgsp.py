@@ -111,5 +111,6 @@ async def receive_from_lgsp(
         code=result["code"],
         status=result["status"],
         appointment_at=result["appointment_at"],
+        lookup_secret=result["lookup_secret"],
         replayed=received.replayed,
     )

@@ -1,6 +1,8 @@
 """The console/file sink: where notices go when no SMS gateway or mail server is configured
-(`make run`, tests). One JSON line per notice in a file, and a readable line on stdout.
-Like a real gateway that takes an idempotency id, it accepts a notice id only once."""
+(`make run`, tests). One JSON line per notice in a file, and a readable line on stdout that says
+a notice went out without repeating its text: stdout ends up in the service's log, and a notice
+of receipt holds the look-up secret. Like a real gateway that takes an idempotency id, it accepts
+a notice id only once."""
 
 from __future__ import annotations
 
@@ -59,8 +61,8 @@ class ConsoleSink:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
         seen.add(notice_id)
         if self.echo:
-            shown = subject if subject else body
-            print(f"[notice → {recipient_masked} via {channel}] {shown}", file=sys.stdout, flush=True)
+            shown = subject if subject else f"{len(body)} characters"
+            print(f"[notice → {recipient_masked} via {channel}] {shown}, in {self.path}", file=sys.stdout, flush=True)
         return True
 
 

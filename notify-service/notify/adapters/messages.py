@@ -1,10 +1,14 @@
 """What a notice says: Jinja2 templates per event type and channel, Vietnamese by default.
 
 Each `templates/<language>/<template>.j2` holds the blocks `subject` and `text` (e-mail) and
-`sms` (rendered at shortening levels 0, 1, 2 until it fits one segment). E-mail HTML wraps the
+`sms` (rendered at shortening levels 0 to 3 until it fits one segment). E-mail HTML wraps the
 text in `_email.html.j2`; forms that go with an e-mail are under `templates/vi/forms/`. Dates and
 money are written by the kernel's filters (`datetime`, `date`, `money`), in the notice's language
-where the text is English."""
+where the text is English.
+
+An SMS carries the look-up link only whole: when the gateway refuses one of its characters (the
+`&` before the secret, usually), the SMS has the link without the secret (`tracking_url`). The
+receipt's SMS writes the secret out unless the link it shows carries it (`link_has_secret`)."""
 
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from notify.application.ports import Message
+from notify.domain.lookup_link import carried_by_sms
 from notify.domain.policy import Trigger
 from notify.domain.sms_text import DEFAULT_FORBIDDEN, DEFAULT_LIMIT, fit_sms
 from services.formatting import jinja_filters
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANGUAGES = ("vi", "en")
+SMS_LEVELS = 4  # a template's last level drops what the one before kept (a template may stop at 2: its 3 is its 2)
 FORMS = {
     "form_1_receipt": "mau-01-giay-tiep-nhan-hen-tra",
     "form_2_supplement": "mau-02-phieu-yeu-cau-bo-sung",
@@ -77,12 +83,27 @@ def _template(language: str, name: str) -> Template:
     return _TEXT.get_template(f"{language if language in LANGUAGES else 'vi'}/{name}.j2")
 
 
+def _sms_link(context: Mapping[str, Any], forbidden: str) -> Mapping[str, Any]:
+    """The context with a look-up link the gateway takes whole, and whether it carries the secret."""
+    dossier = context.get("dossier")
+    if not dossier or "tracking_url" not in dossier:
+        return context
+    whole = carried_by_sms(dossier["lookup_url"], forbidden)
+    link = dossier["lookup_url"] if whole else dossier["tracking_url"]
+    with_secret = bool(dossier.get("lookup_secret")) and link != dossier["tracking_url"]
+    return {**context, "dossier": {**dossier, "lookup_url": link, "link_has_secret": with_secret}}
+
+
 def render_sms(
     name: str, context: Mapping[str, Any], *, language: str = "vi", limit: int = DEFAULT_LIMIT, forbidden: str = DEFAULT_FORBIDDEN
 ) -> str:
     template = _template(language, name)
+    context = _sms_link(context, forbidden)
     return fit_sms(
-        lambda level: _block(template, "sms", {**context, "level": level, "language": language}), limit, forbidden=forbidden
+        lambda level: _block(template, "sms", {**context, "level": level, "language": language}),
+        limit,
+        levels=SMS_LEVELS,
+        forbidden=forbidden,
     )
 
 

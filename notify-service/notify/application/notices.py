@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from notify.application.ports import Drafting, NewNotice, NotifyWork
+from notify.domain.lookup_link import lookup_link
 from notify.domain.policy import (
     TRIGGERS,
     Contact,
@@ -55,7 +56,8 @@ COUNTER_STAFF = "Bộ phận tiếp nhận và trả kết quả"  # who is addr
 
 async def remember_contact(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
     """`dossier.received`: keep the applicant's contact and choices, tell them of the receipt and
-    appointment (form 1 with the e-mail), then apply the events that waited for it, in the order read."""
+    appointment (form 1 with the e-mail) with the look-up link and secret, then apply the events
+    that waited for it, in the order read. The secret goes into this notice only: it is not kept."""
     event = parse(envelope, DossierReceived)
     dossier_id = UUID(envelope.dossier_id)
     await work.parking.hold(envelope.dossier_id)
@@ -64,7 +66,7 @@ async def remember_contact(work: NotifyWork, drafting: Drafting, envelope: Envel
     dossier = DossierContact(event.dossier_code, event.procedure_name, contact, event.receiving_unit)
     if not await work.notices.add_contact(dossier_id, dossier):
         dossier = await work.notices.contact(dossier_id) or dossier  # the contact kept first stands
-    await queue_notice(work, drafting, envelope, dossier)
+    await queue_notice(work, drafting, envelope, dossier, lookup_secret=event.lookup_secret)
     for waiting in await work.parking.release(envelope.dossier_id):
         await after_receipt(work, drafting, waiting)
 
@@ -115,17 +117,23 @@ async def queue_notice(
     *,
     agency_code: str | None = None,
     agency_name: str | None = None,
+    lookup_secret: str | None = None,
 ) -> None:
     """The notices an event gives rise to, pending for the dispatcher: to the citizen on each
     channel they chose (recorded as skipped if they opted out of a notice the law does not
-    require), or by e-mail to the staff listed for the agency."""
+    require), or by e-mail to the staff listed for the agency. With the look-up secret (the
+    receipt), the citizen's link opens the dossier; `tracking_url` is the link without it."""
     trigger = TRIGGERS[cause.type]
     context: dict[str, Any] = {
         "dossier": {
             "code": dossier.code,
             "procedure_name": dossier.procedure_name,
             "applicant_name": dossier.contact.name,
-            "lookup_url": drafting.lookup_url.format(code=dossier.code),
+            "lookup_url": lookup_link(
+                drafting.lookup_url, dossier.code, lookup_secret if trigger.audience == "citizen" else None
+            ),
+            "tracking_url": lookup_link(drafting.lookup_url, dossier.code),
+            "lookup_secret": lookup_secret if trigger.audience == "citizen" else None,
         },
         "event": cause.payload,
     }

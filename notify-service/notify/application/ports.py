@@ -88,8 +88,8 @@ class Composer(Protocol):
 
 @dataclass(frozen=True)
 class Drafting:
-    """How notices are drafted: the templates, the citizen's look-up link (`{code}` filled in) and
-    which staff addresses receive each agency's deadline alerts."""
+    """How notices are drafted: the templates, the citizen's look-up link (`{code}` and `{secret}`
+    filled in, `notify.domain.lookup_link`) and which staff addresses receive each agency's deadline alerts."""
 
     composer: Composer
     lookup_url: str
