@@ -56,7 +56,7 @@ ROLE_LABELS = {
     "operator": "operator (/admin)",
 }
 PORTAL_CLIENT = "cong-dvc-tinh"
-LOOKUP_PATH = "/tra-cuu?ma={code}"
+LOOKUP_PATH = "/tra-cuu?ma={code}&ms={secret}"
 
 SAMPLES: list[dict[str, Any]] = [
     {
@@ -242,7 +242,13 @@ def main() -> int:
         print(f"starting intake, routing, deadline, notify (logs in {logs})")
         ids = Identities(stack)
         console_url = f"http://127.0.0.1:{CONSOLE_PORT}"
-        env = {**stack.profile.env(), "NOTIFY_SINK_PATH": str(SINK), "NOTIFY_LOOKUP_URL": f"{console_url}{LOOKUP_PATH}"}
+        env = {
+            **stack.profile.env(),
+            "NOTIFY_SINK_PATH": str(SINK),
+            "NOTIFY_LOOKUP_URL": f"{console_url}{LOOKUP_PATH}",  # the SMS and e-mail link open the console's look-up
+            "INTAKE_PUBLIC_BASE_URL": console_url,
+            "INTAKE_TRUSTED_PROXIES": "127.0.0.1",  # the console passes on each citizen's address for the look-up limit
+        }
         services = start_services(env, logs, BASE_PORT)
         for name, process in services.items():
             print(f"  {name:9s} {process.url}/docs")
