@@ -4,16 +4,23 @@ are the page's; another unit's leader sees only their own unit."""
 
 from __future__ import annotations
 
+import asyncio
 import io
-from datetime import date, datetime, timedelta
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from conftest import H30, PHU_LOC
+from services.calendar import WorkingCalendar
+from services.events.schemas import ApplicantContact, DossierReceived, RouteStep, StepAssigned
+from services.events.topics import stage_topic
 from services.vocabulary import VN_TZ
 from tests.conftest import BIRTH_GROUP, Console, Screenshots, System, eventually
 
@@ -57,6 +64,48 @@ def step_assigned(system: System, dossier_id: str) -> bool:
     return bool(route) and any(s["step_id"] == "civil-status" and s["state"] == "assigned" for s in route["steps"])
 
 
+async def overdue_at_the_police(system: System) -> str:
+    """A dossier received at H30 three weeks ago whose residence step is still at the commune police,
+    past its due time: what the deadline service hears, told as intake and routing would have. The
+    system cannot be made to wait three weeks, so the events carry the times."""
+    calendar = WorkingCalendar()
+    received = datetime.combine(today() - timedelta(days=21), time(9, 0), VN_TZ)
+    starts = calendar.clock_start(received)
+    dossier_id = str(uuid.uuid4())
+    code = f"{H30}-{received:%y%m%d}-9{dossier_id[:3]}"
+    step = RouteStep(step_id="residence", agency_code="CA-XA", agency_name="Công an xã (cư trú)", budget_hours=16)
+    received_event = DossierReceived(
+        dossier_code=code,
+        procedure_code="1.001193",
+        procedure_name="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
+        field_code="HT",
+        catalogue_version="1",
+        receiving_unit=H30,
+        channel=1,
+        fully_online=False,
+        received_at=received,
+        clock_starts_at=starts,
+        appointment_at=calendar.add_working_hours(starts, 24),
+        budget_hours=24,
+        resume_rule="keep_elapsed",
+        route=[step],
+        applicant=ApplicantContact(name="Lý Thị Quá Hạn", phone="0912000999"),
+    )
+    assigned = StepAssigned(
+        step_id="residence", agency_code="CA-XA", agency_name="Công an xã (cư trú)", budget_hours=16, assigned_at=received
+    )
+    prefix = system.env["TOPIC_PREFIX"]
+    producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"])
+    await producer.start()
+    try:
+        for source, event in (("intake", received_event), ("routing", assigned)):
+            envelope = event.envelope(dossier_id=dossier_id, producer=source)
+            await producer.send_and_wait(stage_topic(prefix, source), envelope.to_bytes(), key=dossier_id.encode())
+    finally:
+        await producer.stop()
+    return code
+
+
 @pytest.fixture(scope="module")
 def dossiers(system: System) -> dict[str, Any]:
     """At H30: two in progress, one withdrawn by the citizen, one resolved; at Phú Lộc: one in progress."""
@@ -74,12 +123,15 @@ def dossiers(system: System) -> dict[str, Any]:
     act(system, "specialist", resolved, "civil-status", "accept")
     act(system, "specialist", resolved, "civil-status", "complete", {"result_documents": ["doc://copy/1"]})
     elsewhere = system.submit({**BIRTH_GROUP, "receiving_unit": PHU_LOC})["id"]
+    with ThreadPoolExecutor(1) as thread:  # an event loop of its own: the session's may be running here
+        overdue_code = thread.submit(asyncio.run, overdue_at_the_police(system)).result()
 
     def settled() -> dict[str, Any] | None:
         h30 = row_of(report(system, "leader", this_month()), H30)
         phu_loc = row_of(report(system, "leader_b", this_month()), PHU_LOC)
         done = (
             h30
+            and h30["in_progress_overdue"] >= 1
             and h30["received_new"] >= 4
             and h30["withdrawn"] >= 1
             and h30["early"] + h30["on_time"] + h30["late"] >= 1
@@ -89,7 +141,11 @@ def dossiers(system: System) -> dict[str, Any]:
         )
         return {"h30": h30, "phu_loc": phu_loc} if done else None
 
-    return {**eventually(settled, timeout=90, what="the deadline service counting the dossiers"), "ids": [*running, elsewhere]}
+    return {
+        **eventually(settled, timeout=90, what="the deadline service counting the dossiers"),
+        "ids": [*running, elsewhere],
+        "overdue_code": overdue_code,
+    }
 
 
 def page_figures(page: Page, key: str) -> dict[str, str]:
@@ -182,19 +238,19 @@ def test_a_leader_reads_their_units_report_switches_it_and_downloads_the_same_nu
     expect(page.locator("#report-by")).to_have_value("channel")
     shot(page, "last month")
 
-    # A period ending after the dossiers' due times: those still in progress count as overdue then.
-    page.locator("#period-from").fill(today().replace(day=1).strftime("%d/%m/%Y"))
-    page.locator("#period-to").fill((today() + timedelta(days=60)).strftime("%d/%m/%Y"))
+    # The dossier received three weeks ago and still at the police past its due time: its overdue
+    # count leads to the dossier, the step and the agency responsible.
+    page.locator("#period-from").fill((today() - timedelta(days=30)).strftime("%d/%m/%Y"))
+    page.locator("#period-to").fill(today().strftime("%d/%m/%Y"))
     page.locator("#report-by").select_option("unit")
     page.get_by_role("button", name="Xem thống kê").click()
     overdue = page.locator(f'#report-table tr[data-key="{H30}"] td[data-col="in_progress_overdue"] a')
     expect(overdue).to_be_visible()
     overdue.click()
     expect(page.get_by_role("heading", name=f"Đang giải quyết quá hạn: {H30_NAME}")).to_be_visible()
-    # The deadline service on this branch has no list of dossiers per count yet: a clear message.
-    expect(
-        page.get_by_role("heading", name="Chưa xem được danh sách hồ sơ").or_(page.locator("table.late-dossiers"))
-    ).to_be_visible()
+    late = page.locator("table.late-dossiers tbody tr", has_text=dossiers["overdue_code"])
+    expect(late).to_have_count(1)
+    expect(late).to_contain_text("Công an xã (cư trú)")
     expect(page.locator("body")).not_to_contain_text("Traceback")
     shot(page, "overdue dossiers")
 
