@@ -27,6 +27,7 @@ def receive_through_the_form(page: Page, shot: Screenshots) -> str:
     page.get_by_label("Số định danh cá nhân").fill("079190001234")
     page.get_by_label("Số điện thoại di động").fill("12345")
     page.get_by_label("SMS").check()
+    page.get_by_label("Ngôn ngữ của thông báo").select_option("en")  # the applicant reads English
     page.get_by_role("button", name="Tiếp nhận hồ sơ và in giấy hẹn").click()
 
     phone = page.locator("#phone")
@@ -72,6 +73,10 @@ def test_a_counter_officer_receives_a_dossier_prints_its_receipt_and_finds_it_in
     dossier_id = path.rsplit("/", 1)[-1]
     held = system.get("intake", f"/dossiers/{dossier_id}/receipt")
     assert held["dossier_code"] == code and held["lookup_secret"] == secret
+
+    # the SMS of receipt is written in the language the applicant chose
+    sms = eventually(lambda: next(iter(system.get("notify", f"/dossiers/{dossier_id}/notices") or []), None), what="the SMS")
+    assert sms["language"] == "en" and "was received" in sms["body"], sms
 
     # the PDF of the same form
     pdf = page.request.get(f"{console.url}{path}/bien-nhan.pdf")

@@ -127,8 +127,19 @@ def test_the_form_becomes_intakes_body_with_only_the_documents_ticked() -> None:
             {"code": "birth-certificate", "originals": 1, "copies": 0},
             {"code": "interlinked-form", "originals": 1, "copies": 2},  # empty originals: the catalogue's number
         ],
-        "applicant": {"name": "Nguyễn Thị Lan", "citizen_id": "079190001234", "phone": "0912345678", "notify_channels": ["sms"]},
+        "applicant": {
+            "name": "Nguyễn Thị Lan",
+            "citizen_id": "079190001234",
+            "phone": "0912345678",
+            "notify_channels": ["sms"],
+            "language": "vi",
+        },
     }
+
+
+def test_the_applicant_who_reads_english_gets_notices_in_english() -> None:
+    body = dossier_create(ReceptionForm.from_pairs(posted(language="en")), BIRTH)
+    assert body["applicant"]["language"] == "en"
 
 
 def test_a_count_that_is_not_a_number_goes_to_the_api_as_typed_so_it_names_the_field() -> None:

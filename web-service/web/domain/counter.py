@@ -144,6 +144,7 @@ class ReceptionForm:
     phone: str = ""
     email: str = ""
     notify_channels: tuple[str, ...] = ()
+    language: str = "vi"  # of the applicant's notices
     documents: tuple[str, ...] = ()  # codes ticked
     originals: Mapping[str, str] = field(default_factory=dict)
     copies: Mapping[str, str] = field(default_factory=dict)
@@ -177,6 +178,7 @@ class ReceptionForm:
             phone=single.get("phone", ""),
             email=single.get("email", ""),
             notify_channels=tuple(dict.fromkeys(notify)),
+            language=single.get("language", "vi") or "vi",
             documents=tuple(dict.fromkeys(docs)),
             originals=originals,
             copies=copies,
@@ -195,8 +197,8 @@ def _count(value: str | None, default: int) -> int | str:
 
 def dossier_create(form: ReceptionForm, procedure: Mapping[str, Any]) -> dict[str, Any]:
     """Intake's `DossierCreate` body: each ticked document with its originals and copies (the
-    catalogue's numbers when left empty), the applicant's empty fields left out. No address and no
-    language: intake's `DossierCreate` has neither (it forbids unknown fields)."""
+    catalogue's numbers when left empty), the applicant's empty fields left out, and the language
+    the applicant's notices are written in. No address: intake's `DossierCreate` has none."""
     defaults = {d["code"]: d for d in procedure.get("documents", [])}
     documents = []
     for code in form.documents:
@@ -208,7 +210,7 @@ def dossier_create(form: ReceptionForm, procedure: Mapping[str, Any]) -> dict[st
                 "copies": _count(form.copies.get(code), int(known.get("copies", 0))),
             }
         )
-    applicant: dict[str, Any] = {"name": form.name, "notify_channels": list(form.notify_channels)}
+    applicant: dict[str, Any] = {"name": form.name, "notify_channels": list(form.notify_channels), "language": form.language}
     for key in ("citizen_id", "phone", "email"):
         value = getattr(form, key)
         if value:
@@ -237,6 +239,7 @@ FORM_FIELDS = {
     "applicant.phone": "phone",
     "applicant.email": "email",
     "applicant.notify_channels": "notify",
+    "applicant.language": "language",
     "items": "items",
     "reason": "reason",
     "method": "method",
@@ -255,6 +258,7 @@ FIELD_MESSAGES: dict[tuple[str, str | None], str] = {
     ("applicant.email", None): "Địa chỉ thư điện tử không hợp lệ (ví dụ ten@example.vn).",
     ("applicant.name", None): "Cần họ và tên người nộp hồ sơ.",
     ("applicant.notify_channels", None): "Cách nhận thông báo không hợp lệ.",
+    ("applicant.language", None): "Chọn tiếng Việt hoặc tiếng Anh.",
     ("procedure_code", None): "Chưa chọn thủ tục, hoặc thủ tục không còn trong danh mục.",
     ("channel", "channel_not_offered"): "Thủ tục này không tiếp nhận qua hình thức đã chọn.",
     ("channel", None): "Chọn hình thức nộp hồ sơ.",
