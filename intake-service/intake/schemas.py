@@ -346,6 +346,10 @@ class LookupResult(BaseModel):
     returned_at: datetime | None
     returned_local: str | None = None
     returned_text: str | None = None
+    missing_items: list[str] = Field(
+        default_factory=list, description="While a supplement is asked (status 5): every item of the latest request."
+    )
+    rated: bool = Field(False, description="The citizen has rated the handling of the dossier (once only).")
     timeline: list[LookupEntry]
 
 

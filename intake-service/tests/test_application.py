@@ -362,3 +362,24 @@ async def test_a_rating_with_a_wrong_secret_is_404_as_an_unknown_code_changes_no
     assert memory.dossiers.rows[UUID(answer["id"])]["rating"] is None and len(memory.events.events) == events_before
     with pytest.raises(TooManyLookups):  # the same limit as the look-up
         await lifecycle.rate_dossier(memory.uow, limit, "198.51.100.11", answer["code"], answer["lookup_secret"], 5, None)
+
+
+async def test_the_citizen_look_up_lists_what_is_missing_while_a_supplement_is_asked_and_tells_a_rating_was_given(
+    memory: Any,
+) -> None:
+    answer = await receive(memory)
+    dossier_id = UUID(answer["id"])
+    await lifecycle.request_supplement(
+        memory.uow, COUNTER, dossier_id, ["Giấy chứng sinh (bản chính)", "Tờ khai; có chữ ký"], None
+    )
+    found = await look_up(memory.uow, LIMIT, "198.51.100.12", answer["code"], answer["lookup_secret"])
+    assert found.missing_items == ["Giấy chứng sinh (bản chính)", "Tờ khai; có chữ ký"]  # an item may hold a ';'
+    assert found.rated is False
+
+    await lifecycle.receive_supplement(memory.uow, COUNTER, dossier_id, ["Giấy chứng sinh (bản chính)"])
+    assert (await look_up(memory.uow, LIMIT, "198.51.100.12", answer["code"], answer["lookup_secret"])).missing_items == []
+
+    memory.dossiers.rows[dossier_id]["status"] = int(PortalStatus.RESULT_READY)
+    await lifecycle.return_result(memory.uow, COUNTER, dossier_id, "counter", None)
+    await lifecycle.rate_dossier(memory.uow, LIMIT, "198.51.100.12", answer["code"], answer["lookup_secret"], 5, None)
+    assert (await look_up(memory.uow, LIMIT, "198.51.100.12", answer["code"], answer["lookup_secret"])).rated is True

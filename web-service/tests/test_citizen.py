@@ -7,7 +7,6 @@ import pytest
 
 from services.vocabulary import PortalStatus
 from web.domain.citizen import (
-    already_rated,
     appointment_paused,
     appointment_shown,
     missing_items,
@@ -39,31 +38,17 @@ def test_the_appointment_is_shown_while_the_dossier_is_on_its_way(status: int, s
     assert appointment_paused(status) is paused
 
 
-TIMELINE = [
-    {"at": "2026-11-22T02:10:00Z", "label": "Đã tiếp nhận"},
-    {"at": "2026-11-22T03:00:00Z", "label": "Yêu cầu bổ sung hồ sơ: Giấy chứng sinh"},
-    {"at": "2026-11-23T03:00:00Z", "label": "Công dân đã bổ sung hồ sơ; tiếp tục giải quyết"},
-    {"at": "2026-11-24T03:00:00Z", "label": "UBND xã (hộ tịch) yêu cầu bổ sung hồ sơ: Giấy chứng sinh (bản chính); Tờ khai"},
-]
-
-
-def test_the_latest_supplement_requests_items_are_what_is_missing() -> None:
-    assert missing_items(5, TIMELINE) == ["Giấy chứng sinh (bản chính)", "Tờ khai"]
-    assert missing_items(5, TIMELINE[:2]) == ["Giấy chứng sinh"]
-
-
-def test_nothing_is_missing_once_the_supplement_is_in() -> None:
-    assert missing_items(4, TIMELINE) == []
-    assert missing_items(5, TIMELINE[:1]) == []
+def test_what_is_missing_is_shown_only_while_a_supplement_is_asked() -> None:
+    asked = {"status": 5, "missing_items": ["Giấy chứng sinh (bản chính)", "Tờ khai; có chữ ký"]}
+    assert missing_items(asked) == ["Giấy chứng sinh (bản chính)", "Tờ khai; có chữ ký"]
+    assert missing_items({**asked, "status": 4}) == []
+    assert missing_items({"status": 5}) == []
 
 
 def test_the_rating_opens_when_the_result_is_returned_and_only_once() -> None:
-    returned = [*TIMELINE, {"at": "2026-11-25T03:00:00Z", "label": "Đã trả kết quả qua Bộ phận Một cửa"}]
-    assert rating_open(10, returned)
-    assert not rating_open(9, returned)
-    rated = [*returned, {"at": "2026-11-25T04:00:00Z", "label": "Đánh giá mức độ hài lòng: 4/5"}]
-    assert already_rated(rated)
-    assert not rating_open(10, rated)
+    assert rating_open({"status": 10, "rated": False})
+    assert not rating_open({"status": 9, "rated": False})
+    assert not rating_open({"status": 10, "rated": True})
 
 
 @pytest.mark.parametrize(

@@ -79,5 +79,15 @@ async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: 
         returned_at=returned,
         returned_local=vietnam_time(returned) if returned else None,
         returned_text=told_time(returned) if returned else None,
+        missing_items=missing_items(current, entries),
+        rated=any(e["kind"] == "rated" for e in entries),
         timeline=[LookupEntry(at=e["at"], at_local=vietnam_time(e["at"]), label=e["label"]) for e in entries],
     )
+
+
+def missing_items(status: PortalStatus, entries: list[dict[str, Any]]) -> list[str]:
+    """What the citizen still has to bring while a supplement is asked: the latest request's items."""
+    if status is not PortalStatus.SUPPLEMENT_REQUESTED:
+        return []
+    asked = [e for e in entries if e["kind"] == "supplement_requested"]
+    return list((asked[-1]["detail"] or {}).get("items", [])) if asked else []

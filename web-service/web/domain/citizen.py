@@ -7,8 +7,9 @@ Every text is Vietnamese; the page translates it (`web/i18n/citizen.json`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from services.vocabulary import PAUSED_STATUSES, PortalStatus
 
@@ -87,29 +88,16 @@ def appointment_paused(code: int | str | None) -> bool:
     return _status(code) in PAUSED_STATUSES
 
 
-SUPPLEMENT_MARK = "yêu cầu bổ sung hồ sơ:"  # intake's timeline: "<who> yêu cầu bổ sung hồ sơ: item; item"
-RATED_MARK = "Đánh giá mức độ hài lòng"
-
-
-def missing_items(code: int | str | None, timeline: Iterable[Mapping[str, str]]) -> list[str]:
-    """While a supplement is asked (status 5): every item of the latest request."""
-    if _status(code) is not PortalStatus.SUPPLEMENT_REQUESTED:
+def missing_items(result: Mapping[str, Any]) -> list[str]:
+    """While a supplement is asked (status 5): every item of the latest request, as intake lists them."""
+    if _status(result.get("status")) is not PortalStatus.SUPPLEMENT_REQUESTED:
         return []
-    for entry in reversed(list(timeline)):
-        label = str(entry.get("label", ""))
-        at = label.lower().find(SUPPLEMENT_MARK)
-        if at >= 0:
-            return [item.strip() for item in label[at + len(SUPPLEMENT_MARK) :].split(";") if item.strip()]
-    return []
+    return [str(item) for item in result.get("missing_items") or []]
 
 
-def already_rated(timeline: Iterable[Mapping[str, str]]) -> bool:
-    return any(str(entry.get("label", "")).startswith(RATED_MARK) for entry in timeline)
-
-
-def rating_open(code: int | str | None, timeline: Iterable[Mapping[str, str]]) -> bool:
+def rating_open(result: Mapping[str, Any]) -> bool:
     """Once the result was returned (status 10), and only once."""
-    return _status(code) is PortalStatus.DELIVERED and not already_rated(timeline)
+    return _status(result.get("status")) is PortalStatus.DELIVERED and not result.get("rated")
 
 
 SCORES: tuple[tuple[int, str], ...] = (

@@ -14,7 +14,6 @@ from web.application import citizen
 from web.application.citizen import PROBLEMS, Outcome
 from web.domain.citizen import (
     SCORES,
-    already_rated,
     appointment_paused,
     appointment_shown,
     missing_items,
@@ -45,7 +44,6 @@ def _page(
     back: str | None = None,
 ) -> Response:
     result = outcome.result if outcome else None
-    timeline = (result or {}).get("timeline", [])
     problem = (outcome.problem if outcome else "") or (rating.problem if rating and rating.problem != "invalid" else "")
     context = {
         "code": code,
@@ -54,9 +52,9 @@ def _page(
         "sentence": status_sentence(result["status"]) if result else None,
         "appointment_shown": bool(result) and appointment_shown(result["status"]),
         "appointment_paused": bool(result) and appointment_paused(result["status"]),
-        "missing": missing_items(result["status"], timeline) if result else [],
-        "rating_open": bool(result) and rating_open(result["status"], timeline),
-        "rated": bool(result) and already_rated(timeline),
+        "missing": missing_items(result) if result else [],
+        "rating_open": bool(result) and rating_open(result),
+        "rated": bool(result) and bool(result.get("rated")),
         "thanks": bool(rating and rating.result),
         "problem": PROBLEMS.get(problem, ""),
         "errors": errors or {},
