@@ -130,6 +130,16 @@ def test_a_birth_registration_dossier_from_the_counter_through_the_agencies_to_t
     eventually(lambda: system.get("intake", f"/dossiers/{dossier_id}")["status"] == 9, what="the result ready")
     citizen_sees(citizen, link, "Hồ sơ đã có kết quả.", shot, "result ready")
 
+    # the control sheet (form 5) names every handover between the agencies, with the officers
+    counter.goto(f"{console.url}{path}/phieu-kiem-soat")
+    sheet = counter.locator("main")
+    expect(sheet).to_contain_text("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ")
+    for agency in ("UBND xã (hộ tịch)", "Công an xã (cư trú)", "Bảo hiểm xã hội"):
+        expect(sheet).to_contain_text(agency)
+    expect(sheet).to_contain_text(console.identities.officers["specialist_ca"].name)
+    expect(sheet).not_to_contain_text("routing-service")
+    shot(counter, "form 5")
+
     # the counter returns the result; the citizen rates
     counter.goto(f"{console.url}{path}")
     counter.locator("summary", has_text="Trả kết quả").click()

@@ -37,3 +37,13 @@ def channel_label(code: int | str | None, language: str = "vi") -> str:
     except (TypeError, ValueError):
         return str(code or "")
     return (CHANNEL_LABELS_EN if language == "en" else CHANNEL_LABELS_VI)[channel]
+
+
+# Routing hands a completed step back to itself before it assigns the next one; an officer reads that
+# party as the interlinking system, not as a program's name.
+SYSTEM_PARTIES = {"routing-service": "Hệ thống liên thông"}
+
+
+def party_label(party: str | None) -> str:
+    """A handover's giver or receiver as form 5 names it."""
+    return SYSTEM_PARTIES.get(party or "", party or "")

@@ -15,7 +15,7 @@ from web.adapters.backend import Backend
 from web.adapters.sessions import COOKIE, SessionExpired
 from web.application.signin import SignedIn
 from web.domain.i18n import language_of, translate
-from web.domain.labels import channel_label, status_label
+from web.domain.labels import channel_label, party_label, status_label
 from web.domain.officers import sections_for
 from web.wiring import Wiring
 
@@ -24,6 +24,7 @@ templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.filters.update(jinja_filters())
 templates.env.filters["status"] = status_label
 templates.env.filters["channel"] = channel_label
+templates.env.filters["party"] = party_label
 
 
 class SignInNeeded(Exception):
