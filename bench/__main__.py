@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bench.console import measure_console
 from bench.cpu import CpuMeter
 from bench.e2e import run_rate
 from bench.raw_limits import kafka_producer_throughput, pgbench_insert_tps
@@ -73,6 +76,44 @@ def previous_run(path: Path) -> dict[str, Any] | None:
     }
 
 
+def console_pages(stack: Stack, system: BenchSystem, runs: int) -> list[dict[str, Any]]:
+    """The console's pages over the dossiers the sustained run filed, beside the calls they rest on."""
+    print(f"the web console's pages, {runs} times each", file=sys.stderr)
+    token = system.token()
+    newest = httpx.get(f"{system.intake}/dossiers", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    dossier_id = newest.json()["items"][0]["id"]
+    pages = [
+        {"label": "unit's queue, 50 newest", "path": "/ho-so", "service": "intake", "api": "/dossiers?limit=50"},
+        {
+            "label": "a dossier (6 calls in parallel)",
+            "path": f"/ho-so/{dossier_id}",
+            "service": "intake",
+            "api": f"/dossiers/{dossier_id}",
+        },
+        {
+            "label": "receipt, form 1 (HTML)",
+            "path": f"/ho-so/{dossier_id}/bien-nhan",
+            "service": "intake",
+            "api": f"/dossiers/{dossier_id}/receipt",
+        },
+        {
+            "label": "receipt, form 1 (PDF)",
+            "path": f"/ho-so/{dossier_id}/bien-nhan.pdf",
+            "service": "intake",
+            "api": f"/dossiers/{dossier_id}/receipt",
+        },
+        {
+            "label": "on-time statistics by unit, this month",
+            "path": "/thong-ke",
+            "service": "deadline",
+            "api": "/reports/on-time?by=unit",
+        },
+        {"label": "statistics as .xlsx", "path": "/thong-ke.xlsx", "service": "deadline", "api": "/reports/on-time?by=unit"},
+    ]
+    urls = {name: process.url for name, process in system.services.items()}
+    return measure_console(stack, system.env, urls, system.officer, token, pages, stack.profile.root / "logs", runs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true")
@@ -115,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             **meter.per_dossier_ms(noticed),
             "load generator": round((time.process_time() - loadgen_start) * 1000 / max(noticed, 1), 2),
         }
+        results["console"] = console_pages(stack, system, runs=10 if args.quick else 50)
         system.stop()
         print("calendar arithmetic and the deadline tick with open timers", file=sys.stderr)
         results["calendar"] = run_script(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ def _refused(run: dict[str, Any]) -> str:
 
 def _lat(figures: dict[str, Any]) -> str:
     return " / ".join("–" if figures.get(p) is None else f"{figures[p]:.0f}" for p in ("p50", "p95", "p99"))
+
+
+# What follows this line in BENCHMARKS.md is written by hand (comparisons across runs) and kept by each run.
+KEPT = "<!-- written by hand below; make bench keeps it -->"
 
 
 def write_report(results: dict[str, Any], path: Path) -> None:
@@ -136,11 +141,35 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         f"{sustained.get('intake_latency_ms', {}).get('p99')} ms.",
         "",
     ]
+    console = results.get("console")
+    if console:
+        lines += [
+            "## The web console's pages",
+            "",
+            "Each page served to a signed-in browser session (the province administrator, over the",
+            "dossiers of the sustained run), set beside the one service call it rests on, made directly",
+            "with the same officer's token; medians of the runs, warm.",
+            "",
+            "| page | console path | console ms | the call it rests on | call ms | ratio |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *[
+                f"| {c['page']} | `{_ids(c['path'])}` | {c['page_ms']} | `{_ids(c['api'])}` | {c['api_ms']} | {c['ratio']} |"
+                for c in console
+            ],
+            "",
+        ]
     if results.get("calendar"):
         lines += ["## Calendar arithmetic", "", "```json", _json(results["calendar"]), "```", ""]
     if results.get("deadline_tick"):
         lines += ["## Deadline tick with open timers", "", "```json", _json(results["deadline_tick"]), "```", ""]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kept = ""
+    if path.exists() and KEPT in (old := path.read_text(encoding="utf-8")):
+        kept = old[old.index(KEPT) :]
+    path.write_text("\n".join(lines) + "\n" + kept, encoding="utf-8")
+
+
+def _ids(path: str) -> str:
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", path)
 
 
 def _json(value: Any) -> str:

@@ -37,6 +37,8 @@ class BenchSystem:
     services: dict[str, ServiceProcess]
     units: list[str]
     auth: TokenAuth
+    officer: Officer
+    env: dict[str, str]
 
     def token(self) -> str:
         return self.auth.token
@@ -68,4 +70,4 @@ def start_system(stack: Stack, name: str) -> BenchSystem:
     officer = replace(BENCH_OFFICER, password=secrets.token_urlsafe(16))
     KeycloakAdmin.of(stack.profile).ensure_officer(officer)
     services = start_services(env, stack.profile.root / "logs", 18001)
-    return BenchSystem(database, database_url, services, units, officer_auth(stack.profile.issuer, officer))
+    return BenchSystem(database, database_url, services, units, officer_auth(stack.profile.issuer, officer), officer, env)

@@ -494,6 +494,7 @@ class Keycloak:
         imports.mkdir(parents=True, exist_ok=True)
         shutil.copy(KEYCLOAK_DIR / f"realm-{REALM}.json", imports / f"realm-{REALM}.json")
         shutil.copytree(KEYCLOAK_DIR / "themes", self.home / "themes", dirs_exist_ok=True)  # the login pages' words
+        shutil.copy(KEYCLOAK_DIR / "quarkus.properties", self.home / "conf" / "quarkus.properties")  # pool validation
         jdbc, user = self._database()
         port = self.profile.keycloak_port
         log(f"starting Keycloak on {self.profile.keycloak_url}")
