@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from conftest import Identities
+from conftest import H30, Identities
 from infra.processes import SERVICES
 from tests.conftest import BIRTH_GROUP, System, eventually
 
@@ -421,6 +421,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET /reports/on-time": Rule(only(leader=200, admin=200), query=PERIOD),
         "GET /reports/on-time/series": Rule(only(leader=200, admin=200), query=PERIOD),
         "GET /reports/dashboard": Rule(only(leader=200, admin=200), query=PERIOD),
+        "GET /reports/on-time/dossiers": Rule(only(leader=200, admin=200), query={**PERIOD, "key": H30, "state": "late"}),
     },
     "notify": {
         **OPERATIONS,

@@ -38,9 +38,12 @@ def citizen_sees(page: Page, link: str, sentence: str, shot: Screenshots, name: 
     shot(page, f"citizen: {name}")
 
 
-def step_page(console: Console, who: str, dossier_id: str, step_id: str) -> Page:
+def step_page(console: Console, who: str, code: str, dossier_id: str, step_id: str) -> Page:
+    """The agency officer finds the step in their inbox by the dossier's code and opens it."""
     page = console.page()
     console.sign_in(page, who, "/xu-ly")
+    page.get_by_label("Mã hồ sơ").fill(code)
+    page.get_by_role("button", name="Lọc").click()
     expect(page.locator(f'tr[data-step="{dossier_id}/{step_id}"]')).to_be_visible()
     page.locator(f'tr[data-step="{dossier_id}/{step_id}"]').get_by_role("link").first.click()
     expect(page.locator(".step-state")).to_be_visible()
@@ -78,6 +81,7 @@ def test_a_birth_registration_dossier_from_the_counter_through_the_agencies_to_t
     console.sign_in(counter, "counter", "/tiep-nhan")
     path = receive_through_the_form(counter, shot)
     dossier_id = path.rsplit("/", 1)[-1]
+    code = re.search(r"Mã hồ sơ: (\S+)", counter.locator("main").inner_text()).group(1)
     assert_usable(counter)
     link = qr_link(counter)
     assert link.startswith(f"{console.url}/tra-cuu?ma=")
@@ -91,14 +95,14 @@ def test_a_birth_registration_dossier_from_the_counter_through_the_agencies_to_t
     expect(citizen.locator(".appointment")).to_contain_text(re.compile(r"\d\d:\d\d \d\d/\d\d/20\d\d"))
 
     # the commune's civil-status officer
-    ubnd = step_page(console, "specialist", dossier_id, "civil-status")
+    ubnd = step_page(console, "specialist", code, dossier_id, "civil-status")
     take_on(ubnd)
     complete(ubnd, "Trích lục khai sinh số 201/2026")
     shot(ubnd, "civil status done")
 
     # the commune police ask for a supplement
     eventually(lambda: step_state(system, dossier_id, "residence") == "assigned", what="the residence step assigned")
-    police = step_page(console, "specialist_ca", dossier_id, "residence")
+    police = step_page(console, "specialist_ca", code, dossier_id, "residence")
     take_on(police)
     police.locator("summary", has_text="Yêu cầu bổ sung hồ sơ").click()
     police.get_by_label("Các giấy tờ cần bổ sung").fill("Bản sao sổ hộ khẩu của người mẹ")
@@ -123,7 +127,7 @@ def test_a_birth_registration_dossier_from_the_counter_through_the_agencies_to_t
     eventually(lambda: step_state(system, dossier_id, "residence") == "accepted", what="the residence step resumed")
     police.reload()
     complete(police, "Xác nhận đăng ký thường trú")
-    insurance = step_page(console, "specialist_b", dossier_id, "health-insurance")
+    insurance = step_page(console, "specialist_b", code, dossier_id, "health-insurance")
     take_on(insurance)
     complete(insurance, "Thẻ bảo hiểm y tế của trẻ")
     shot(insurance, "health insurance done")
