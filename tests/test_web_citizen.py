@@ -111,3 +111,21 @@ def test_once_the_result_is_returned_the_citizen_rates_it_once(system: System, c
     page.goto(f"{console.url}/tra-cuu?ma={created['code']}&ms={receipt['lookup_secret']}")
     expect(page.get_by_text("Hồ sơ này đã được đánh giá. Cảm ơn bạn.")).to_be_visible()
     expect(page.get_by_role("button", name="Gửi đánh giá")).to_have_count(0)
+
+
+def test_a_citizen_looks_up_with_the_keyboard_alone(system: System, console: Console) -> None:
+    created, receipt = received(system)
+    page = console.page()
+    page.goto(f"{console.url}/tra-cuu")
+    field = page.get_by_label("Mã hồ sơ")
+    for _ in range(12):  # from the top of the page, Tab reaches the code field
+        page.keyboard.press("Tab")
+        if field.evaluate("e => e === document.activeElement"):
+            break
+    expect(field).to_be_focused()
+    page.keyboard.type(created["code"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Mã tra cứu")).to_be_focused()
+    page.keyboard.type(receipt["lookup_secret"])
+    page.keyboard.press("Enter")
+    expect(page.locator(".status-sentence")).to_be_visible()

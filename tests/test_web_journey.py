@@ -45,8 +45,10 @@ def step_page(console: Console, who: str, code: str, dossier_id: str, step_id: s
     page.get_by_label("Mã hồ sơ").fill(code)
     page.get_by_role("button", name="Lọc").click()
     expect(page.locator(f'tr[data-step="{dossier_id}/{step_id}"]')).to_be_visible()
+    assert_usable(page)
     page.locator(f'tr[data-step="{dossier_id}/{step_id}"]').get_by_role("link").first.click()
     expect(page.locator(".step-state")).to_be_visible()
+    assert_usable(page)
     return page
 
 
