@@ -25,6 +25,10 @@ def browser_sign_in(console: str, officer: Officer) -> httpx.Client:
     """A client holding the console's session cookie, after the code flow through Keycloak's login page."""
     client = httpx.Client(follow_redirects=True, timeout=30)
     login_page = client.get(f"{console}/dang-nhap")
+    for (
+        cookie
+    ) in client.cookies.jar:  # Keycloak marks its cookies Secure; a browser sends them to a loopback http address, httpx does not
+        cookie.secure = False
     action = LOGIN_FORM.search(login_page.text)
     if action is None:
         raise RuntimeError(f"no login form at {login_page.url}")
