@@ -168,3 +168,9 @@ def test_the_counter_asks_for_a_supplement_refuses_and_prints_forms_2_3_and_5(
     expect(page.locator("main")).to_contain_text("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ")
     expect(page.locator("main")).to_contain_text("Hồ sơ không thuộc thẩm quyền giải quyết")
     shot(page, "form 3")
+
+    # it was never late: there is no apology (form 4) to print, and the page says so
+    response = page.goto(f"{console.url}/ho-so/{dossier['id']}/phieu-xin-loi")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Chưa có phiếu này")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("chưa quá hạn")

@@ -4,6 +4,9 @@ and what the printable forms 1, 2, 3 and 5 show."""
 
 from __future__ import annotations
 
+import asyncio
+
+from web.adapters.pdf import html_to_pdf
 from web.domain.counter import (
     Action,
     QueueFilters,
@@ -11,6 +14,7 @@ from web.domain.counter import (
     action_body,
     action_for,
     actions_for,
+    apology_form,
     control_sheet,
     dossier_create,
     field_messages,
@@ -387,3 +391,63 @@ def test_every_text_of_the_counter_pages_has_its_english() -> None:
     texts |= set(counter.FIELD_MESSAGES.values()) | {counter.CONFLICT}
     missing = sorted(t for t in texts if t not in english())
     assert missing == []
+
+
+LATE = {
+    "code": "000.00.00.H30-261109-0007",
+    "procedure_name": "Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
+    "received_at": "2026-11-09T02:00:00+00:00",
+}
+APOLOGIES = [
+    {
+        "responsible_agency_code": "CA-XA",
+        "responsible_agency_name": "Công an xã (cư trú)",
+        "reason": "Chưa xác minh xong nơi cư trú",
+        "old_appointment_at": "2026-11-12T10:00:00+00:00",
+        "new_appointment_at": "2026-11-14T10:00:00+00:00",
+        "issued_at": "2026-11-12T10:00:05+00:00",
+    },
+    {
+        "responsible_agency_code": "CA-XA",
+        "responsible_agency_name": "Công an xã (cư trú)",
+        "reason": "Cần thêm thời gian xác minh",
+        "old_appointment_at": "2026-11-14T10:00:00+00:00",
+        "new_appointment_at": "2026-11-18T10:00:00+00:00",
+        "issued_at": "2026-11-14T10:00:05+00:00",
+    },
+]
+
+
+def test_form_4_is_the_latest_apology_and_there_is_none_for_a_dossier_never_late() -> None:
+    assert apology_form({"apologies": []}, LATE, "Nguyễn Thị Lan") is None
+    assert apology_form(None, LATE, "Nguyễn Thị Lan") is None
+    form = apology_form({"apologies": APOLOGIES}, LATE, "Nguyễn Thị Lan")
+    assert form is not None
+    assert (form["agency_name"], form["reason"]) == ("Công an xã (cư trú)", "Cần thêm thời gian xác minh")
+    assert form["new_appointment_at"] == "2026-11-18T10:00:00+00:00" and form["received_on"] == "09/11/2026"
+
+
+def test_form_4_is_printed_in_the_legal_layout_and_as_a_pdf() -> None:
+    from web.entrypoints.pages import templates
+
+    form = apology_form({"apologies": APOLOGIES}, LATE, "Nguyễn Thị Lan")
+    html = templates.get_template("counter/forms/apology.html").render(
+        r={"dossier_code": LATE["code"], "unit_name": "Trung tâm Phục vụ hành chính công tỉnh"},
+        f=form,
+        date_line=legal_date(form["issued_at"]),
+        pdf=True,
+        _=lambda text: text,
+    )
+    for text in (
+        "CÔNG AN XÃ (CƯ TRÚ)",  # the agency the dossier is late at issues it
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "ngày 14 tháng 11 năm 2026",
+        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        "Kính gửi: Ông/Bà <strong>Nguyễn Thị Lan</strong>",
+        "Lý do: Cần thêm thời gian xác minh",
+        "17:00 18/11/2026",  # the new appointment, in Vietnam time
+        "THỦ TRƯỞNG CƠ QUAN, TỔ CHỨC",
+    ):
+        assert text in html, text
+    pdf = asyncio.run(html_to_pdf(html))
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 5_000

@@ -18,6 +18,7 @@ from web.domain.counter import (
     QueueFilters,
     ReceptionForm,
     action_body,
+    apology_form,
     control_sheet,
     dossier_create,
     match_procedures,
@@ -139,6 +140,18 @@ async def refusal_request_form(backend: Backend, token: str, dossier_id: str) ->
         backend.get("intake", f"/dossiers/{dossier_id}", token), receipt(backend, token, dossier_id)
     )
     return slip, refusal_form(dossier, slip["applicant_name"])
+
+
+async def apology_letter_form(backend: Backend, token: str, dossier_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Form 4 from the deadline service's latest apology (None when the dossier was never late),
+    with the dossier and the receipt's header data from intake."""
+    away: list[str] = []
+    dossier, slip, clock = await asyncio.gather(
+        backend.get("intake", f"/dossiers/{dossier_id}", token),
+        receipt(backend, token, dossier_id),
+        _optional(backend.get("deadline", f"/dossiers/{dossier_id}/clock", token), away, "deadline"),
+    )
+    return slip, apology_form(clock, dossier, slip["applicant_name"])
 
 
 async def control_sheet_form(backend: Backend, token: str, dossier_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
+from services.formatting import format_date
 from services.vocabulary import VN_TZ, PortalStatus
 
 S = PortalStatus
@@ -439,6 +440,26 @@ def refusal_form(dossier: Mapping[str, Any], applicant_name: str) -> dict[str, A
         "reason": reason,
         "refused_at": entry["at"] if entry else dossier.get("received_at"),
         "officer": _by_name(entry),
+    }
+
+
+def apology_form(clock: Mapping[str, Any] | None, dossier: Mapping[str, Any], applicant_name: str) -> dict[str, Any] | None:
+    """Form 4 from the latest apology the deadline service issued when the dossier's appointment
+    passed: the agency it is late at, the reason, the old and new appointment; None without one."""
+    apologies = (clock or {}).get("apologies") or []
+    if not apologies:
+        return None
+    latest = max(apologies, key=lambda a: a["issued_at"])
+    return {
+        "dossier_code": dossier["code"],
+        "applicant_name": applicant_name,
+        "procedure_name": dossier["procedure_name"],
+        "received_on": format_date(dossier["received_at"]),
+        "agency_name": latest.get("responsible_agency_name") or latest.get("responsible_agency_code") or "",
+        "reason": latest["reason"],
+        "old_appointment_at": latest["old_appointment_at"],
+        "new_appointment_at": latest["new_appointment_at"],
+        "issued_at": latest["issued_at"],
     }
 
 

@@ -279,6 +279,17 @@ async def _refusal_form(request: Request, officer: SignedIn, api: Api, dossier_i
     }
 
 
+async def _apology_form(request: Request, officer: SignedIn, api: Api, dossier_id: str) -> tuple[str, dict[str, Any]]:
+    slip, form = await use.apology_letter_form(api, officer.token, dossier_id)
+    if form is None:
+        return _absent("Hồ sơ này chưa quá hạn nên không có phiếu xin lỗi.")
+    return "counter/forms/apology.html", {
+        "r": slip,
+        "f": form,
+        "date_line": legal_date(form["issued_at"], wiring(request).settings.form_place),
+    }
+
+
 async def _control_form(request: Request, officer: SignedIn, api: Api, dossier_id: str) -> tuple[str, dict[str, Any]]:
     slip, sheet = await use.control_sheet_form(api, officer.token, dossier_id)
     if sheet is None:
@@ -298,6 +309,7 @@ FORMS = {
     "bien-nhan": (_receipt_form, "giay-tiep-nhan"),
     "phieu-bo-sung": (_supplement_form, "phieu-yeu-cau-bo-sung"),
     "phieu-tu-choi": (_refusal_form, "phieu-tu-choi"),
+    "phieu-xin-loi": (_apology_form, "phieu-xin-loi-hen-lai"),
     "phieu-kiem-soat": (_control_form, "phieu-kiem-soat"),
 }
 
