@@ -99,10 +99,10 @@ def test_todays_api_fields_fill_every_column() -> None:
     assert figures["on_time_rate"] == 0.9375
 
 
-def test_the_new_api_names_are_read_too_and_win_over_the_old() -> None:
-    figures = map_figures({"key": "x", "resolved_early": 5, "early": 99, "resolved_on_time": 3, "resolved_late": 2})
+def test_a_total_and_the_rate_are_counted_from_their_parts_when_a_row_lacks_them() -> None:
+    figures = map_figures({"key": "x", "early": 5, "on_time": 3, "late": 2})
     assert (figures["resolved_early"], figures["resolved_on_time"], figures["resolved_late"]) == (5, 3, 2)
-    assert figures["resolved"] == 10  # counted from its parts when the API does not give it
+    assert figures["resolved"] == 10
     assert figures["on_time_rate"] == 0.8
 
 
@@ -140,7 +140,7 @@ def test_rates_and_counts_read_the_vietnamese_way() -> None:
     assert format_figure(COLUMN["received"], 12345) == "12.345"
 
 
-def test_the_drill_downs_dossiers_are_read_under_either_name() -> None:
+def test_the_drill_downs_dossiers_name_their_unit_procedure_step_and_agency() -> None:
     answer = {
         "dossiers": [
             {
@@ -149,7 +149,7 @@ def test_the_drill_downs_dossiers_are_read_under_either_name() -> None:
                 "procedure_code": "1.001193",
                 "receiving_unit": "000.00.00.H30",
                 "due_at": "2026-11-25T10:00:00+07:00",
-                "ended_at": "2026-11-26T09:00:00+07:00",
+                "resolved_at": "2026-11-26T09:00:00+07:00",
                 "step_id": "residence",
                 "agency_code": "CA-XA",
             }

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from web.adapters.backend import ApiError, Backend
+from web.adapters.backend import Backend
 from web.domain.labels import channel_label
 from web.domain.reports import (
     Bucket,
@@ -76,16 +76,10 @@ async def on_time_trend(backend: Backend, token: str, period: Period, bucket: Bu
 
 @dataclass(frozen=True)
 class DrillDown:
-    """The dossiers behind a count; `available` is False while the deadline service cannot list them."""
+    """The dossiers behind a count, and whether the list was cut at the service's limit."""
 
-    available: bool
     dossiers: list[LateDossier]
-
-
-def _no_such_endpoint(error: ApiError) -> bool:
-    """A route the service does not have (405, or a 404 naming no dossier nor unit), as opposed to
-    a unit the caller may not read (a 404 that says which)."""
-    return error.status == 405 or (error.status == 404 and error.detail.strip().lower() in ("", "not found"))
+    truncated: bool = False
 
 
 async def late_dossiers(
@@ -93,15 +87,12 @@ async def late_dossiers(
 ) -> DrillDown:
     """The dossiers resolved late (or still in progress past their due time) for one row of the report."""
     params: dict[str, Any] = {"by": by, "key": key, "state": state, **_period_params(period)}
-    try:
-        answer = await backend.get("deadline", "/reports/on-time/dossiers", token, **params)
-    except ApiError as error:
-        if _no_such_endpoint(error):
-            return DrillDown(False, [])
-        raise
+    answer = await backend.get("deadline", "/reports/on-time/dossiers", token, **params)
     units, procedures, agencies = await asyncio.gather(
         names_for(backend, token, "unit", language),
         names_for(backend, token, "procedure", language),
         names_for(backend, token, "agency", language),
     )
-    return DrillDown(True, map_dossiers(answer, {"unit": units, "procedure": procedures, "agency": agencies}))
+    return DrillDown(
+        map_dossiers(answer, {"unit": units, "procedure": procedures, "agency": agencies}), bool(answer.get("truncated"))
+    )

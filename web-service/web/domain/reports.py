@@ -159,19 +159,19 @@ class Column:
     key: str
     group: str  # Vietnamese group heading ("" for a column standing alone)
     heading: str  # Vietnamese heading
-    names: tuple[str, ...]  # the API fields holding it, the newest name first
+    names: tuple[str, ...]  # the API field holding it (deadline's `GET /reports/on-time` row)
     kind: Literal["count", "rate"] = "count"
     drill: DrillState | None = None  # its count links to the list of those dossiers
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("received", "Số hồ sơ tiếp nhận", "Tổng số", ("received", "received_total")),
+    Column("received", "Số hồ sơ tiếp nhận", "Tổng số", ("received",)),
     Column("received_new", "Số hồ sơ tiếp nhận", "Mới tiếp nhận trong kỳ", ("received_new",)),
     Column("carried_over", "Số hồ sơ tiếp nhận", "Kỳ trước chuyển sang", ("carried_over",)),
-    Column("resolved", "Đã giải quyết", "Tổng số", ("resolved", "resolved_total")),
-    Column("resolved_early", "Đã giải quyết", "Trước hạn", ("resolved_early", "early")),
-    Column("resolved_on_time", "Đã giải quyết", "Đúng hạn", ("resolved_on_time", "on_time")),
-    Column("resolved_late", "Đã giải quyết", "Quá hạn", ("resolved_late", "late"), drill="late"),
+    Column("resolved", "Đã giải quyết", "Tổng số", ("resolved",)),
+    Column("resolved_early", "Đã giải quyết", "Trước hạn", ("early",)),
+    Column("resolved_on_time", "Đã giải quyết", "Đúng hạn", ("on_time",)),
+    Column("resolved_late", "Đã giải quyết", "Quá hạn", ("late",), drill="late"),
     Column("in_progress_not_due", "Đang giải quyết", "Chưa đến hạn", ("in_progress_not_due",)),
     Column("in_progress_overdue", "Đang giải quyết", "Quá hạn", ("in_progress_overdue",), drill="overdue"),
     Column("paused", "", "Tạm dừng", ("paused",)),
@@ -330,36 +330,22 @@ class LateDossier:
     agency: str
 
 
-def _first(item: Mapping[str, Any], *names: str) -> Any:
-    return next((item[n] for n in names if item.get(n) not in (None, "")), None)
-
-
-def map_dossiers(answer: Any, names: Mapping[str, Mapping[str, str]]) -> list[LateDossier]:
-    """The dossiers of `GET /reports/on-time/dossiers` (a list, or an object holding it under
-    `dossiers`, `items` or `rows`), every field under each name it may come as, codes named."""
-    if isinstance(answer, Mapping):
-        answer = _first(answer, "dossiers", "items", "rows") or []
+def map_dossiers(answer: Mapping[str, Any], names: Mapping[str, Mapping[str, str]]) -> list[LateDossier]:
+    """The dossiers of `GET /reports/on-time/dossiers`, their unit named from `names` (the deadline
+    service names the procedure and the agency itself)."""
     found: list[LateDossier] = []
-    for item in answer if isinstance(answer, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        procedure = _first(item, "procedure_name") or name_of(
-            str(_first(item, "procedure_code", "procedure") or ""), names.get("procedure", {})
-        )
-        unit = _first(item, "unit_name", "receiving_unit_name") or name_of(
-            str(_first(item, "receiving_unit", "unit", "unit_code") or ""), names.get("unit", {})
-        )
-        agency_code = str(_first(item, "agency_code", "agency") or "")
-        agency = _first(item, "agency_name") or (name_of(agency_code, names.get("agency", {})) if agency_code else MISSING)
+    for item in answer.get("dossiers", []):
+        agency_code = item.get("agency_code") or ""
+        agency = item.get("agency_name") or (name_of(agency_code, names.get("agency", {})) if agency_code else MISSING)
         found.append(
             LateDossier(
-                id=str(_first(item, "dossier_id", "id") or ""),
-                code=str(_first(item, "dossier_code", "code") or _first(item, "dossier_id", "id") or ""),
-                procedure=str(procedure),
-                unit=str(unit),
-                due_at=_first(item, "due_at", "appointment_at"),
-                resolved_at=_first(item, "resolved_at", "ended_at", "completed_at"),
-                step=str(_first(item, "step_name", "step_id", "step") or MISSING),
+                id=str(item["dossier_id"]),
+                code=str(item["dossier_code"]),
+                procedure=str(item.get("procedure_name") or name_of(item.get("procedure_code", ""), names.get("procedure", {}))),
+                unit=name_of(item.get("receiving_unit", ""), names.get("unit", {})),
+                due_at=item.get("due_at"),
+                resolved_at=item.get("resolved_at"),
+                step=str(item.get("step_id") or MISSING),
                 agency=str(agency),
             )
         )
