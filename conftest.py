@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from infra.identity import KeycloakAdmin, Officer, SignIns
-from infra.stack import PROFILES, Stack
+from infra.stack import LOGIN_PER_SERVICE, PROFILES, SERVICE_LOGINS, Stack, login_url
 
 H30 = "000.00.00.H30"  # the province's public-service centre
 PHU_LOC = "000.01.30.H30"  # the commune of Phú Lộc's
@@ -78,7 +78,7 @@ def database_url(stack: Stack, session_id: str) -> Iterator[str]:
         yield stack.profile.database_url
         return
     name = f"motcua_t_{session_id}"
-    stack.postgres.psql(f'CREATE DATABASE "{name}"')
+    stack.postgres.create_database(name)
     yield f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
     try:
         stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -88,8 +88,10 @@ def database_url(stack: Stack, session_id: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def service_env(stack: Stack, database_url: str, session_id: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for running a service against this session's database and topics."""
+    """Environment for running a service against this session's database and topics (each service
+    process connecting as its own login, as `make run` does)."""
     return {
+        **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
         "OIDC_ISSUER": stack.profile.issuer,
@@ -118,6 +120,11 @@ def migrated(apply_env: dict[str, str]) -> dict[str, str]:
     from services.migrations import upgrade
 
     root = Path(__file__).resolve().parent
-    for name in ("intake", "routing", "deadline", "notify"):
-        upgrade(root / f"{name}-service" / "migrations", apply_env["DATABASE_URL"])
+    for name in SERVICE_LOGINS:
+        upgrade(root / f"{name}-service" / "migrations", owner_url(apply_env, name))
     return apply_env
+
+
+def owner_url(env: dict[str, str], service: str) -> str:
+    """The database as the service's own login (the owner its migrations run as), where there is one."""
+    return login_url(env["DATABASE_URL"], service) if env.get(LOGIN_PER_SERVICE) == "1" else env["DATABASE_URL"]

@@ -56,7 +56,7 @@ def start_system(stack: Stack, name: str) -> BenchSystem:
     """A fresh database per run (figures never depend on earlier runs' rows, nor on how many of
     today's dossier-code numbers they used), its own topics, and the services started on it."""
     database = f"motcua_{name}_{int(time.time())}"
-    stack.postgres.psql(f'CREATE DATABASE "{database}"')
+    stack.postgres.create_database(database)
     database_url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}"
     catalogue, units = province_catalogue(Path(tempfile.mkdtemp()))
     env = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from infra.stack import REPO
+from infra.stack import LOGIN_PER_SERVICE, REPO, login_url
 
 SERVICES = ("intake", "routing", "deadline", "notify")
 PYTHONPATH = os.pathsep.join([str(REPO)] + [str(REPO / f"{name}-service") for name in (*SERVICES, "web")])
@@ -33,6 +33,8 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         env = {**os.environ, **self.env, "PYTHONPATH": PYTHONPATH, "HTTP_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        if env.get(LOGIN_PER_SERVICE) == "1" and self.name in SERVICES and "DATABASE_URL" in env:
+            env["DATABASE_URL"] = login_url(env["DATABASE_URL"], self.name)  # its own login: its schema, nothing else
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(

@@ -40,6 +40,23 @@ KAFKA_LIB = KAFKA_DIR / "lib"
 KAFKA_CLUSTER_ID = "bW90Y3VhLWthZmthLTAwMQ"  # any 22-char base64 UUID; fixed so re-formatting is never needed
 KEYCLOAK_DIR = REPO / "infra" / "keycloak"
 REALM = "motcua"
+# One database login per service, owning its schema and nothing else; Keycloak has its own too.
+# With LOGIN_PER_SERVICE=1 in its environment a service process connects as its own login
+# (`infra.processes`); a server given by DATABASE_URL is used with the login it names.
+LOGIN_PER_SERVICE = "DATABASE_LOGIN_PER_SERVICE"
+# Read once, when this module is first imported: tests later set DATABASE_URL for the services themselves.
+GIVEN_DATABASE = "DATABASE_URL" in os.environ
+SERVICE_LOGINS = ("intake", "routing", "deadline", "notify")
+KEYCLOAK_LOGIN = "keycloak"
+
+
+def login_url(database_url: str, login: str) -> str:
+    """The same database reached as `login`, with the password in `<LOGIN>_DB_PASSWORD` when one is set
+    (this machine's own server trusts loopback logins)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(username=login, password=os.environ.get(f"{login.upper()}_DB_PASSWORD"))
+    return url.render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,10 @@ class Profile:
         return path.read_text().strip()
 
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "OIDC_ISSUER": self.issuer}
+        env = {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "OIDC_ISSUER": self.issuer}
+        if not GIVEN_DATABASE:  # this machine's own server has a login per service
+            env[LOGIN_PER_SERVICE] = "1"
+        return env
 
 
 # Every port sits below Linux's ephemeral range (32768–60999): a client that keeps reconnecting
@@ -236,7 +256,8 @@ class Postgres:
             )
             started = True
         wait_until(self.running, 60, "PostgreSQL")
-        self.ensure_database("motcua")
+        self.ensure_logins()
+        self.create_database("motcua")
         return started
 
     def _init(self) -> None:
@@ -274,9 +295,44 @@ class Postgres:
         )
         return out.stdout.strip()
 
-    def ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str, owner: str = "motcua") -> None:
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
-            self.psql(f'CREATE DATABASE "{name}"')
+            self.psql(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+        else:
+            self.psql(f'ALTER DATABASE "{name}" OWNER TO "{owner}"')
+
+    def ensure_logins(self) -> None:
+        """The services' and Keycloak's logins: no superuser, no right to create roles or databases."""
+        for login in (*SERVICE_LOGINS, KEYCLOAK_LOGIN):
+            self.psql(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}') "
+                f'THEN CREATE ROLE "{login}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; END $$'
+            )
+
+    def create_database(self, name: str) -> None:
+        """A database for the services (made if missing): each service's schema owned by its own login,
+        closed to the others, and whatever an earlier start made there handed to that login."""
+        self.ensure_database(name)
+        self.psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", name)
+        for login in SERVICE_LOGINS:
+            self.psql(f'CREATE SCHEMA IF NOT EXISTS "{login}" AUTHORIZATION "{login}"', name)
+            self.psql(f'ALTER SCHEMA "{login}" OWNER TO "{login}"', name)
+            self.psql(f'REVOKE ALL ON SCHEMA "{login}" FROM PUBLIC', name)
+            self.hand_over(name, login, login)
+
+    def hand_over(self, database: str, schema: str, login: str) -> None:
+        """Every table, sequence and view of `schema` owned by `login` (data made before the logins existed)."""
+        self.psql(
+            "DO $$ DECLARE r record; BEGIN "
+            "FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = '{schema}' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+            f"AND pg_get_userbyid(c.relowner) <> '{login}' "
+            "AND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))) "
+            "LOOP EXECUTE format('ALTER %s %I.%I OWNER TO %I', "
+            "CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, "
+            f"'{schema}', r.relname, '{login}'); END LOOP; END $$",
+            database,
+        )
 
     def down(self) -> None:
         if self.external or not (self.data / "postmaster.pid").exists():
@@ -465,8 +521,9 @@ class Keycloak:
         url = make_url(self.profile.database_url)
         if self.postgres.external:
             raise RuntimeError("with DATABASE_URL set, give Keycloak its own server too (not supported here)")
-        self.postgres.ensure_database("keycloak")
-        return f"jdbc:postgresql://{url.host}:{url.port}/keycloak", url.username or "motcua"
+        self.postgres.ensure_database("keycloak", owner=KEYCLOAK_LOGIN)
+        self.postgres.hand_over("keycloak", "public", KEYCLOAK_LOGIN)
+        return f"jdbc:postgresql://{url.host}:{url.port}/keycloak", KEYCLOAK_LOGIN
 
     def _install(self) -> None:
         source = self.distribution()

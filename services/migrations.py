@@ -53,7 +53,11 @@ def run_env(metadata: MetaData) -> None:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"{schema}.migrations".encode())}
                 )
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                # A service's own login owns its schema, made for it beforehand (`infra.stack`), and may
+                # not create schemas: PostgreSQL checks that right even for `IF NOT EXISTS`.
+                exists = await conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
+                if not exists:
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
                 await conn.run_sync(run)
                 await conn.commit()
         finally:

@@ -32,7 +32,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import Identities, free_port
 from infra.processes import ServiceProcess
-from infra.stack import Stack
+from infra.stack import LOGIN_PER_SERVICE, Stack
 from notify.adapters.messages import Templates
 from notify.application.dispatching import Outlet, Outlets, RateLimiter, Retries
 from notify.application.ports import (
@@ -506,13 +506,14 @@ def notify(
 ) -> Iterator[Notify]:
     suffix = uuid.uuid4().hex[:6]
     database = f"motcua_n_{session_id}_{suffix}"
-    stack.postgres.psql(f'CREATE DATABASE "{database}"')
+    stack.postgres.create_database(database)
     folder = tmp_path_factory.mktemp("notify")
     staff = folder / "agency_staff.json"
     staff.write_text(
         json.dumps({"CA-XA": ["cutru@ca-xa.example.vn", "truongcong@ca-xa.example.vn"], "*": ["tiepnhan@hcc.example.vn"]})
     )
     env = {
+        **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
         "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
         "OIDC_ISSUER": stack.profile.issuer,
