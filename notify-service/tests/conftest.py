@@ -120,6 +120,13 @@ class MemoryNotices:
         if row["status"] == "sending":
             row.update(status="held", held_until=release, next_attempt_at=release, attempts=row["attempts"] - 1)
 
+    async def renew_claim(self, notice_id: UUID, attempts: int, lease_seconds: float) -> bool:
+        row = self.rows[notice_id]
+        if row["status"] != "sending" or row["attempts"] != attempts:
+            return False
+        row["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+        return True
+
     async def mark_sent(self, notice_id: UUID, at: datetime, gateway_id: str, provider_message_id: str | None) -> bool:
         row = self.rows[notice_id]
         if row["status"] != "sending":

@@ -1,5 +1,5 @@
 """Routing's wiring: settings, the agencies (validated here, so a bad file stops the start), the
-working calendar, the unit of work over its repository and outbox, and the
+working calendar, the unit of work over its repository, outbox and parking, and the
 service's routes, consumers and exchange workers."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters.agencies import load_agencies
 from routing.adapters.repository import RoutingRepository
-from routing.adapters.tables import messaging
+from routing.adapters.tables import messaging, parked_events
 from routing.application.exchange import RetryPolicy
 from routing.application.ports import Partners, RoutingWork
 from routing.entrypoints import actions, admin, consumers, inbox, lgsp, routes, workers
 from routing.settings import RoutingSettings
 from services.calendar import working_calendar
+from services.messaging.parking import Parking
 from services.runtime import Runtime, ServiceDefinition
 from services.unit_of_work import Transactions
 
@@ -37,9 +38,12 @@ class Routing:
         )
         partners = Partners(self.agencies, portal=bool(settings.portal_url))
         outbox = runtime.outbox
+        parking = Parking(parked_events)
 
         def bind(session: AsyncSession) -> RoutingWork:
-            return RoutingWork(RoutingRepository(session), outbox.bind(session), partners, runtime.audit(session))
+            return RoutingWork(
+                RoutingRepository(session), outbox.bind(session), partners, runtime.audit(session), parking.bind(session)
+            )
 
         self.uow = Transactions(runtime.sessionmaker, bind)
 

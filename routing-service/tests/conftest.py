@@ -18,7 +18,7 @@ from routing.domain.agencies import Agencies, Agency
 from routing.domain.steps import OPEN
 from services.idempotency import KeyReused
 from services.identity import EVERYTHING, Scope
-from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
+from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
 
 AGENCIES = Agencies(
     [
@@ -230,20 +230,23 @@ class MemoryUnitOfWork(FakeUnitOfWork[RoutingWork]):
     """The kernel's fake unit of work, which also undoes what a rolled-back block wrote to the
     memory repository and the recorded events, as a database transaction would."""
 
-    def __init__(self, unit: RoutingWork, routes: MemoryRoutes, events: RecordedEvents) -> None:
+    def __init__(self, unit: RoutingWork, routes: MemoryRoutes, events: RecordedEvents, parking: MemoryParking) -> None:
         super().__init__(unit)
         self.routes = routes
         self.recorded = events
+        self.parking = parking
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[RoutingWork]:
         saved = copy.deepcopy(self.routes.__dict__), list(self.recorded.envelopes), list(self.recorded.events)
+        parked = copy.deepcopy(self.parking.parked)
         try:
             async with super().__call__() as unit:
                 yield unit
         except BaseException:
             self.routes.__dict__.update(saved[0])
             self.recorded.envelopes[:], self.recorded.events[:] = saved[1], saved[2]
+            self.parking.parked = parked
             raise
 
 
@@ -251,11 +254,12 @@ class MemoryRouting(NamedTuple):
     uow: MemoryUnitOfWork
     routes: MemoryRoutes
     events: RecordedEvents
+    parking: MemoryParking
 
 
 @pytest.fixture
 def memory() -> MemoryRouting:
     """Routing over memory, with the national portal kept in step."""
-    routes, events = MemoryRoutes(), RecordedEvents()
-    work = RoutingWork(routes, events, Partners(AGENCIES, portal=True), MemoryAudit())
-    return MemoryRouting(MemoryUnitOfWork(work, routes, events), routes, events)
+    routes, events, parking = MemoryRoutes(), RecordedEvents(), MemoryParking()
+    work = RoutingWork(routes, events, Partners(AGENCIES, portal=True), MemoryAudit(), parking)
+    return MemoryRouting(MemoryUnitOfWork(work, routes, events, parking), routes, events, parking)

@@ -307,6 +307,30 @@ async def test_a_withdrawal_stops_every_open_step_and_a_misrouted_step_can_no_lo
     assert late.value.status == 409
 
 
+@pytest.mark.parametrize(
+    ("closing", "status"),
+    [
+        (DossierWithdrawn(withdrawn_at=MONDAY_9AM + timedelta(hours=1)), 7),
+        (DossierRefused(refused_by="counter", reason="Hồ sơ giả mạo", refused_at=MONDAY_9AM + timedelta(hours=1)), 3),
+    ],
+)
+async def test_a_withdrawal_or_refusal_read_before_the_route_stops_its_steps_once_the_route_comes(
+    memory: Any, closing: Event, status: int
+) -> None:
+    envelope = received(BIRTH_GROUP)
+    dossier_id = UUID(envelope.dossier_id)
+
+    await consume(memory, close_route, from_intake(closing, dossier_id))  # read ahead of the receipt
+    assert states(memory, dossier_id) == {}
+    await consume(memory, fix_route, envelope)
+
+    assert states(memory, dossier_id) == {"civil-status": "cancelled", "residence": "cancelled", "health-insurance": "cancelled"}
+    assert portal_statuses(memory, dossier_id)[-1] == status
+    inbox = await agency_inbox(memory.uow, CALENDAR, agency("UBND-XA"), InboxFilters(), page=1, page_size=50)
+    assert inbox.items == []  # nothing left for the commune to handle
+    assert memory.parking.parked.get(str(dossier_id), []) == []
+
+
 async def test_a_misrouted_step_moves_to_the_competent_agency_and_an_unknown_one_is_refused(memory: Any) -> None:
     dossier_id = await receive(memory)
     await finish(memory, "UBND-XA", dossier_id, "civil-status")

@@ -36,6 +36,10 @@ HOLD = (
     "UPDATE notify.notices SET status = 'held', held_until = $2, next_attempt_at = $2, attempts = attempts - 1 "
     "WHERE id = $1 AND status = 'sending'"
 )
+RENEW = (
+    "UPDATE notify.notices SET next_attempt_at = now() + make_interval(secs => $3) "
+    "WHERE id = $1 AND status = 'sending' AND attempts = $2 RETURNING id"
+)
 MARK_SENT = (
     "UPDATE notify.notices SET status = 'sent', sent_at = $2, gateway_id = $3, provider_message_id = $4, last_error = NULL "
     "WHERE id = $1 AND status = 'sending' RETURNING id"
@@ -94,6 +98,10 @@ class NotifyRepository:
 
     async def hold_until(self, notice_id: UUID, release: datetime) -> None:
         await (await driver_connection(self.session)).execute(HOLD, notice_id, release)
+
+    async def renew_claim(self, notice_id: UUID, attempts: int, lease_seconds: float) -> bool:
+        row = await (await driver_connection(self.session)).fetchrow(RENEW, notice_id, attempts, float(lease_seconds))
+        return row is not None
 
     async def mark_sent(self, notice_id: UUID, at: datetime, gateway_id: str, provider_message_id: str | None) -> bool:
         row = await (await driver_connection(self.session)).fetchrow(MARK_SENT, notice_id, at, gateway_id, provider_message_id)

@@ -2,7 +2,11 @@
 
 A notice is claimed (status `sending`, with a lease) and committed before it is sent; after a
 crash the lease runs out and it is sent again under the same idempotency id, which the SMS
-gateway (and the console sink) accept only once. Several replicas claim disjoint batches
+gateway accepts only once. The lease taken with the batch need not cover the whole batch: right
+before each send the notice's claim is renewed for a full lease, so the lease only has to cover
+one send (NOTIFY_SENDING_LEASE_SECONDS above the SMTP and SMS timeouts). A notice whose lease ran
+out while it waited behind slow sends was claimed again by another replica meanwhile (the renewal
+finds its attempt count moved on) and is left to that claim instead of being sent twice. Several replicas claim disjoint batches
 (SKIP LOCKED). Within a batch, sends run concurrently (NOTIFY_SEND_CONCURRENCY) and each channel
 keeps to its rate limit (messages per second); each outcome is recorded as soon as it is known,
 before the slot is given to the next notice. SMS through the gateway wait out the quiet hours.
@@ -99,16 +103,20 @@ async def dispatch_once(uow: NotifyUnitOfWork, outlets: Outlets, *, batch: int, 
         by_dossier: dict[UUID, list[DueNotice]] = {}
         for notice in sorted(claimed, key=lambda n: n.created_at):
             by_dossier.setdefault(notice.dossier_id, []).append(notice)
-        await asyncio.gather(*(_deliver_in_order(uow, outlets, retries, notices) for notices in by_dossier.values()))
+        await asyncio.gather(
+            *(_deliver_in_order(uow, outlets, retries, lease_seconds, notices) for notices in by_dossier.values())
+        )
     return len(claimed)
 
 
-async def _deliver_in_order(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, notices: list[DueNotice]) -> None:
+async def _deliver_in_order(
+    uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, lease_seconds: float, notices: list[DueNotice]
+) -> None:
     for notice in notices:
-        await _deliver(uow, outlets, retries, notice)
+        await _deliver(uow, outlets, retries, lease_seconds, notice)
 
 
-async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, notice: DueNotice) -> None:
+async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, lease_seconds: float, notice: DueNotice) -> None:
     outlet = outlets[notice.channel]
     release = outlet.quiet.release_at(datetime.now(UTC), VN_TZ) if outlet.quiet is not None else None
     if release is not None:
@@ -118,6 +126,11 @@ async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, no
         return
     async with outlets.slots:
         await outlet.limit.wait()
+        async with uow() as work:  # the lease now covers this send, however long the ones before it took
+            ours = await work.notices.renew_claim(notice.id, notice.attempts, lease_seconds)
+        if not ours:
+            log.info("notice %s was claimed again while it waited: left to that claim", notice.id)
+            return
         outgoing = Outgoing(
             notice_id=str(notice.id),
             idempotency_id=idempotency_id(str(notice.id), notice.resends),

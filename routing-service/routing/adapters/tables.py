@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
+from services.messaging.parking import parked_events_table
 
 metadata = MetaData(schema="routing")
 messaging = messaging_tables(metadata)
@@ -137,3 +138,6 @@ audit_log = Table(
     UniqueConstraint("prev_hash", name="uq_routing_audit_prev_hash"),
     Index("ix_routing_audit_dossier", text("(entry->>'dossier_id')")),
 )
+
+# A withdrawal or refusal read before its dossier's receipt (services.messaging.parking): migration 0005.
+parked_events = parked_events_table(metadata)

@@ -1,6 +1,6 @@
 """What routing's use cases work with: the repository (over PostgreSQL in
 `routing.adapters.repository`, in memory in the tests), the unit of work that binds it to one
-transaction with the outbox, and the clients of the other side of an exchange (an agency's own
+transaction with the outbox and the parking of early events, and the clients of the other side of an exchange (an agency's own
 system behind the LGSP, the national portal), implemented over HTTP in `routing.adapters.exchange`."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from routing.domain.agencies import Agencies
 from services.audit import AuditTrail
 from services.identity import EVERYTHING, Scope
 from services.messaging.outbox import EventSink
+from services.messaging.parking import EventParking
 from services.unit_of_work import UnitOfWork
 
 Queue = Literal["deliveries", "portal_pushes"]  # the two outbound work queues
@@ -128,6 +129,7 @@ class RoutingWork:
     events: EventSink
     partners: Partners
     audit: AuditTrail
+    parking: EventParking  # a withdrawal or refusal read before the dossier's route, until the route comes
 
 
 RoutingUnitOfWork = UnitOfWork[RoutingWork]

@@ -1,7 +1,8 @@
 """A dossier's route: fixed when intake receives the dossier, its ready steps handed to their
 agencies (bàn giao, each handover on the control sheet, form 5), its phase and national status
 kept, and what intake tells routing afterwards: a supplement handed in resumes the step that asked,
-a withdrawal or a counter refusal stops the open steps, a returned result is status 10.
+a withdrawal or a counter refusal stops the open steps (read before the route, it waits for it),
+a returned result is status 10.
 
 Everything here runs in the caller's transaction (a consumer's, or an agency action's): state,
 handovers, audit records, outbound deliveries, portal pushes and the announcing events commit
@@ -124,6 +125,7 @@ async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
         }
         for position, step in enumerate(event.route)
     ]
+    await work.parking.hold(envelope.dossier_id)
     await work.routes.add_dossier(dossier)
     await work.routes.add_steps(steps)
     # The rows just written are the route as it stands: no need to read them back.
@@ -132,6 +134,9 @@ async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
     counter = f"{COUNTER} {event.receiving_unit}"
     steps = await assign_ready_steps(work, dossier, envelope, counter, at, steps, giver=giver_of(envelope))
     await refresh_phase(work, dossier, at, steps=steps)
+    # A withdrawal or refusal read before this receipt waited for the route: it applies now.
+    for waiting in await work.parking.release(envelope.dossier_id):
+        await close_route(work, waiting)
 
 
 async def assign_ready_steps(
@@ -294,9 +299,14 @@ async def supplement_received(work: RoutingWork, envelope: Envelope) -> None:
 
 
 async def close_route(work: RoutingWork, envelope: Envelope) -> None:
-    """Withdrawn by the citizen (status 7) or refused at the counter (status 3): the open steps stop."""
+    """Withdrawn by the citizen (status 7) or refused at the counter (status 3): the open steps stop.
+    Read before the dossier's receipt (intake's events can be read out of order after a restart or
+    a replay), it waits for the route, which `fix_route` then closes; the dossier's lock makes the
+    check and the parking one step against the receipt."""
+    await work.parking.hold(envelope.dossier_id)
     dossier = await work.routes.lock(UUID(envelope.dossier_id))
     if dossier is None:
+        await work.parking.park(envelope)
         return
     phase = "withdrawn" if envelope.type == DossierWithdrawn.event_type else "refused"
     at = envelope.occurred_at
