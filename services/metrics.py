@@ -17,3 +17,11 @@ EVENTS_CONSUMED = Counter(
 )
 DEAD_LETTERS = Counter("motcua_dead_letters_total", "Messages sent to the dead-letter topic.", ["consumer"])
 HTTP_SHED = Counter("motcua_http_shed_total", "Requests refused with 503 because too many were in flight.")
+# What waits in the service's own tables, read at each scrape: a broker outage shows as a growing
+# backlog and an ageing oldest row while the service keeps accepting work.
+OUTBOX_BACKLOG = Gauge("motcua_outbox_backlog", "Outbox rows not yet published to Kafka.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "motcua_outbox_oldest_unpublished_age_seconds", "Age of the oldest outbox row not yet published (0 when none)."
+)
+PARKED_EVENTS = Gauge("motcua_parked_events", "Events parked until the event they follow has been applied.")
+DEAD_LETTERS_PENDING = Gauge("motcua_dead_letters_pending", "Dead letters not yet replayed.")

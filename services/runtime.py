@@ -31,6 +31,7 @@ from services.identity import TokenVerifier
 from services.kafka import ensure_topics
 from services.logging import configure_logging
 from services.messaging import IdempotentConsumer, MessagingTables, Outbox, OutboxRelay, Subscription
+from services.messaging.backlog import export, read_backlog
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.migrations import upgrade
 from services.settings import ServiceSettings
@@ -125,6 +126,13 @@ class Runtime(Generic[S, C]):
             self._admin = None
         await self.verifier.close()
         await self.engine.dispose()
+
+    async def refresh_backlog_metrics(self) -> None:
+        """Set the backlog gauges from the service's tables; a database away leaves the last values."""
+        try:
+            export(await asyncio.wait_for(read_backlog(self.engine, self.tables), 2))
+        except Exception as exc:
+            log.warning("cannot read the messaging backlog for /metrics (%s)", exc)
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

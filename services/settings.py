@@ -31,6 +31,12 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_interval_ms: int = Field(500, validation_alias="RELAY_POLL_INTERVAL_MS")
+    relay_lease_seconds: float = Field(
+        10,
+        gt=0,
+        validation_alias="RELAY_LEASE_SECONDS",
+        description="How long the outbox relay's leadership lasts unless renewed; another replica takes over after it.",
+    )
     max_in_flight: int = Field(
         64, validation_alias="MAX_IN_FLIGHT", description="Requests in progress past which the API answers 503."
     )

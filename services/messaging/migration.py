@@ -29,6 +29,15 @@ def create_messaging_tables(schema: str) -> None:
         op.execute(statement)
 
 
+def create_relay_lease(schema: str) -> None:
+    """Create the schema's relay lease (added after the first migration: see `OutboxRelay`)."""
+    messaging_tables(MetaData(schema=schema)).relay_lease.create(op.get_bind())
+
+
+def drop_relay_lease(schema: str) -> None:
+    op.drop_table("relay_lease", schema=schema)
+
+
 def drop_messaging_tables(schema: str) -> None:
     op.execute(f"DROP TRIGGER IF EXISTS outbox_notify ON {schema}.outbox")
     op.execute(f"DROP FUNCTION IF EXISTS {schema}.outbox_notify()")

@@ -26,6 +26,7 @@ class MessagingTables:
     outbox: Table
     inbox: Table
     dead_letters: Table
+    relay_lease: Table
 
     @property
     def notify_channel(self) -> str:
@@ -72,4 +73,14 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("replayed_at", DateTime(timezone=True)),
     )
-    return MessagingTables(schema, outbox, inbox, dead_letters)
+    # The outbox relay's leadership: one row, held until `expires_at` unless renewed; `epoch` grows
+    # at each takeover, and the holder marks rows sent only while the row still carries its epoch.
+    relay_lease = Table(
+        "relay_lease",
+        metadata,
+        Column("name", String(100), primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("epoch", BigInteger, nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    )
+    return MessagingTables(schema, outbox, inbox, dead_letters, relay_lease)

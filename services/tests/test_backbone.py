@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,8 +33,10 @@ from services.kafka import ensure_topics
 from services.messaging import IdempotentConsumer, Outbox, OutboxRelay, Subscription, messaging_tables
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.messaging.migration import wake_relay_trigger
+from services.messaging.relay import LeaseLost
 from services.settings import ServiceSettings
 
+LEASE_SECONDS = 2.0
 metadata = MetaData(schema="kernel_test")
 tables = messaging_tables(metadata)
 audit_table(metadata)  # the outbox writes each event's line of the audit trail
@@ -63,7 +69,7 @@ async def kit(schema: None, apply_env: dict[str, str]) -> AsyncIterator[Kit]:
     kit = Kit(f"k{uuid.uuid4().hex[:8]}")
     await ensure_topics(kit.settings)
     async with kit.engine.begin() as conn:
-        for table in (applied, tables.outbox, tables.inbox, tables.dead_letters):
+        for table in (applied, tables.outbox, tables.inbox, tables.dead_letters, tables.relay_lease):
             await conn.execute(table.delete())
     yield kit
     kit.stop.set()
@@ -78,7 +84,11 @@ class Kit:
 
     def __init__(self, prefix: str) -> None:
         self.settings = ServiceSettings(
-            service_name="routing", TOPIC_PREFIX=prefix, CONSUMER_MAX_ATTEMPTS=3, CONSUMER_RETRY_BACKOFF_MS=10
+            service_name="routing",
+            TOPIC_PREFIX=prefix,
+            CONSUMER_MAX_ATTEMPTS=3,
+            CONSUMER_RETRY_BACKOFF_MS=10,
+            RELAY_LEASE_SECONDS=LEASE_SECONDS,
         )
         self.engine = create_engine(self.settings)
         self.sessionmaker = create_sessionmaker(self.engine)
@@ -300,6 +310,118 @@ async def test_an_event_that_meets_a_lock_conflict_is_applied_again_and_never_de
     rows = await kit.applied_rows()
     assert sorted((r["step_id"], r["times"]) for r in rows) == [("after", 1), ("contended", 1), ("first", 1)]
     assert conflicts == 5 and await list_dead_letters(kit.sessionmaker, tables) == []
+
+
+async def lease_row() -> dict[str, object] | None:
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"].replace("+asyncpg", ""))
+    try:
+        row = await conn.fetchrow("SELECT holder, epoch, expires_at FROM kernel_test.relay_lease")
+        return dict(row) if row else None
+    finally:
+        await conn.close()
+
+
+# A relay in a process of its own, to be frozen with SIGSTOP as a host that hangs or vanishes
+# without closing its connection.
+RELAY_PROCESS = """
+import asyncio, os
+from sqlalchemy import MetaData
+from services.db import create_engine
+from services.messaging import OutboxRelay, messaging_tables
+from services.settings import ServiceSettings
+
+async def main():
+    settings = ServiceSettings(service_name="routing", TOPIC_PREFIX=os.environ["PROBE_PREFIX"])
+    await OutboxRelay(settings, create_engine(settings), messaging_tables(MetaData(schema="kernel_test"))).run(asyncio.Event())
+
+asyncio.run(main())
+"""
+
+
+async def test_a_frozen_relay_loses_its_lease_to_another_and_cannot_take_it_back(kit: Kit) -> None:
+    frozen = subprocess.Popen(
+        [sys.executable, "-c", RELAY_PROCESS],
+        env={**os.environ, "PROBE_PREFIX": kit.settings.topic_prefix, "RELAY_LEASE_SECONDS": str(LEASE_SECONDS)},
+    )
+    try:
+        for _ in range(100):  # the first relay leads
+            row = await lease_row()
+            if row and f":{frozen.pid}:" in str(row["holder"]):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the relay process never took the lease")
+        first_epoch = row["epoch"]
+        survivor = OutboxRelay(kit.settings, kit.engine, tables)
+        kit.spawn(survivor.run)
+        await asyncio.sleep(LEASE_SECONDS)
+        assert not survivor.is_leader  # one leader while the first renews its lease
+
+        frozen.send_signal(signal.SIGSTOP)  # its connection stays open, its renewals stop
+        for i in range(5):
+            await kit.emit(f"d{i}", f"frozen{i}")
+        messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=5, timeout=LEASE_SECONDS * 5)
+        assert sorted(m.payload["step_id"] for _, m in messages if isinstance(m, Envelope)) == [f"frozen{i}" for i in range(5)]
+        assert survivor.is_leader and survivor.epoch == first_epoch + 1
+        assert await kit.unpublished() == 0
+
+        frozen.send_signal(signal.SIGCONT)  # it wakes up to find the lease taken over, and follows
+        await asyncio.sleep(LEASE_SECONDS * 1.5)
+        row = await lease_row()
+        assert row is not None and row["epoch"] == survivor.epoch and survivor.is_leader
+        assert f":{frozen.pid}:" not in str(row["holder"])
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        frozen.kill()
+        frozen.wait()
+
+
+class RecordingProducer:
+    """Stands in for the Kafka producer: acknowledges every send at once, after `on_send`."""
+
+    def __init__(self, on_send: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.sent: list[bytes] = []
+        self.on_send = on_send
+
+    async def send(self, topic: str, value: bytes, key: bytes, headers: object = None) -> asyncio.Future[None]:
+        if self.on_send is not None:
+            await self.on_send()
+            self.on_send = None
+        self.sent.append(value)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_relay_that_lost_its_lease_cannot_mark_rows_sent(kit: Kit) -> None:
+    for i in range(3):
+        await kit.emit("dossier-f", f"f{i}")
+    old, new = OutboxRelay(kit.settings, kit.engine, tables), OutboxRelay(kit.settings, kit.engine, tables)
+    old_conn, new_conn = await old.connect(), await new.connect()
+    try:
+        old_epoch = await old.lease.acquire(old_conn)
+        assert old_epoch is not None and await new.lease.acquire(new_conn) is None  # one holder at a time
+
+        async def taken_over_while_sending() -> None:  # the old holder froze past its lease mid-batch
+            await new_conn.execute("UPDATE kernel_test.relay_lease SET expires_at = now() - interval '1 second'")
+            assert await new.lease.acquire(new_conn) == old_epoch + 1
+            assert not await old.lease.renew(old_conn, old_epoch)
+
+        producer = RecordingProducer(taken_over_while_sending)
+        with pytest.raises(LeaseLost):
+            await old.publish_batch(producer, old_conn, old_epoch)  # type: ignore[arg-type]
+        assert await kit.unpublished(settle=0) == 3  # the rows are the new holder's to mark
+
+        late = RecordingProducer()
+        with pytest.raises(LeaseLost):
+            await old.publish_batch(late, old_conn, old_epoch)  # type: ignore[arg-type]
+        assert late.sent == []  # and it publishes nothing more once it has seen the lease gone
+
+        assert await new.publish_batch(RecordingProducer(), new_conn, old_epoch + 1) == 3  # type: ignore[arg-type]
+        assert await kit.unpublished(settle=0) == 0
+    finally:
+        await old_conn.close()
+        await new_conn.close()
 
 
 async def test_relay_survives_a_broker_restart_without_loss_or_reordering(kit: Kit, stack: Stack) -> None:
