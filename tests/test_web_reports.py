@@ -232,10 +232,20 @@ def test_a_leader_reads_their_units_report_switches_it_and_downloads_the_same_nu
     page.get_by_role("button", name="Tiếng Việt").click()
     page.locator("#report-by").select_option("channel")
     page.get_by_role("button", name="Xem thống kê").click()
+    expect(page.locator("#report-table thead th.name")).to_have_text("Kênh nộp hồ sơ")  # the new page, before the next click
 
-    page.get_by_role("link", name="Tháng trước").click()  # before any dossier of this session
-    expect(page.get_by_text("Không có hồ sơ nào trong kỳ này.")).to_be_visible()
+    page.get_by_role("link", name="Tháng trước").click()
+    last_day = today().replace(day=1) - timedelta(days=1)
+    expect(page.locator("#period-from")).to_have_value(last_day.replace(day=1).strftime("%d/%m/%Y"))
+    expect(page.locator("#period-to")).to_have_value(last_day.strftime("%d/%m/%Y"))
     expect(page.locator("#report-by")).to_have_value("channel")
+    last_month = report(system, "leader", f"from={last_day.replace(day=1).isoformat()}&to={last_day.isoformat()}&by=channel")
+    if last_month["rows"]:
+        expect(page.locator('#report-table tfoot td[data-col="received_new"]')).to_have_text(
+            str(last_month["total"]["received_new"])
+        )
+    else:
+        expect(page.get_by_text("Không có hồ sơ nào trong kỳ này.")).to_be_visible()
     shot(page, "last month")
 
     # The dossier received three weeks ago and still at the police past its due time: its overdue

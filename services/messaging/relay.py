@@ -60,12 +60,16 @@ class RelayLease:
         self.seconds = seconds
 
     async def acquire(self, conn: asyncpg.Connection) -> int | None:
-        """Take the lease if nobody holds it or it has expired: the new epoch, or None."""
+        """Take the lease if nobody holds it, it has expired, or its holder has no connection left
+        (every relay connection carries the holder's name): the new epoch, or None. A holder whose
+        host vanished still has connections until keepalives end them: then the lease runs out."""
         return await conn.fetchval(
             f"INSERT INTO {self.table} AS lease (name, holder, epoch, expires_at) "
             "VALUES ($1, $2, 1, now() + make_interval(secs => $3)) "
             "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = lease.epoch + 1, "
-            "expires_at = EXCLUDED.expires_at WHERE lease.expires_at < now() RETURNING epoch",
+            "expires_at = EXCLUDED.expires_at WHERE lease.expires_at < now() "
+            # A holder whose process died has no connection left: no need to wait out its lease.
+            "OR NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = lease.holder) RETURNING epoch",
             LEASE_NAME,
             self.holder,
             self.seconds,
@@ -111,7 +115,10 @@ class OutboxRelay:
         self.engine = engine
         self.tables = tables
         self.lease = RelayLease(
-            tables, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", settings.relay_lease_seconds
+            # Also the application_name of its connections, which PostgreSQL cuts at 63 characters.
+            tables,
+            f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            settings.relay_lease_seconds,
         )
         self.is_leader = False
         self.epoch: int | None = None
@@ -141,7 +148,7 @@ class OutboxRelay:
         """A connection of the relay's own, with TCP keepalives and bounded statements."""
         return await asyncpg.connect(
             asyncpg_dsn(self.settings.database_url),
-            server_settings=KEEPALIVES,
+            server_settings={**KEEPALIVES, "application_name": self.lease.holder},
             command_timeout=max(self.settings.relay_lease_seconds, 5.0),
         )
 

@@ -376,6 +376,33 @@ async def test_a_frozen_relay_loses_its_lease_to_another_and_cannot_take_it_back
         frozen.wait()
 
 
+async def test_a_killed_relay_is_replaced_at_once_without_waiting_out_its_lease(kit: Kit) -> None:
+    killed = subprocess.Popen(  # a lease far longer than the test waits
+        [sys.executable, "-c", RELAY_PROCESS],
+        env={**os.environ, "PROBE_PREFIX": kit.settings.topic_prefix, "RELAY_LEASE_SECONDS": "600"},
+    )
+    try:
+        for _ in range(100):
+            row = await lease_row()
+            if row and f":{killed.pid}:" in str(row["holder"]):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the relay process never took the lease")
+        survivor = OutboxRelay(kit.settings, kit.engine, tables)
+        kit.spawn(survivor.run)
+        killed.kill()  # SIGKILL: its connections close with it, its lease has ten minutes to run
+        killed.wait()
+        for i in range(3):
+            await kit.emit(f"k{i}", f"killed{i}")
+        messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=3, timeout=20)
+        assert sorted(m.payload["step_id"] for _, m in messages if isinstance(m, Envelope)) == [f"killed{i}" for i in range(3)]
+        assert survivor.is_leader and survivor.epoch == row["epoch"] + 1
+    finally:
+        killed.kill()
+        killed.wait()
+
+
 class RecordingProducer:
     """Stands in for the Kafka producer: acknowledges every send at once, after `on_send`."""
 
