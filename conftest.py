@@ -12,6 +12,7 @@ import secrets
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,13 +78,21 @@ def database_url(stack: Stack, session_id: str) -> Iterator[str]:
     if stack.postgres.external:
         yield stack.profile.database_url
         return
-    name = f"motcua_t_{session_id}"
+    with own_database(stack, f"motcua_t_{session_id}") as url:
+        yield url
+
+
+@contextmanager
+def own_database(stack: Stack, name: str) -> Iterator[str]:
+    """A database of its own (each service's schema owned by that service's login), dropped afterwards."""
     stack.postgres.create_database(name)
-    yield f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
     try:
-        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:
-        pass
+        yield f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
+    finally:
+        try:
+            stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from conftest import Identities, owner_url
+from conftest import Identities, own_database, owner_url
 from deadline.application.ports import DeadlineWork, EventWork, Row
 from deadline.domain.clock import ClockRules, parse_thresholds
 from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow
@@ -341,16 +341,15 @@ class Deadline:
 def deadline_env(stack: Stack, session_id: str, service_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """Its own database and topic prefix, so the timers a test module fires touch nothing else."""
     suffix = uuid.uuid4().hex[:6]
-    name = f"motcua_t_{session_id}_dl{suffix}"
-    stack.postgres.create_database(name)
-    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
-    env = {**service_env, "DATABASE_URL": url, "TOPIC_PREFIX": f"t{session_id}dl{suffix}", "DEADLINE_TICK_INTERVAL_MS": "1000"}
-    upgrade(ROOT / "deadline-service" / "migrations", owner_url(env, "deadline"))
-    yield env
-    try:
-        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:
-        pass
+    with own_database(stack, f"motcua_t_{session_id}_dl{suffix}") as url:
+        env = {
+            **service_env,
+            "DATABASE_URL": url,
+            "TOPIC_PREFIX": f"t{session_id}dl{suffix}",
+            "DEADLINE_TICK_INTERVAL_MS": "1000",
+        }
+        upgrade(ROOT / "deadline-service" / "migrations", owner_url(env, "deadline"))
+        yield env
 
 
 @pytest.fixture(scope="module")

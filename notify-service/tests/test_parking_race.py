@@ -26,6 +26,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conftest import own_database
 from infra.stack import Stack
 from notify.application.ports import NoticeRepository, NotifyWork
 from notify.domain.policy import DossierContact
@@ -47,15 +48,9 @@ WAITING_FOR_A_LOCK = """
 
 @pytest.fixture(scope="module")
 def database_url(stack: Stack, session_id: str) -> Iterator[str]:
-    name = f"motcua_np_{session_id}"
-    stack.postgres.psql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
-    upgrade(Path(definition.migrations), url)
-    yield url
-    try:
-        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:
-        pass
+    with own_database(stack, f"motcua_np_{session_id}") as url:
+        upgrade(Path(definition.migrations), url)
+        yield url
 
 
 def replica(database_url: str, issuer: str, tmp_path: Path) -> Runtime[NotifySettings, Notify]:

@@ -25,7 +25,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from aiosmtpd.controller import Controller
 
-from conftest import free_port
+from conftest import free_port, own_database
 from infra.stack import Stack
 from notify.application.dispatching import dispatch_once
 from notify.service import Notify, definition
@@ -44,15 +44,9 @@ CITIZENS = 4
 
 @pytest.fixture(scope="module")
 def database_url(stack: Stack, session_id: str) -> Iterator[str]:
-    name = f"motcua_ns_{session_id}"
-    stack.postgres.psql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{name}"
-    upgrade(Path(definition.migrations), url)
-    yield url
-    try:
-        stack.postgres.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:
-        pass
+    with own_database(stack, f"motcua_ns_{session_id}") as url:
+        upgrade(Path(definition.migrations), url)
+        yield url
 
 
 class SlowMailbox:

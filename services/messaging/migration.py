@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import MetaData
 
+from services.messaging.parking import parked_events_table
 from services.messaging.tables import MessagingTables, messaging_tables
 
 
@@ -36,6 +37,11 @@ def create_relay_lease(schema: str) -> None:
 
 def drop_relay_lease(schema: str) -> None:
     op.drop_table("relay_lease", schema=schema)
+
+
+def create_parked_events(schema: str) -> None:
+    """Create the schema's parked events (`services.messaging.parking`), with their index."""
+    parked_events_table(MetaData(schema=schema)).create(op.get_bind())
 
 
 def drop_messaging_tables(schema: str) -> None:
