@@ -11,10 +11,11 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,13 +99,16 @@ def own_database(stack: Stack, name: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def service_env(stack: Stack, database_url: str, session_id: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for running a service against this session's database and topics (each service
-    process connecting as its own login, as `make run` does)."""
+    process connecting as its own database and Kafka login, as `make run` does; this process, and
+    what runs in it, as the operator's). The session's topics and ACLs are provisioned here."""
+    prefix = f"t{session_id}"
+    stack.kafka.provision(prefix)
     return {
         **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
         "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        **stack.profile.kafka_env(),
         "OIDC_ISSUER": stack.profile.issuer,
-        "TOPIC_PREFIX": f"t{session_id}",
+        "TOPIC_PREFIX": prefix,
         "NOTIFY_SINK_PATH": str(tmp_path_factory.mktemp("sink") / "notices.jsonl"),
         "LOG_LEVEL": "INFO",
     }
@@ -137,3 +141,11 @@ def migrated(apply_env: dict[str, str]) -> dict[str, str]:
 def owner_url(env: dict[str, str], service: str) -> str:
     """The database as the service's own login (the owner its migrations run as), where there is one."""
     return login_url(env["DATABASE_URL"], service) if env.get(LOGIN_PER_SERVICE) == "1" else env["DATABASE_URL"]
+
+
+def kafka_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """A Kafka client's connection options from a service environment (TLS, and that environment's login)."""
+    from services.kafka import connection_options
+    from services.settings import KafkaAccess
+
+    return connection_options(KafkaAccess(**{k: v for k, v in env.items() if k.startswith("KAFKA_")}))

@@ -59,6 +59,22 @@ def pgbench_insert_tps(stack: Stack, runs: int = 3, seconds: int = 10, clients: 
 
 
 def kafka_producer_throughput(stack: Stack, runs: int = 3, records: int = 300_000, record_size: int = 1024) -> dict[str, object]:
+    import asyncio
+
+    from services.kafka import TopicShape, create_topics
+
+    access = stack.profile.kafka_access()
+    topics = [f"bench-perf-{i}" for i in range(runs)]
+    asyncio.run(create_topics(access, topics, TopicShape(6, 1, 1)))
+    assert access.kafka_sasl_password is not None
+    secured = [  # the same TLS and SCRAM login as the services' clients
+        "security.protocol=SASL_SSL",
+        "sasl.mechanism=SCRAM-SHA-512",
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{access.kafka_sasl_username}" password="{access.kafka_sasl_password.get_secret_value()}";',
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={access.kafka_ca_file}",
+    ]
     results = []
     for i in range(runs):
         out = subprocess.run(
@@ -82,6 +98,7 @@ def kafka_producer_throughput(stack: Stack, runs: int = 3, records: int = 300_00
                 "acks=all",
                 "enable.idempotence=true",
                 "linger.ms=5",
+                *secured,
             ],
             check=True,
             capture_output=True,

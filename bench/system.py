@@ -67,6 +67,7 @@ def start_system(stack: Stack, name: str) -> BenchSystem:
         "LOG_LEVEL": "WARNING",
         "INTAKE_CATALOGUE_PATH": str(catalogue),
     }
+    stack.kafka.provision(env["TOPIC_PREFIX"])
     officer = replace(BENCH_OFFICER, password=secrets.token_urlsafe(16))
     KeycloakAdmin.of(stack.profile).ensure_officer(officer)
     services = start_services(env, stack.profile.root / "logs", 18001)

@@ -238,6 +238,7 @@ def main() -> int:
     services: dict[str, ServiceProcess] = {}
     try:
         stack.up()
+        stack.kafka.provision("motcua")  # the default TOPIC_PREFIX: its topics, and each service's ACLs on them
         logs = stack.profile.root / "logs"
         print(f"starting intake, routing, deadline, notify (logs in {logs})")
         ids = Identities(stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from infra.stack import LOGIN_PER_SERVICE, REPO, login_url
+from infra.stack import KAFKA_LOGINS_FILE, LOGIN_PER_SERVICE, REPO, login_url
 
 SERVICES = ("intake", "routing", "deadline", "notify")
 PYTHONPATH = os.pathsep.join([str(REPO)] + [str(REPO / f"{name}-service") for name in (*SERVICES, "web")])
@@ -35,6 +36,12 @@ class ServiceProcess:
         env = {**os.environ, **self.env, "PYTHONPATH": PYTHONPATH, "HTTP_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         if env.get(LOGIN_PER_SERVICE) == "1" and self.name in SERVICES and "DATABASE_URL" in env:
             env["DATABASE_URL"] = login_url(env["DATABASE_URL"], self.name)  # its own login: its schema, nothing else
+        if env.get(KAFKA_LOGINS_FILE) and self.name in SERVICES:  # its own Kafka login: its topics, nothing else
+            env["KAFKA_SASL_USERNAME"] = self.name
+            env["KAFKA_SASL_PASSWORD"] = json.loads(Path(env[KAFKA_LOGINS_FILE]).read_text())[self.name]
+        if self.name not in SERVICES:  # the console never talks to Kafka
+            for key in ("KAFKA_SASL_PASSWORD", KAFKA_LOGINS_FILE):
+                env.pop(key, None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(

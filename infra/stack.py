@@ -1,13 +1,13 @@
-"""Start and stop the real infrastructure on this machine: PostgreSQL, an Apache Kafka broker and
-the Keycloak identity provider.
+"""Start and stop the real infrastructure on this machine: PostgreSQL, Apache Kafka (one KRaft node,
+or a cluster of three on loopback) and the Keycloak identity provider.
 
 No Docker engine exists on the machines this project runs on, so the stack is three local
 processes whose data lives under `.run/<profile>/` (PostgreSQL's in `~postgres/motcua/` when the
 `postgres` user cannot enter this checkout; Keycloak's in a database of its own), which survives
 restarts:
 
-    python -m infra.stack up   [--profile dev|test]   start (or reuse) all three, print their addresses
-    python -m infra.stack down [--profile dev|test]   stop what `up` started
+    python -m infra.stack up   [--profile dev|test] [--brokers 3]   start (or reuse) all three, print their addresses
+    python -m infra.stack down [--profile dev|test] [--brokers 3]   stop what `up` started
     python -m infra.stack status
 
 A PostgreSQL server given by DATABASE_URL is used as it is instead of starting one.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import os
 import pwd
 import secrets
@@ -30,9 +31,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
+
+from infra.pki import LocalCA
+
+if TYPE_CHECKING:
+    from services.settings import KafkaAccess
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_DIR = REPO / "infra" / "kafka"
@@ -48,6 +55,12 @@ LOGIN_PER_SERVICE = "DATABASE_LOGIN_PER_SERVICE"
 GIVEN_DATABASE = "DATABASE_URL" in os.environ
 SERVICE_LOGINS = ("intake", "routing", "deadline", "notify")
 KEYCLOAK_LOGIN = "keycloak"
+# Kafka's logins (SCRAM-SHA-512): one per service, and the operator's, a super user that provisions
+# topics and ACLs and that the tests and tools use. Their passwords are made once per profile and
+# kept in `.run/<profile>/kafka-logins.json`; a service process is given its own
+# (`infra.processes`, from KAFKA_LOGINS_FILE).
+KAFKA_OPERATOR = "operator"
+KAFKA_LOGINS_FILE = "KAFKA_LOGINS_FILE"
 
 
 def login_url(database_url: str, login: str) -> str:
@@ -66,6 +79,7 @@ class Profile:
     kafka_port: int
     kafka_controller_port: int
     keycloak_port: int
+    kafka_brokers: int = 1  # 3: a cluster, each topic on 3 brokers and a write acknowledged by 2
 
     @property
     def root(self) -> Path:
@@ -75,9 +89,61 @@ class Profile:
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or f"postgresql+asyncpg://motcua@127.0.0.1:{self.pg_port}/motcua"
 
+    def kafka_ports(self, index: int) -> tuple[int, int, int]:
+        """A node's client, inter-broker and controller ports; a cluster's sit apart from the single node's."""
+        step = 0 if self.kafka_brokers == 1 else 10 * (index + 1)
+        return self.kafka_port + step, self.kafka_port + step + 5, self.kafka_controller_port + step
+
+    def cluster(self, brokers: int = 3) -> Profile:
+        return replace(self, kafka_brokers=brokers)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        return 2 if self.kafka_brokers >= 3 else 1
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return ",".join(f"127.0.0.1:{self.kafka_ports(i)[0]}" for i in range(self.kafka_brokers))
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.root / "tls"
+
+    @property
+    def kafka_logins_file(self) -> Path:
+        return self.root / "kafka-logins.json"
+
+    def kafka_logins(self) -> dict[str, str]:
+        """Every Kafka login and its password: made once per profile, kept so a restart changes nothing."""
+        path = self.kafka_logins_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps({login: secrets.token_hex(16) for login in (*SERVICE_LOGINS, KAFKA_OPERATOR)}))
+        return json.loads(path.read_text())
+
+    def kafka_env(self) -> dict[str, str]:
+        """How the operator's tools reach this profile's Kafka (TLS, the operator's login), and how
+        topics are made on it; service processes swap in their own login."""
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_CA_FILE": str(self.tls_dir / "ca.pem"),
+            "KAFKA_SASL_USERNAME": KAFKA_OPERATOR,
+            "KAFKA_SASL_PASSWORD": self.kafka_logins()[KAFKA_OPERATOR],
+            KAFKA_LOGINS_FILE: str(self.kafka_logins_file),
+        }
+        if self.kafka_brokers > 1:
+            env |= {
+                "TOPIC_REPLICATION_FACTOR": str(min(3, self.kafka_brokers)),
+                "TOPIC_MIN_INSYNC_REPLICAS": str(self.min_insync_replicas),
+            }
+        return env
+
+    def kafka_access(self) -> KafkaAccess:
+        from services.settings import KafkaAccess
+
+        return KafkaAccess(**self.kafka_env())
 
     @property
     def keycloak_url(self) -> str:
@@ -97,7 +163,7 @@ class Profile:
         return path.read_text().strip()
 
     def env(self) -> dict[str, str]:
-        env = {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "OIDC_ISSUER": self.issuer}
+        env = {"DATABASE_URL": self.database_url, **self.kafka_env(), "OIDC_ISSUER": self.issuer}
         if not GIVEN_DATABASE:  # this machine's own server has a login per service
             env[LOGIN_PER_SERVICE] = "1"
         return env
@@ -354,109 +420,103 @@ class Postgres:
 # ---------------------------------------------------------------- Kafka
 
 
-class Kafka:
-    def __init__(self, profile: Profile) -> None:
+class KafkaNode:
+    """One KRaft node (broker and controller) of the profile's Kafka: one of one, or of a cluster."""
+
+    def __init__(self, profile: Profile, index: int) -> None:
         self.profile = profile
-        self.dir = profile.root / "kafka"
+        self.index = index
+        self.node_id = index + 1
+        self.port, self.broker_port, self.controller_port = profile.kafka_ports(index)
+        self.dir = (
+            profile.root / "kafka" if profile.kafka_brokers == 1 else profile.root / "kafka-cluster" / f"node-{self.node_id}"
+        )
         self.data = self.dir / "data"
         self.pidfile = self.dir / "kafka.pid"
         self.logfile = self.dir / "kafka.log"
         self.config = self.dir / "server.properties"
+        self.formatted = self.dir / "formatted-with-logins"
+        self.process: subprocess.Popen[bytes] | None = None
 
     def pid(self) -> int | None:
         return _recorded_pid(self.pidfile)
 
-    def running(self) -> bool:
-        return port_open(self.profile.kafka_port)
-
-    def _java(self) -> list[str]:
-        if not KAFKA_LIB.exists() or not any(KAFKA_LIB.glob("kafka_2.13-*.jar")):
-            raise RuntimeError("Kafka jars missing: run `make install` (mvn -f infra/kafka/pom.xml dependency:copy-dependencies)")
-        return [
-            shutil.which("java") or "java",
-            "-Xms256m",
-            "-Xmx1g",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{KAFKA_DIR / 'log4j.properties'}",
-            "-cp",
-            f"{KAFKA_LIB}/*",
-        ]
+    def listening(self) -> bool:
+        return port_open(self.port)
 
     def _configure(self) -> None:
+        profile = self.profile
         self.dir.mkdir(parents=True, exist_ok=True)
+        ca = LocalCA(profile.tls_dir).ensure()
+        keystore = ca.issue("broker", profile.tls_dir / "broker.pem")
+        replication = min(3, profile.kafka_brokers)
         template = Template((KAFKA_DIR / "server.properties.in").read_text())
         self.config.write_text(
             template.substitute(
-                port=self.profile.kafka_port,
-                controller_port=self.profile.kafka_controller_port,
+                node_id=self.node_id,
+                voters=",".join(f"{i + 1}@127.0.0.1:{profile.kafka_ports(i)[2]}" for i in range(profile.kafka_brokers)),
+                port=self.port,
+                broker_port=self.broker_port,
+                controller_port=self.controller_port,
+                keystore=keystore,
+                truststore=ca.cert_file,
+                operator=KAFKA_OPERATOR,
                 data_dir=self.data,
+                replication=replication,
+                min_insync=profile.min_insync_replicas,
             )
         )
+        if (self.data / "meta.properties").exists() and not self.formatted.exists():
+            # Formatted before the brokers had logins: its SCRAM credentials can only be written at format time.
+            aside = self.dir / f"data-before-logins-{int(time.time())}"
+            log(f"Kafka storage in {self.data} predates TLS and logins: moved to {aside}, formatting anew")
+            self.data.rename(aside)
         if not (self.data / "meta.properties").exists():
             log(f"formatting Kafka storage in {self.data}")
+            scram = [
+                arg
+                for login, password in profile.kafka_logins().items()
+                for arg in ("--add-scram", f"SCRAM-SHA-512=[name={login},password={password}]")
+            ]
             subprocess.run(
-                [
-                    *self._java(),
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    KAFKA_CLUSTER_ID,
-                    "-c",
-                    str(self.config),
-                    "--ignore-formatted",
-                ],
+                [*kafka_java(), "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(self.config), *scram],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+            self.formatted.touch()
 
-    def up(self) -> bool:
-        if self.running() and self._metadata_ok():
-            return False
-        if (stale := self.pid()) is not None:  # ours, but not answering: start afresh
-            log(f"Kafka (pid {stale}) does not answer; restarting it")
+    def launch(self) -> None:
+        """Start this node unless it runs; does not wait for it."""
+        if (pid := self.pid()) is not None and self.listening():
+            return
+        if pid is not None:
+            log(f"Kafka node {self.node_id} (pid {pid}) does not answer; restarting it")
             self.kill()
-        wait_until(lambda: not self.running(), 30, "the old Kafka to release its port")
+        wait_until(lambda: not self.listening(), 30, "the old Kafka node to release its port")
         self._configure()
-        log(f"starting Kafka on 127.0.0.1:{self.profile.kafka_port}")
+        log(f"starting Kafka node {self.node_id} on 127.0.0.1:{self.port}")
         with open(self.logfile, "ab") as out:
-            proc = subprocess.Popen(
-                [*self._java(), "kafka.Kafka", str(self.config)],
+            self.process = subprocess.Popen(
+                [*kafka_java(self.profile.kafka_brokers), "kafka.Kafka", str(self.config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pidfile.write_text(str(proc.pid))
-        wait_until(lambda: self.running() or proc.poll() is not None, 90, "Kafka to listen")
-        if proc.poll() is not None:
-            raise RuntimeError(f"Kafka exited with {proc.returncode}; see {self.logfile}")
-        wait_until(self._metadata_ok, 60, "Kafka to answer metadata requests")
-        return True
+        self.pidfile.write_text(str(self.process.pid))
 
-    def _metadata_ok(self) -> bool:
-        import asyncio
-
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        async def probe() -> None:
-            client = AIOKafkaAdminClient(bootstrap_servers=self.profile.kafka_bootstrap, request_timeout_ms=3000)
-            await client.start()
-            try:
-                await client.list_topics()
-            finally:
-                await client.close()
-
-        try:
-            asyncio.run(probe())
-        except Exception:
-            return False
-        return True
+    def wait_listening(self) -> None:
+        proc = self.process
+        wait_until(
+            lambda: self.listening() or (proc is not None and proc.poll() is not None), 90, f"Kafka node {self.node_id} to listen"
+        )
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"Kafka node {self.node_id} exited with {proc.returncode}; see {self.logfile}")
 
     def down(self, timeout: float = 30) -> None:
         pid = self.pid()
         if pid is None:
             return
-        log("stopping Kafka")
+        log(f"stopping Kafka node {self.node_id}")
         _stop(pid, timeout, kill=os.kill)
         self.pidfile.unlink(missing_ok=True)
 
@@ -466,6 +526,86 @@ class Kafka:
             os.kill(pid, signal.SIGKILL)
             while _pid_alive(pid):
                 time.sleep(0.05)
+
+
+def kafka_java(brokers: int = 1) -> list[str]:
+    if not KAFKA_LIB.exists() or not any(KAFKA_LIB.glob("kafka_2.13-*.jar")):
+        raise RuntimeError("Kafka jars missing: run `make install` (mvn -f infra/kafka/pom.xml dependency:copy-dependencies)")
+    heap = "-Xmx1g" if brokers == 1 else "-Xmx512m"  # three nodes share the machine
+    return [
+        shutil.which("java") or "java",
+        "-Xms256m",
+        heap,
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{KAFKA_DIR / 'log4j.properties'}",
+        "-cp",
+        f"{KAFKA_LIB}/*",
+    ]
+
+
+class Kafka:
+    """The profile's Kafka: one KRaft node, or a cluster of `profile.kafka_brokers` nodes on loopback."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.nodes = [KafkaNode(profile, i) for i in range(profile.kafka_brokers)]
+
+    def running(self) -> bool:
+        return all(node.listening() for node in self.nodes)
+
+    def up(self) -> bool:
+        """Start whichever nodes are not running; True when this call started any."""
+        if self.running() and self._metadata_ok():
+            return False
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.wait_listening()
+        wait_until(self._metadata_ok, 90, "Kafka to answer metadata requests from every broker")
+        return True
+
+    def node(self, node_id: int) -> KafkaNode:
+        return self.nodes[node_id - 1]
+
+    def _metadata_ok(self) -> bool:
+        import asyncio
+
+        from services.kafka import create_admin
+
+        async def probe() -> bool:
+            client = create_admin(self.profile.kafka_access(), request_timeout_ms=3000)
+            await client.start()
+            try:
+                await client.list_topics()
+                cluster = await client.describe_cluster()
+                return len(cluster["brokers"]) == len(self.nodes)
+            finally:
+                await client.close()
+
+        try:
+            return asyncio.run(probe())
+        except Exception:
+            return False
+
+    def provision(self, prefix: str) -> None:
+        """The topics of a deployment's prefix and every service's ACLs on them (`services.kafka_acls`)."""
+        import asyncio
+
+        from services.kafka import TopicShape
+        from services.kafka_acls import provision
+
+        shape = TopicShape(6, min(3, self.profile.kafka_brokers), self.profile.min_insync_replicas)
+        asyncio.run(provision(self.profile.kafka_access(), prefix, shape))
+
+    def down(self, timeout: float = 30) -> None:
+        for node in self.nodes:
+            node.down(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL every node, as a power cut would (used by fault tests)."""
+        for node in self.nodes:
+            node.kill()
 
 
 # ---------------------------------------------------------------- Keycloak
@@ -657,10 +797,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.stack")
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="dev")
+    parser.add_argument("--brokers", type=int, default=1, help="Kafka nodes: 1, or 3 for a cluster (its own data and ports)")
+    parser.add_argument(
+        "--topic-prefix", default=os.environ.get("TOPIC_PREFIX", "motcua"), help="whose topics and ACLs `up` provisions"
+    )
     args = parser.parse_args(argv)
-    stack = Stack(PROFILES[args.profile])
+    profile = PROFILES[args.profile]
+    stack = Stack(profile if args.brokers == 1 else profile.cluster(args.brokers))
     if args.command == "up":
         stack.up()
+        stack.kafka.provision(args.topic_prefix)
         for key, value in stack.profile.env().items():
             print(f"{key}={value}")
     elif args.command == "down":

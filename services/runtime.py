@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.audit import SessionAudit
 from services.db import create_engine, create_sessionmaker
 from services.identity import TokenVerifier
-from services.kafka import ensure_topics
+from services.kafka import create_admin, ensure_topics
 from services.logging import configure_logging
 from services.messaging import IdempotentConsumer, MessagingTables, Outbox, OutboxRelay, Subscription
 from services.messaging.backlog import export, read_backlog
@@ -144,9 +144,7 @@ class Runtime(Generic[S, C]):
             checks["database"] = f"error: {type(exc).__name__}"
         try:
             if self._admin is None:
-                self._admin = AIOKafkaAdminClient(
-                    bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=2000
-                )
+                self._admin = create_admin(self.settings, request_timeout_ms=2000)
                 await asyncio.wait_for(self._admin.start(), 3)
             await asyncio.wait_for(self._admin.describe_cluster(), 3)
             checks["kafka"] = "ok"

@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
+class KafkaAccess(BaseSettings):
+    """How a process reaches the brokers: what every Kafka client of a service, and the tools, are given."""
+
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="SASL_SSL: TLS to the brokers and a SCRAM-SHA-512 login (KAFKA_SASL_USERNAME/PASSWORD).",
+    )
+    kafka_ca_file: str | None = Field(
+        None, validation_alias="KAFKA_CA_FILE", description="The CA (PEM) the brokers' certificates are checked against."
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+
+
+class ServiceSettings(KafkaAccess):
     service_name: str = "motcua"
     database_url: str = Field("postgresql+asyncpg://motcua@127.0.0.1:25432/motcua", validation_alias="DATABASE_URL")
     db_pool_size: int = Field(
         10, validation_alias="DB_POOL_SIZE", description="Database connections per process; callers past it wait their turn."
     )
-    kafka_bootstrap_servers: str = Field("127.0.0.1:29092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     topic_prefix: str = Field("motcua", validation_alias="TOPIC_PREFIX")
     topic_partitions: int = Field(6, validation_alias="TOPIC_PARTITIONS")
+    topic_replication_factor: int = Field(
+        1, ge=1, validation_alias="TOPIC_REPLICATION_FACTOR", description="Copies of each partition (3 on a cluster)."
+    )
+    topic_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        validation_alias="TOPIC_MIN_INSYNC_REPLICAS",
+        description="Copies a write must reach before it is acknowledged (acks=all); 2 on a cluster.",
+    )
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     http_port: int = Field(8000, validation_alias="HTTP_PORT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")

@@ -16,7 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page
 
-from conftest import Identities, free_port
+from conftest import Identities, free_port, kafka_options
 from infra.processes import SERVICES, ServiceProcess, console_env, start_console
 from services.events.topics import all_topics
 from tests.browser import Screenshots, chromium, new_context, sign_in
@@ -74,10 +74,13 @@ class System:
                 process.stop()
 
 
-async def kafka_records(bootstrap: str, prefix: str) -> list[ConsumerRecord]:
+async def kafka_records(env: dict[str, str]) -> list[ConsumerRecord]:
     """Every record on the session's topics so far, read by a consumer group of its own."""
     consumer = AIOKafkaConsumer(
-        *all_topics(prefix), bootstrap_servers=bootstrap, group_id=f"read-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
+        *all_topics(env["TOPIC_PREFIX"]),
+        **kafka_options(env),
+        group_id=f"read-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     records: list[ConsumerRecord] = []

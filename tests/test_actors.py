@@ -19,8 +19,8 @@ COUNTER = "Nguyễn Thị Tiếp"  # the `counter` test officer
 SPECIALIST = "Lê Thị Mai"  # the `specialist` test officer, UBND-XA
 
 
-async def events_of(bootstrap: str, prefix: str, dossier_id: str) -> list[Envelope]:
-    records = await kafka_records(bootstrap, prefix)
+async def events_of(env: dict[str, str], dossier_id: str) -> list[Envelope]:
+    records = await kafka_records(env)
     return [Envelope.from_bytes(r.value) for r in records if r.key and r.key.decode() == dossier_id]
 
 
@@ -60,9 +60,7 @@ def test_events_control_sheet_and_audit_trails_name_the_officers_who_acted(syste
 
     envelopes = eventually(
         lambda: (
-            (e := asyncio.run(events_of(system.env["KAFKA_BOOTSTRAP_SERVERS"], system.env["TOPIC_PREFIX"], dossier_id)))
-            and any(x.type == "dossier.result_returned" for x in e)
-            and e
+            (e := asyncio.run(events_of(system.env, dossier_id))) and any(x.type == "dossier.result_returned" for x in e) and e
         ),
         what="the dossier's events",
     )

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from conftest import Identities
+from conftest import Identities, kafka_options
 from infra.processes import SERVICES
 from infra.stack import Stack
 from services.db import asyncpg_dsn
@@ -74,7 +74,7 @@ def dead_letters(system: System) -> dict[str, set[int]]:
 def dead_letter_topic_size(system: System) -> int:
     async def size() -> int:
         topic = dead_letter_topic(system.env["TOPIC_PREFIX"])
-        consumer = AIOKafkaConsumer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_options(system.env), enable_auto_commit=False)
         await consumer.start()
         try:
             await consumer._client.force_metadata_update()  # noqa: SLF001 - the topic may be new to this client

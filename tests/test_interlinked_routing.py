@@ -22,7 +22,7 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from conftest import Identities
+from conftest import Identities, kafka_options
 from services.events.schemas import DossierWithdrawn, SupplementReceived
 from tests.conftest import BIRTH_GROUP, System, eventually
 from tests.loopback import Loopback
@@ -133,7 +133,7 @@ def routing_events(system: System, dossier_id: str) -> list[dict[str, Any]]:
 
     async def read() -> list[dict[str, Any]]:
         topic = f"{system.env['TOPIC_PREFIX']}.routing.events"
-        consumer = AIOKafkaConsumer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_options(system.env), enable_auto_commit=False)
         await consumer.start()
         try:
             partitions = [
@@ -171,7 +171,7 @@ def play_the_counter(system: System, dossier_id: str, event: Any) -> None:
 
     async def send() -> None:
         envelope = event.envelope(dossier_id=dossier_id, producer="intake")
-        producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+        producer = AIOKafkaProducer(**kafka_options(system.env), acks="all")
         await producer.start()
         try:
             await producer.send_and_wait(

@@ -15,8 +15,8 @@ EMAIL = "tran.thi.mai@example.vn"
 NEEDS_CONTACT = {"dossier.received"}
 
 
-async def all_messages(bootstrap: str, prefix: str) -> list[bytes]:
-    return [r.value for r in await kafka_records(bootstrap, prefix)]
+async def all_messages(env: dict[str, str]) -> list[bytes]:
+    return [r.value for r in await kafka_records(env)]
 
 
 def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(system: System) -> None:
@@ -44,7 +44,7 @@ def test_personal_data_stays_out_of_logs_and_of_events_that_do_not_need_it(syste
         for secret in (CITIZEN_ID, PHONE, EMAIL, lookup_secret):
             assert secret not in text, f"{secret} leaked into {log.name}"
 
-    messages = asyncio.run(all_messages(system.env["KAFKA_BOOTSTRAP_SERVERS"], system.env["TOPIC_PREFIX"]))
+    messages = asyncio.run(all_messages(system.env))
     assert messages
     for raw in messages:
         text = raw.decode("utf-8", errors="replace")

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from conftest import H30, PHU_LOC
+from conftest import H30, PHU_LOC, kafka_options
 from services.calendar import WorkingCalendar
 from services.events.schemas import ApplicantContact, DossierReceived, RouteStep, StepAssigned
 from services.events.topics import stage_topic
@@ -95,7 +95,7 @@ async def overdue_at_the_police(system: System) -> str:
         step_id="residence", agency_code="CA-XA", agency_name="Công an xã (cư trú)", budget_hours=16, assigned_at=received
     )
     prefix = system.env["TOPIC_PREFIX"]
-    producer = AIOKafkaProducer(bootstrap_servers=system.env["KAFKA_BOOTSTRAP_SERVERS"])
+    producer = AIOKafkaProducer(**kafka_options(system.env))
     await producer.start()
     try:
         for source, event in (("intake", received_event), ("routing", assigned)):

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from conftest import Identities, own_database, owner_url
+from conftest import Identities, kafka_options, own_database, owner_url
 from deadline.application.ports import DeadlineWork, EventWork, Row
 from deadline.domain.clock import ClockRules, parse_thresholds
 from deadline.domain.report import Bucket, Dimension, Lateness, Period, ReportRow
@@ -229,10 +229,10 @@ class Deadline:
     """Deadline's replicas, what intake and routing would publish, and its API as a test officer
     (`all`, the province administrator and operator, unless another is named)."""
 
-    def __init__(self, system: System, prefix: str, bootstrap: str) -> None:
+    def __init__(self, system: System, prefix: str) -> None:
         self.system = system
         self.prefix = prefix
-        self.bootstrap = bootstrap
+        self.kafka = kafka_options(system.env)
         self.producer: AIOKafkaProducer | None = None
 
     def url(self, replica: int = 0) -> str:
@@ -313,7 +313,7 @@ class Deadline:
         id, and consumers' inboxes drop the repeat), so an event counts once per event id."""
         consumer = AIOKafkaConsumer(
             stage_topic(self.prefix, "deadline"),
-            bootstrap_servers=self.bootstrap,
+            **self.kafka,
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -348,6 +348,7 @@ def deadline_env(stack: Stack, session_id: str, service_env: dict[str, str]) -> 
             "TOPIC_PREFIX": f"t{session_id}dl{suffix}",
             "DEADLINE_TICK_INTERVAL_MS": "1000",
         }
+        stack.kafka.provision(env["TOPIC_PREFIX"])
         upgrade(ROOT / "deadline-service" / "migrations", owner_url(env, "deadline"))
         yield env
 
@@ -357,11 +358,11 @@ async def deadline(
     deadline_env: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Deadline]:
     system = System(deadline_env, tmp_path_factory.mktemp("deadline-logs"), identities)
-    kit = Deadline(system, deadline_env["TOPIC_PREFIX"], deadline_env["KAFKA_BOOTSTRAP_SERVERS"])
+    kit = Deadline(system, deadline_env["TOPIC_PREFIX"])
     try:
         await asyncio.to_thread(system.start, "deadline")
         await asyncio.to_thread(system.start, "deadline")  # a second replica, same consumer group
-        kit.producer = AIOKafkaProducer(bootstrap_servers=kit.bootstrap, acks="all", enable_idempotence=True)
+        kit.producer = AIOKafkaProducer(**kit.kafka, acks="all", enable_idempotence=True)
         await kit.producer.start()
         yield kit
     finally:

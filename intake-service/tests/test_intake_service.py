@@ -20,8 +20,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from conftest import Identities, free_port
+from conftest import Identities, free_port, kafka_options
 from infra.processes import ServiceProcess
+from infra.stack import Stack
 from services.calendar import VN_TZ
 from services.events import Envelope, Event
 from services.events import schemas as ev
@@ -76,7 +77,7 @@ class Intake:
     async def publish(self, source: str, dossier_id: str, *events: Event) -> None:
         """Publish as `source` would: its stage topic, keyed by dossier id, one envelope per event."""
         producer = create_producer(
-            ServiceSettings(service_name=f"test-{source}", KAFKA_BOOTSTRAP_SERVERS=self.env["KAFKA_BOOTSTRAP_SERVERS"])
+            ServiceSettings(service_name=f"test-{source}", **{k: v for k, v in self.env.items() if k.startswith("KAFKA_")})
         )
         await producer.start()
         try:
@@ -90,7 +91,7 @@ class Intake:
         """Intake's own events about a dossier, read from its topic."""
         consumer = AIOKafkaConsumer(
             stage_topic(self.prefix, "intake"),
-            bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
+            **kafka_options(self.env),
             auto_offset_reset="earliest",
             group_id=None,
         )
@@ -108,7 +109,7 @@ class Intake:
 
 
 @pytest.fixture(scope="module")
-def intake(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
+def intake(migrated: dict[str, str], stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
     env = {
         **migrated,
         "TOPIC_PREFIX": migrated["TOPIC_PREFIX"] + "-intake",
@@ -117,6 +118,7 @@ def intake(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         "INTAKE_TRUSTED_PROXIES": "127.0.0.1",
         "INTAKE_LGSP_SECRET_LGSP_TINH": LGSP_KEY,  # the shipped lgsp_clients.json; its other client has no key set
     }
+    stack.kafka.provision(env["TOPIC_PREFIX"])
     logs = tmp_path_factory.mktemp("intake-logs")
     replicas = [ServiceProcess("intake", free_port(), env, logs / f"intake-{i}.log", replica=i).start() for i in range(2)]
     try:
@@ -762,7 +764,7 @@ async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_not
 
         consumer = AIOKafkaConsumer(
             stage_topic(intake.prefix, "intake"),
-            bootstrap_servers=intake.env["KAFKA_BOOTSTRAP_SERVERS"],
+            **kafka_options(intake.env),
             auto_offset_reset="earliest",
             group_id=None,
         )

@@ -30,7 +30,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conftest import Identities, free_port
+from conftest import Identities, free_port, kafka_options
 from infra.processes import ServiceProcess
 from infra.stack import LOGIN_PER_SERVICE, Stack
 from notify.adapters.messages import Templates
@@ -452,9 +452,7 @@ class Notify:
         async def send() -> None:
             from aiokafka import AIOKafkaProducer
 
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all", enable_idempotence=True
-            )
+            producer = AIOKafkaProducer(**kafka_options(self.env), acks="all", enable_idempotence=True)
             await producer.start()
             try:
                 for (source, _, dossier_id), envelope in zip(events, envelopes, strict=False):
@@ -473,7 +471,7 @@ class Notify:
             from aiokafka import AIOKafkaConsumer, TopicPartition
 
             topic = stage_topic(self.env["TOPIC_PREFIX"], "notify")
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
+            consumer = AIOKafkaConsumer(**kafka_options(self.env), enable_auto_commit=False)
             await consumer.start()
             try:
                 partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
@@ -522,7 +520,7 @@ def notify(
     env = {
         **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
         "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
-        "KAFKA_BOOTSTRAP_SERVERS": stack.profile.kafka_bootstrap,
+        **stack.profile.kafka_env(),
         "OIDC_ISSUER": stack.profile.issuer,
         "TOPIC_PREFIX": f"n{session_id}{suffix}",
         "NOTIFY_SINK_PATH": str(folder / "sink.jsonl"),
@@ -549,6 +547,7 @@ def notify(
         "NOTIFY_DISPATCH_POLL_MS": "100",
         "LOG_LEVEL": "INFO",
     }
+    stack.kafka.provision(env["TOPIC_PREFIX"])
     service = Notify(env, folder, identities)
     service.start()
     try:

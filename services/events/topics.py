@@ -4,6 +4,14 @@ stages they react to. A prefix keeps deployments (and test runs) apart on one br
 from __future__ import annotations
 
 SERVICES = ("intake", "routing", "deadline", "notify")
+# The stages each service reacts to: its subscriptions read these and nothing else, and the
+# brokers' ACLs (`services.kafka_acls`) let it read these and nothing else.
+CONSUMES = {
+    "intake": ("routing", "deadline", "notify"),
+    "routing": ("intake",),
+    "deadline": ("intake", "routing"),
+    "notify": ("intake", "routing", "deadline"),
+}
 
 
 def stage_topic(prefix: str, service: str) -> str:

@@ -28,13 +28,13 @@ from services.audit import audit_table
 from services.db import create_engine, create_sessionmaker
 from services.events import Envelope, parse
 from services.events.schemas import StepAssigned
-from services.events.topics import dead_letter_topic, stage_topic
-from services.kafka import ensure_topics
+from services.events.topics import all_topics, dead_letter_topic, stage_topic
+from services.kafka import TopicShape, connection_options, create_topics
 from services.messaging import IdempotentConsumer, Outbox, OutboxRelay, Subscription, messaging_tables
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.messaging.migration import wake_relay_trigger
 from services.messaging.relay import LeaseLost
-from services.settings import ServiceSettings
+from services.settings import KafkaAccess, ServiceSettings
 
 LEASE_SECONDS = 2.0
 metadata = MetaData(schema="kernel_test")
@@ -67,7 +67,7 @@ async def schema(apply_env: dict[str, str]) -> AsyncIterator[None]:
 @pytest.fixture
 async def kit(schema: None, apply_env: dict[str, str]) -> AsyncIterator[Kit]:
     kit = Kit(f"k{uuid.uuid4().hex[:8]}")
-    await ensure_topics(kit.settings)
+    await create_topics(kit.settings, all_topics(kit.settings.topic_prefix), TopicShape.of(kit.settings))
     async with kit.engine.begin() as conn:
         for table in (applied, tables.outbox, tables.inbox, tables.dead_letters, tables.relay_lease):
             await conn.execute(table.delete())
@@ -147,10 +147,10 @@ def step(step_id: str) -> StepAssigned:
 
 
 async def read_topic(
-    bootstrap: str, topic: str, expected: int, timeout: float = 30
+    access: KafkaAccess, topic: str, expected: int, timeout: float = 30
 ) -> list[tuple[str, Envelope | dict[str, object]]]:
     for _attempt in range(20):
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(topic, **connection_options(access), auto_offset_reset="earliest", enable_auto_commit=False)
         try:
             await consumer.start()
             break
@@ -187,7 +187,7 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
             await kit.outbox.emit(session, step("ghost"), dossier_id="dossier-a")
             raise RuntimeError("the state change failed, so its event must not exist")
     kit.spawn(OutboxRelay(kit.settings, kit.engine, tables).run)
-    messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=10)
+    messages = await read_topic(kit.settings, kit.topic, expected=10)
     by_key: dict[str, list[str]] = defaultdict(list)
     for key, envelope in messages:
         assert isinstance(envelope, Envelope)
@@ -204,14 +204,14 @@ async def test_two_relays_publish_each_event_once(kit: Kit) -> None:
     kit.spawn(OutboxRelay(kit.settings, kit.engine, tables).run)
     for i in range(50, 100):
         await kit.emit(f"d{i % 7}", f"s{i}")
-    messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=100)
+    messages = await read_topic(kit.settings, kit.topic, expected=100)
     ids = [m.event_id for _, m in messages if isinstance(m, Envelope)]
     assert len(ids) == 100 and len(set(ids)) == 100
 
 
 async def test_redelivered_event_is_applied_once(kit: Kit) -> None:
     envelope = step("once").envelope(dossier_id="dossier-r", producer="routing")
-    producer = AIOKafkaProducer(bootstrap_servers=kit.settings.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(**connection_options(kit.settings))
     await producer.start()
     try:
         for _ in range(3):  # as a relay that crashed before marking its row would send it again
@@ -266,7 +266,7 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_can_be_replaye
 
     letters = await list_dead_letters(kit.sessionmaker, tables)
     assert len(letters) == 1 and "agency code unknown" in letters[0].error and letters[0].attempts == 3
-    dlq = await read_topic(kit.settings.kafka_bootstrap_servers, dead_letter_topic(kit.settings.topic_prefix), expected=1)
+    dlq = await read_topic(kit.settings, dead_letter_topic(kit.settings.topic_prefix), expected=1)
     assert len(dlq) == 1 and "agency code unknown" in dlq[0][1]["error"]  # type: ignore[index]
 
     with pytest.raises(ReplayError):  # still broken: replay refused, nothing changes
@@ -360,7 +360,7 @@ async def test_a_frozen_relay_loses_its_lease_to_another_and_cannot_take_it_back
         frozen.send_signal(signal.SIGSTOP)  # its connection stays open, its renewals stop
         for i in range(5):
             await kit.emit(f"d{i}", f"frozen{i}")
-        messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=5, timeout=LEASE_SECONDS * 5)
+        messages = await read_topic(kit.settings, kit.topic, expected=5, timeout=LEASE_SECONDS * 5)
         assert sorted(m.payload["step_id"] for _, m in messages if isinstance(m, Envelope)) == [f"frozen{i}" for i in range(5)]
         assert survivor.is_leader and survivor.epoch == first_epoch + 1
         assert await kit.unpublished() == 0
@@ -395,7 +395,7 @@ async def test_a_killed_relay_is_replaced_at_once_without_waiting_out_its_lease(
         killed.wait()
         for i in range(3):
             await kit.emit(f"k{i}", f"killed{i}")
-        messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=3, timeout=20)
+        messages = await read_topic(kit.settings, kit.topic, expected=3, timeout=20)
         assert sorted(m.payload["step_id"] for _, m in messages if isinstance(m, Envelope)) == [f"killed{i}" for i in range(3)]
         assert survivor.is_leader and survivor.epoch == row["epoch"] + 1
     finally:
@@ -463,7 +463,7 @@ async def test_relay_survives_a_broker_restart_without_loss_or_reordering(kit: K
     assert stack.kafka.running(), "the broker came back"
     for i in range(40, 60):
         await kit.emit(f"dossier-{i % 4}", f"{i:03d}")
-    messages = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, expected=60, timeout=90)
+    messages = await read_topic(kit.settings, kit.topic, expected=60, timeout=90)
     firsts: dict[str, list[str]] = defaultdict(list)
     seen: set[uuid.UUID] = set()
     for key, envelope in messages:
@@ -487,9 +487,7 @@ async def test_applied_offsets_are_committed_once_the_consumer_is_idle(kit: Kit)
         await kit.emit(f"dossier-{i}", f"s{i}")
     assert len(await kit.wait_applied(20)) == 20
 
-    probe = AIOKafkaConsumer(
-        bootstrap_servers=kit.settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False
-    )
+    probe = AIOKafkaConsumer(**connection_options(kit.settings), group_id=consumer.group_id, enable_auto_commit=False)
     await probe.start()
     try:
         partitions = [

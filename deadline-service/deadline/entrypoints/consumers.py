@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from deadline.application.events import HANDLERS
 from deadline.application.ports import EventWork
+from services.events.topics import CONSUMES
 from services.messaging import Subscription
 
 if TYPE_CHECKING:
@@ -14,4 +15,4 @@ if TYPE_CHECKING:
 
 
 def subscriptions(deadline: Deadline) -> list[Subscription[EventWork]]:
-    return [Subscription(name="tracker", sources=("intake", "routing"), handlers=HANDLERS, bind=deadline.bind_events)]
+    return [Subscription(name="tracker", sources=CONSUMES["deadline"], handlers=HANDLERS, bind=deadline.bind_events)]

@@ -9,6 +9,7 @@ from intake.application.ports import IntakeWork
 from intake.application.timeline import record_event
 from intake.domain.timeline import EVENT_TYPES
 from services.events import Envelope
+from services.events.topics import CONSUMES
 from services.messaging import Subscription
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def subscriptions(intake: Intake) -> list[Subscription[IntakeWork]]:
     return [
         Subscription(
             name="timeline",
-            sources=("routing", "deadline", "notify"),
+            sources=CONSUMES["intake"],
             handlers={t: on_event for t in EVENT_TYPES},
             bind=intake.uow.bind,
         )

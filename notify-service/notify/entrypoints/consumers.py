@@ -16,6 +16,7 @@ from notify.application.notices import (
 from notify.application.ports import Handling
 from services.events import Envelope
 from services.events.schemas import DossierReceived, SupplementRequested
+from services.events.topics import CONSUMES
 from services.messaging import Handler, Subscription
 
 if TYPE_CHECKING:
@@ -47,4 +48,4 @@ HANDLERS: dict[str, Handler[Handling]] = {
 
 
 def subscriptions(notify: Notify) -> list[Subscription[Handling]]:
-    return [Subscription(name="notices", sources=("intake", "routing", "deadline"), handlers=HANDLERS, bind=notify.handling)]
+    return [Subscription(name="notices", sources=CONSUMES["notify"], handlers=HANDLERS, bind=notify.handling)]

@@ -9,6 +9,7 @@ from routing.application import routes
 from routing.application.ports import RoutingWork
 from services.events import Envelope
 from services.events.schemas import DossierReceived, DossierRefused, DossierWithdrawn, ResultReturned, SupplementReceived
+from services.events.topics import CONSUMES
 from services.messaging import Subscription
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def subscriptions(routing: Routing) -> list[Subscription[RoutingWork]]:
     return [
         Subscription(
             name="routes",
-            sources=("intake",),
+            sources=CONSUMES["routing"],
             handlers={
                 DossierReceived.event_type: on_received,
                 SupplementReceived.event_type: on_supplement_received,
