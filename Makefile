@@ -18,7 +18,8 @@ lint: install
 	@$(PY) -m ruff format --check --quiet .
 	@$(PY) -m ruff check --quiet .
 
-# The fault test in full: 10,000 dossiers while services, the broker and the database are killed.
+# The fault test in full: 10,000 dossiers on the three-broker cluster while service replicas, brokers
+# and the database are killed and relay holders frozen.
 chaos: install
 	@CHAOS_DOSSIERS=$${CHAOS_DOSSIERS:-10000} $(PY) -m pytest tests/test_chaos.py -s
 

@@ -550,6 +550,7 @@ class Kafka:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.nodes = [KafkaNode(profile, i) for i in range(profile.kafka_brokers)]
+        self.last_error = "none"
 
     def running(self) -> bool:
         return all(node.listening() for node in self.nodes)
@@ -562,7 +563,10 @@ class Kafka:
             node.launch()
         for node in self.nodes:
             node.wait_listening()
-        wait_until(self._metadata_ok, 90, "Kafka to answer metadata requests from every broker")
+        try:
+            wait_until(self._metadata_ok, 90, "Kafka to answer metadata requests from every broker")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc} (last: {self.last_error}); see {self.nodes[0].logfile}") from None
         return True
 
     def node(self, node_id: int) -> KafkaNode:
@@ -574,7 +578,7 @@ class Kafka:
         from services.kafka import create_admin
 
         async def probe() -> bool:
-            client = create_admin(self.profile.kafka_access(), request_timeout_ms=3000)
+            client = create_admin(self.profile.kafka_access(), request_timeout_ms=10000)  # a JVM just started is slow
             await client.start()
             try:
                 await client.list_topics()
@@ -585,7 +589,8 @@ class Kafka:
 
         try:
             return asyncio.run(probe())
-        except Exception:
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
             return False
 
     def provision(self, prefix: str) -> None:
@@ -811,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key}={value}")
     elif args.command == "down":
         stack.down()
+        Kafka(profile.cluster()).down()  # a cluster the fault tests started, too
     else:
         print(f"postgres: {'up' if stack.postgres.running() else 'down'} (127.0.0.1:{stack.profile.pg_port})")
         print(f"kafka:    {'up' if stack.kafka.running() else 'down'} ({stack.profile.kafka_bootstrap})")

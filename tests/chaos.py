@@ -5,7 +5,10 @@ connection, a 5xx, a timeout or a 409 is retried or re-read, never counted as pr
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
+import signal
 import threading
 import time
 import traceback
@@ -18,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from infra.stack import Postgres, Stack
+from infra.stack import Kafka, Postgres, Stack
 from tests.conftest import System
 
 COUNTER, ONLINE = 1, 2  # filing channels
@@ -119,6 +122,8 @@ class Stopped(Exception):
 class Run:
     system: System
     stack: Stack
+    kafka: Kafka  # the cluster the services use
+    database: str
     total: int
     stop: threading.Event = field(default_factory=threading.Event)
     scripts: dict[str, Script] = field(default_factory=dict)  # dossier id -> script
@@ -126,6 +131,7 @@ class Run:
     stats: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     chaos_log: list[str] = field(default_factory=list)
+    relay_gaps: list[str] = field(default_factory=list)  # how long each relay was without a working leader
     submitted: threading.Event = field(default_factory=threading.Event)
     local: threading.local = field(default_factory=threading.local)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -144,10 +150,11 @@ class Run:
         return client
 
     def url(self, name: str) -> str:
-        try:
-            return self.system.url(name)
-        except StopIteration:  # every replica down at this instant
-            raise httpx.ConnectError(f"{name} is down") from None
+        """Any live replica, as a load balancer would pick (a frozen one answers nothing: the call times out and is retried)."""
+        alive = [p for p in self.system.processes[name] if p.alive()]
+        if not alive:  # every replica down at this instant
+            raise httpx.ConnectError(f"{name} is down")
+        return random.choice(alive).url
 
     def request(
         self, method: str, service: str, path: str, *, retry_on: Callable[[httpx.Response], bool] | None = None, **kwargs: Any
@@ -311,30 +318,87 @@ class Run:
         print(f"[chaos] {line}", flush=True)
 
     def restart_service(self, name: str) -> None:
-        process = self.system.processes[name][0]
-        process.kill()
+        """SIGKILL one replica of the service (the other keeps serving), and start it again."""
+        replica = random.randrange(len(self.system.processes[name]))
+        self.system.processes[name][replica].kill()
         self.count(f"kills.{name}")
-        self.note(f"SIGKILL {name}")
+        self.note(f"SIGKILL {name} replica {replica}")
         time.sleep(random.uniform(0.2, 1.5))
-        self.start_service(name)
+        self.start_service(name, replica)
 
-    def start_service(self, name: str) -> None:
-        for _attempt in range(5):  # readiness needs the database and the broker, which may be coming back
+    def start_service(self, name: str, replica: int) -> None:
+        for _attempt in range(5):  # readiness needs the database, which may be coming back
             try:
-                self.system.start(name, replica=0)
+                self.system.start(name, replica=replica)
                 return
             except RuntimeError:
-                self.system.processes[name][0].kill()
+                self.system.processes[name][replica].kill()
                 time.sleep(2)
         raise AssertionError(f"{name} does not come back")
 
     def restart_kafka(self) -> None:
-        self.stack.kafka.kill()
+        self.kafka.kill()
         self.count("kills.kafka")
-        self.note("SIGKILL the Kafka broker")
+        self.note("SIGKILL every Kafka broker")
         time.sleep(2)
-        self.stack.kafka.up()
+        self.kafka.up()
         self.note("Kafka is back")
+
+    def kill_leading_broker(self) -> None:
+        """SIGKILL the broker leading the most partitions of the stage topics; the others elect new
+        leaders from the in-sync replicas, and writes go on (two of three acknowledge)."""
+        node_id = asyncio.run(busiest_leader(self.system.env))
+        node = self.kafka.node(node_id)
+        node.kill()
+        self.count("kills.kafka_leader")
+        self.note(f"SIGKILL Kafka broker {node_id}, leader of the most partitions")
+        time.sleep(random.uniform(3, 8))
+        node.launch()
+        node.wait_listening()
+        self.note(f"Kafka broker {node_id} is back")
+
+    def lease(self, name: str) -> tuple[str, int] | None:
+        row = self.stack.postgres.psql(f"SELECT holder || '|' || epoch FROM {name}.relay_lease LIMIT 1", database=self.database)
+        if not row:
+            return None
+        holder, epoch = row.rsplit("|", 1)
+        return holder, int(epoch)
+
+    def freeze_relay_holder(self, name: str) -> None:
+        """SIGSTOP the replica holding the service's relay lease for longer than the lease, then
+        SIGCONT: another replica must take over once the lease runs out, and the frozen one, on
+        waking, must not publish alongside it (fencing). Records how long the relay had no leader."""
+        lease = self.lease(name)
+        holder = next(
+            (p for p in self.system.processes[name] if lease and p.process and p.alive() and f":{p.process.pid}:" in lease[0]),
+            None,
+        )
+        if lease is None or holder is None or holder.process is None:
+            self.note(f"no live holder of {name}'s relay lease to freeze")
+            return
+        seconds = float(self.system.env.get("RELAY_LEASE_SECONDS", "10"))
+        pid = holder.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        self.count("freezes")
+        self.note(f"SIGSTOP {name} replica {holder.replica} (relay holder, epoch {lease[1]})")
+        gap: float | None = None
+        try:
+            while time.monotonic() - frozen_at < seconds * 4:
+                now = self.lease(name)
+                if now is not None and now[1] > lease[1]:
+                    gap = time.monotonic() - frozen_at
+                    break
+                time.sleep(0.2)
+            time.sleep(max(0.0, seconds + 2 - (time.monotonic() - frozen_at)))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        took = f"{gap:.1f}s" if gap is not None else f"more than {seconds * 4:.0f}s"
+        self.relay_gaps.append(f"{name}: {took} (lease {seconds:.0f}s)")
+        self.note(
+            f"SIGCONT {name} replica {holder.replica} after {time.monotonic() - frozen_at:.1f}s; another took the relay after {took}"
+        )
+        assert gap is not None, f"nobody took over {name}'s relay from a frozen holder"
 
     def restart_postgres(self) -> None:
         self.stack.postgres.kill()
@@ -362,6 +426,10 @@ class Run:
                     return
             if fault == "kafka":
                 self.restart_kafka()
+            elif fault == "kafka-leader":
+                self.kill_leading_broker()
+            elif fault.startswith("freeze-"):
+                self.freeze_relay_holder(fault.removeprefix("freeze-"))
             elif fault == "postgres":
                 self.restart_postgres()
             else:
@@ -370,14 +438,34 @@ class Run:
 
 
 def chaos_plan(kills_per_service: int = 3) -> list[str]:
-    """Every service killed `kills_per_service` times, the broker and the database once, interleaved."""
+    """Every service SIGKILLed `kills_per_service` times (one replica at a time), each relay's
+    holder frozen once, the broker leading the most partitions killed twice, every broker and the
+    database once, interleaved."""
     services = ["intake", "routing", "deadline", "notify"]
     plan: list[str] = []
     for round_ in range(kills_per_service):
         order = services[round_:] + services[:round_]
         plan += order
         if round_ == 0:
-            plan.append("kafka")
+            plan += ["kafka-leader", "freeze-intake", "freeze-notify"]
         if round_ == 1:
-            plan.append("postgres")
+            plan += ["postgres", "freeze-routing", "kafka"]
+        if round_ == 2:
+            plan += ["kafka-leader", "freeze-deadline"]
     return plan
+
+
+async def busiest_leader(env: dict[str, str]) -> int:
+    """The broker leading the most partitions of the stage topics."""
+    from services.events.topics import SERVICES, stage_topic
+    from services.kafka import create_admin
+    from services.settings import KafkaAccess
+
+    admin = create_admin(KafkaAccess(**{k: v for k, v in env.items() if k.startswith("KAFKA_")}))
+    await admin.start()
+    try:
+        topics = await admin.describe_topics([stage_topic(env["TOPIC_PREFIX"], s) for s in SERVICES])
+    finally:
+        await admin.close()
+    leaders = Counter(p["leader"] for t in topics for p in t["partitions"] if p["leader"] >= 0)
+    return leaders.most_common(1)[0][0]
