@@ -135,6 +135,7 @@ async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, le
             notice_id=str(notice.id),
             idempotency_id=idempotency_id(str(notice.id), notice.resends),
             dossier_id=str(notice.dossier_id),
+            trigger=notice.trigger,
             channel=notice.channel,
             recipient=notice.recipient,
             recipient_masked=notice.recipient_masked,

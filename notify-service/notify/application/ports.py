@@ -30,6 +30,7 @@ class Outgoing:
     notice_id: str
     idempotency_id: str  # the notice id, plus `.rN` after the N-th operator re-send
     dossier_id: str
+    trigger: str  # the event the notice tells of (`dossier.received`, ...)
     channel: str
     recipient: str
     recipient_masked: str
