@@ -36,6 +36,7 @@ from infra.stack import LOGIN_PER_SERVICE, Stack
 from notify.adapters.messages import Templates
 from notify.application.dispatching import Outlet, Outlets, RateLimiter, Retries
 from notify.application.ports import (
+    Acceptance,
     Drafting,
     DueNotice,
     NewNotice,
@@ -111,8 +112,10 @@ class MemoryNotices:
         )[:limit]
         claimed = []
         for row in due:
+            in_doubt = row["status"] == "sending"  # an earlier claim ran out without an outcome
             row.update(status="sending", attempts=row["attempts"] + 1, next_attempt_at=now + timedelta(seconds=lease_seconds))
-            claimed.append(DueNotice(**{name: row[name] for name in DueNotice.__dataclass_fields__}))
+            fields = {name: row[name] for name in DueNotice.__dataclass_fields__ if name != "in_doubt"}
+            claimed.append(DueNotice(**fields, in_doubt=in_doubt))
         return claimed
 
     async def hold_until(self, notice_id: UUID, release: datetime) -> None:
@@ -182,15 +185,29 @@ class MemoryNotices:
 
 @dataclass
 class ScriptedChannel:
-    """A channel that answers each recipient with the outcomes scripted for it, then accepts."""
+    """A channel that answers each recipient with the outcomes scripted for it, then accepts.
+    Asked whether it already took an idempotency id, it answers what `took` says ("no" for an id
+    it was never handed, "yes" for one it accepted), or raises when `took` holds an exception."""
 
     script: dict[str, list[Outcome]] = field(default_factory=dict)
     sent: list[Outgoing] = field(default_factory=list)
+    took: dict[str, Acceptance | Exception] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
 
     async def send(self, notice: Outgoing) -> Outcome:
         self.sent.append(notice)
         outcomes = self.script.get(notice.recipient)
-        return outcomes.pop(0) if outcomes else Outcome.accepted()
+        outcome = outcomes.pop(0) if outcomes else Outcome.accepted()
+        if outcome.status == "accepted":
+            self.took.setdefault(notice.idempotency_id, "yes")
+        return outcome
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        self.asked.append(notice.idempotency_id)
+        answer = self.took.get(notice.idempotency_id, "no")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def close(self) -> None:
         return None

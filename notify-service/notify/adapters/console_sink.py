@@ -5,17 +5,19 @@ of receipt holds the look-up secret.
 
 The sink records every delivery it is handed, a repeat of the same idempotency id included: it
 drops nothing of its own accord, so a notice that notify hands over twice shows up twice (the
-fault tests count the lines)."""
+fault tests count the lines). Its file is also the gateway's record: asked whether it already took
+an idempotency id (for a notice in doubt after a crash), it answers from the lines written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notify.application.ports import Outcome, Outgoing
+from notify.application.ports import Acceptance, Outcome, Outgoing
 
 
 class ConsoleSink:
@@ -61,6 +63,24 @@ class ConsoleSink:
             shown = subject if subject else f"{len(body)} characters"
             print(f"[notice → {recipient_masked} via {channel}] {shown}, in {self.path}", file=sys.stdout, flush=True)
 
+    def took(self, idempotency_id: str) -> bool:
+        """Whether a delivery under this idempotency id is in the file (a status query, as a
+        gateway answers one; lines from before the file had `idempotency_id` carry it as `notice_id`)."""
+        if not self.path.exists():
+            return False
+        needle = json.dumps(idempotency_id, ensure_ascii=False)
+        with self.path.open(encoding="utf-8") as lines:
+            for text in lines:
+                if needle not in text:
+                    continue
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue
+                if line.get("idempotency_id", line.get("notice_id")) == idempotency_id:
+                    return True
+        return False
+
 
 class ConsoleChannel:
     """The sink behind the channel interface, for whichever channel has no real transport configured."""
@@ -81,6 +101,9 @@ class ConsoleChannel:
             attachment_name=notice.attachment_name,
         )
         return Outcome.accepted()
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        return "yes" if await asyncio.to_thread(self.sink.took, notice.idempotency_id) else "no"
 
     async def close(self) -> None:
         return None
