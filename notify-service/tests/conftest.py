@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 from uuid import UUID
 
 import httpx
@@ -259,7 +260,8 @@ DOWN_PHONE = "0900000599"  # always HTTP 503
 
 class LoopbackGateway:
     """An SMS-brandname gateway: honours the idempotency id (a repeated id is answered, not sent
-    again), counts what would reach handsets, and can be slow, failing or frozen."""
+    again), counts what would reach handsets, and can be slow, failing or frozen. Its status URL
+    (`status_url`, GET) answers whether it took a request id: 200 with code 0, or 404."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -292,9 +294,24 @@ class LoopbackGateway:
                 except OSError:
                     pass  # the caller died while we were slow
 
+            def do_GET(self) -> None:
+                request_id = unquote(self.path.removeprefix("/sms/status/"))
+                with gateway.lock:
+                    gateway.status_queries.append(request_id)
+                    took = gateway.handset[request_id] > 0
+                status, answer = (200, {"code": "0", "request_id": request_id}) if took else (404, {"code": "404"})
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.status_queries: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/send"
+        self.status_url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/status/{{id}}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def handle(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
