@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 from sqlalchemy import Table
@@ -73,16 +73,35 @@ class LeasedQueue:
     """The rows of `table` (primary key `id`, a `next_attempt_at` column) that are due.
 
     `due` is the SQL condition of a claimable row, `order` the order they are taken in, `on_claim`
-    further assignments made when claiming (e.g. `status = 'sending', attempts = attempts + 1`)."""
+    further assignments made when claiming (e.g. `status = 'sending', attempts = attempts + 1`).
+    `before` names SQL expressions over each row as it was before this claim (e.g. `{"in_doubt":
+    "status = 'sending'"}`; names other than the table's columns), returned after `returning`: what
+    the claim overwrote."""
 
-    def __init__(self, table: Table, *, due: str, order: str, on_claim: str = "", returning: str = "*") -> None:
+    def __init__(
+        self,
+        table: Table,
+        *,
+        due: str,
+        order: str,
+        on_claim: str = "",
+        returning: str = "*",
+        before: Mapping[str, str] | None = None,
+    ) -> None:
         self.table = table
         name = f"{table.schema}.{table.name}"
         also = f", {on_claim}" if on_claim else ""
+        claim = f"UPDATE {name} SET next_attempt_at = now() + make_interval(secs => $1){also} "
+        rows = f"FROM {name} WHERE {due} ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED"
+        if not before:
+            self._claim = f"{claim}WHERE id IN (SELECT id {rows}) RETURNING {returning}"
+            return
+        # The rows are locked and read in a sub-select joined to the update: its RETURNING sees
+        # the new row and what the sub-select read of the old one.
+        read = ", ".join(f"{expression} AS {label}" for label, expression in before.items())
         self._claim = (
-            f"UPDATE {name} SET next_attempt_at = now() + make_interval(secs => $1){also} "
-            f"WHERE id IN (SELECT id FROM {name} WHERE {due} ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED) "
-            f"RETURNING {returning}"
+            f"{claim}FROM (SELECT id AS claimed_id, {read} {rows}) AS claimed "
+            f"WHERE {name}.id = claimed.claimed_id RETURNING {returning}, {', '.join(before)}"
         )
 
     async def claim(self, session: AsyncSession, limit: int, lease_seconds: float) -> list[asyncpg.Record]:

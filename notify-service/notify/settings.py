@@ -44,6 +44,12 @@ class NotifySettings(ServiceSettings):
         validation_alias="NOTIFY_SMS_REQUEST_TEMPLATE",
         description="JSON body; {brandname} {phone} {text} {id} {username} {password} are filled in.",
     )
+    sms_status_url: str | None = Field(
+        None,
+        validation_alias="NOTIFY_SMS_STATUS_URL",
+        description="Where the gateway answers whether it took a request id ({id} is filled in); asked for an SMS in "
+        "doubt after a crash before it is sent again. Unset: it is sent again under the same id.",
+    )
     sms_idempotency_header: str | None = Field("Idempotency-Key", validation_alias="NOTIFY_SMS_IDEMPOTENCY_HEADER")
     sms_result_field: str = Field("code", validation_alias="NOTIFY_SMS_RESULT_FIELD")
     sms_accepted_codes: str = Field("0", validation_alias="NOTIFY_SMS_ACCEPTED_CODES")
@@ -79,6 +85,13 @@ class NotifySettings(ServiceSettings):
         if not valid_brandname(value):
             raise ValueError("a brandname is 1-11 characters: letters, digits, space, dot, hyphen")
         return value
+
+    @field_validator("sms_status_url")
+    @classmethod
+    def _status_url(cls, value: str | None) -> str | None:
+        if value and "{id}" not in value:
+            raise ValueError("the status URL needs {id}, where the request id goes")
+        return value or None
 
     @field_validator("lookup_url")
     @classmethod

@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 from uuid import UUID
 
 import httpx
@@ -36,6 +37,7 @@ from infra.stack import LOGIN_PER_SERVICE, Stack
 from notify.adapters.messages import Templates
 from notify.application.dispatching import Outlet, Outlets, RateLimiter, Retries
 from notify.application.ports import (
+    Acceptance,
     Drafting,
     DueNotice,
     NewNotice,
@@ -111,8 +113,10 @@ class MemoryNotices:
         )[:limit]
         claimed = []
         for row in due:
+            in_doubt = row["status"] == "sending"  # an earlier claim ran out without an outcome
             row.update(status="sending", attempts=row["attempts"] + 1, next_attempt_at=now + timedelta(seconds=lease_seconds))
-            claimed.append(DueNotice(**{name: row[name] for name in DueNotice.__dataclass_fields__}))
+            fields = {name: row[name] for name in DueNotice.__dataclass_fields__ if name != "in_doubt"}
+            claimed.append(DueNotice(**fields, in_doubt=in_doubt))
         return claimed
 
     async def hold_until(self, notice_id: UUID, release: datetime) -> None:
@@ -182,15 +186,29 @@ class MemoryNotices:
 
 @dataclass
 class ScriptedChannel:
-    """A channel that answers each recipient with the outcomes scripted for it, then accepts."""
+    """A channel that answers each recipient with the outcomes scripted for it, then accepts.
+    Asked whether it already took an idempotency id, it answers what `took` says ("no" for an id
+    it was never handed, "yes" for one it accepted), or raises when `took` holds an exception."""
 
     script: dict[str, list[Outcome]] = field(default_factory=dict)
     sent: list[Outgoing] = field(default_factory=list)
+    took: dict[str, Acceptance | Exception] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
 
     async def send(self, notice: Outgoing) -> Outcome:
         self.sent.append(notice)
         outcomes = self.script.get(notice.recipient)
-        return outcomes.pop(0) if outcomes else Outcome.accepted()
+        outcome = outcomes.pop(0) if outcomes else Outcome.accepted()
+        if outcome.status == "accepted":
+            self.took.setdefault(notice.idempotency_id, "yes")
+        return outcome
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        self.asked.append(notice.idempotency_id)
+        answer = self.took.get(notice.idempotency_id, "no")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def close(self) -> None:
         return None
@@ -242,7 +260,8 @@ DOWN_PHONE = "0900000599"  # always HTTP 503
 
 class LoopbackGateway:
     """An SMS-brandname gateway: honours the idempotency id (a repeated id is answered, not sent
-    again), counts what would reach handsets, and can be slow, failing or frozen."""
+    again), counts what would reach handsets, and can be slow, failing or frozen. Its status URL
+    (`status_url`, GET) answers whether it took a request id: 200 with code 0, or 404."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -275,9 +294,24 @@ class LoopbackGateway:
                 except OSError:
                     pass  # the caller died while we were slow
 
+            def do_GET(self) -> None:
+                request_id = unquote(self.path.removeprefix("/sms/status/"))
+                with gateway.lock:
+                    gateway.status_queries.append(request_id)
+                    took = gateway.handset[request_id] > 0
+                status, answer = (200, {"code": "0", "request_id": request_id}) if took else (404, {"code": "404"})
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.status_queries: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/send"
+        self.status_url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/status/{{id}}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def handle(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from notify.adapters.messages import Templates
+from notify.application import dispatching
 from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.dispatching import dispatch_once
 from notify.application.notices import alert_staff, notify_citizen, notify_supplement_request, remember_contact
@@ -245,6 +246,82 @@ async def test_a_notice_that_keeps_failing_for_now_fails_after_the_last_attempt_
     with pytest.raises(Problem) as sent:
         await resend_notice(memory.uow, notice["id"])
     assert sent.value.status == 409 and sent.value.extensions["current_status"] == "sent"
+
+
+class Killed(Exception):
+    """The process died: nothing after this point ran."""
+
+
+async def sent_then_killed(memory: MemoryNotify, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """One SMS handed to its channel by a process that died before it recorded the outcome: the
+    notice is still `sending`, and its lease has run out."""
+    dossier_id = str(uuid4())
+    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+
+    async def die(*args: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dispatching, "record_outcome", die)
+        with pytest.raises(Killed):
+            await dispatch(memory)
+    [notice] = memory.notices.of(dossier_id)
+    assert notice["status"] == "sending" and notice["attempts"] == 1 and len(memory.channel.sent) == 1
+    memory.notices.fall_due()
+    return notice
+
+
+async def test_a_notice_in_doubt_that_its_channel_already_took_is_recorded_as_sent_without_sending_it_again(
+    memory: MemoryNotify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notice = await sent_then_killed(memory, monkeypatch)
+
+    assert await dispatch(memory) == 1
+
+    assert memory.channel.asked == [str(notice["id"])] and len(memory.channel.sent) == 1
+    assert notice["status"] == "sent" and notice["attempts"] == 2 and notice["gateway_id"] == str(notice["id"])
+    [sent] = memory.events.of(NoticeSent)
+    assert sent.notice_id == str(notice["id"]) and sent.trigger == "dossier.received" and sent.recipient == "091****678"
+
+
+@pytest.mark.parametrize("answer", ["no", "unknown", ConnectionError("status query timed out")])
+async def test_a_notice_in_doubt_that_its_channel_did_not_take_or_cannot_tell_is_sent_again_under_the_same_id(
+    memory: MemoryNotify, monkeypatch: pytest.MonkeyPatch, answer: Any
+) -> None:
+    notice = await sent_then_killed(memory, monkeypatch)
+    memory.channel.took[str(notice["id"])] = answer  # "no": the process died before the send reached it
+
+    await dispatch(memory)
+
+    assert memory.channel.asked == [str(notice["id"])]
+    assert [n.idempotency_id for n in memory.channel.sent] == [str(notice["id"])] * 2
+    assert notice["status"] == "sent" and len(memory.events.of(NoticeSent)) == 1
+
+
+async def test_a_notice_in_doubt_is_asked_about_before_quiet_hours_would_hold_it(
+    memory: MemoryNotify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Held till morning, it would be claimed from `held`, no longer in doubt, and sent again.
+    notice = await sent_then_killed(memory, monkeypatch)
+    local = datetime.now(VN_TZ)
+    quiet = QuietHours((local - timedelta(hours=1)).time().replace(microsecond=0), (local + timedelta(hours=1)).time())
+
+    await dispatch(memory, sms=quiet)
+
+    assert notice["status"] == "sent" and len(memory.channel.sent) == 1 and len(memory.events.of(NoticeSent)) == 1
+
+
+async def test_a_notice_claimed_for_the_first_time_or_after_a_failure_is_sent_without_asking(memory: MemoryNotify) -> None:
+    dossier_id = str(uuid4())
+    await remember_contact(memory.work, memory.drafting, received(dossier_id, phone="0900000503"))
+    memory.channel.script["0900000503"] = [Outcome("transient", "gateway answered HTTP 503", code="http-503")]
+
+    await dispatch(memory)
+    memory.notices.fall_due()
+    await dispatch(memory)
+
+    [notice] = memory.notices.of(dossier_id)
+    assert notice["status"] == "sent" and len(memory.channel.sent) == 2 and memory.channel.asked == []
 
 
 async def test_an_overdue_step_alerts_the_responsible_agencys_staff_by_email(memory: MemoryNotify) -> None:

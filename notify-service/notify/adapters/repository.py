@@ -30,7 +30,8 @@ DUE = LeasedQueue(
     due="status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()",
     order="next_attempt_at, created_at",
     on_claim="status = 'sending', attempts = attempts + 1",
-    returning=", ".join(f.name for f in fields(DueNotice)),
+    returning=", ".join(f.name for f in fields(DueNotice) if f.name != "in_doubt"),
+    before={"in_doubt": "status = 'sending'"},  # an earlier claim ran out without an outcome
 )
 HOLD = (
     "UPDATE notify.notices SET status = 'held', held_until = $2, next_attempt_at = $2, attempts = attempts - 1 "

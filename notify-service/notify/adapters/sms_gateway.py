@@ -1,16 +1,22 @@
 """The SMS-brandname gateway adapter (HTTP). URL, credentials, brandname and the request's shape
 are configuration; the notice id travels as the gateway's idempotency id (in the body and in a
-header), so a notice re-sent after a crash is not delivered twice by a gateway that honours it."""
+header), so a notice re-sent after a crash is not delivered twice by a gateway that honours it.
+
+With a status URL configured (NOTIFY_SMS_STATUS_URL, `{id}` standing for the idempotency id) a
+notice in doubt after a crash is looked up there before it is sent again: an answer that carries
+an accepted code means the gateway took it; 404, or a code that is not accepted, that it did not;
+anything else (no URL, no answer, another status) that it cannot tell."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from notify.application.ports import Outcome, Outgoing
+from notify.application.ports import Acceptance, Outcome, Outgoing
 from notify.settings import NotifySettings
 
 
@@ -64,6 +70,16 @@ def classify(status_code: int, body: Any, settings: NotifySettings) -> Outcome:
     return Outcome("rejected", str(message) or "rejected by the gateway", code=code_text or "unknown")
 
 
+def known(status_code: int, body: Any, settings: NotifySettings) -> Acceptance:
+    """Reads the gateway's answer to a status query on one idempotency id."""
+    if status_code == 404:
+        return "no"
+    if not 200 <= status_code < 300 or not isinstance(body, dict):
+        return "unknown"
+    code = lookup(body, settings.sms_result_field)
+    return "yes" if code is not None and str(code) in codes(settings.sms_accepted_codes) else "no"
+
+
 class HttpSmsGateway:
     def __init__(self, settings: NotifySettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
@@ -96,6 +112,20 @@ class HttpSmsGateway:
         except ValueError:
             answer = None
         return classify(response.status_code, answer, self.settings)
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        if not self.settings.sms_status_url:
+            return "unknown"  # the gateway's own idempotency id is what keeps a repeat off the phone
+        url = self.settings.sms_status_url.replace("{id}", quote(notice.idempotency_id, safe=""))
+        try:
+            response = await self.client.get(url)
+        except httpx.HTTPError:
+            return "unknown"
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        return known(response.status_code, answer, self.settings)
 
     async def close(self) -> None:
         await self.client.aclose()

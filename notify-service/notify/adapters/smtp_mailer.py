@@ -1,5 +1,8 @@
 """E-mail over SMTP (aiosmtplib): STARTTLS or implicit TLS, HTML plus plain text, the form attached.
-The Message-ID is derived from the notice id, so a mailbox that drops repeated Message-IDs sees one."""
+The Message-ID is derived from the notice id, so a mailbox that drops repeated Message-IDs sees one.
+
+A mail server cannot be asked whether it already took a message: an e-mail in doubt after a crash
+(sent, maybe, before its outcome was recorded) is sent again with the same Message-ID."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from email.utils import formatdate
 
 import aiosmtplib
 
-from notify.application.ports import Outcome, Outgoing
+from notify.application.ports import Acceptance, Outcome, Outgoing
 from notify.settings import NotifySettings
 
 
@@ -61,6 +64,9 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return Outcome("transient", f"{type(exc).__name__}: {exc}", code="network")
         return Outcome.accepted(f"<{notice.idempotency_id}@notify.motcua>")
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        return "unknown"  # SMTP has no status query: sent again, with the same Message-ID
 
     async def close(self) -> None:
         return None

@@ -1,17 +1,23 @@
 """Sending the notices that are due: claim a batch, hand each to its channel, record the outcome.
 
 A notice is claimed (status `sending`, with a lease) and committed before it is sent; after a
-crash the lease runs out and it is sent again under the same idempotency id, which the SMS
-gateway accepts only once. The lease taken with the batch need not cover the whole batch: right
-before each send the notice's claim is renewed for a full lease, so the lease only has to cover
-one send (NOTIFY_SENDING_LEASE_SECONDS above the SMTP and SMS timeouts). A notice whose lease ran
-out while it waited behind slow sends was claimed again by another replica meanwhile (the renewal
-finds its attempt count moved on) and is left to that claim instead of being sent twice. Several replicas claim disjoint batches
-(SKIP LOCKED). Within a batch, sends run concurrently (NOTIFY_SEND_CONCURRENCY) and each channel
-keeps to its rate limit (messages per second); each outcome is recorded as soon as it is known,
-before the slot is given to the next notice. SMS through the gateway wait out the quiet hours.
-A transient failure is tried again later (exponential backoff) up to NOTIFY_MAX_ATTEMPTS; a
-rejection, or the last attempt, fails the notice for good and announces `notify.notice_failed`."""
+crash the lease runs out and it is claimed again. Such a notice is in doubt (the process may have
+died after the channel took it, before the outcome was recorded): its channel is asked first
+whether it already took the notice's idempotency id; if it did, the notice is recorded as sent
+without being sent again; if it did not, or cannot tell, it is sent again under the same
+idempotency id, which the SMS gateway accepts only once.
+
+The lease taken with the batch need not cover the whole batch: right before each send the
+notice's claim is renewed for a full lease, so the lease only has to cover one send
+(NOTIFY_SENDING_LEASE_SECONDS above the SMTP and SMS timeouts). A notice whose lease ran out while
+it waited behind slow sends was claimed again by another replica meanwhile (the renewal finds its
+attempt count moved on) and is left to that claim instead of being sent twice. Several replicas
+claim disjoint batches (SKIP LOCKED). Within a batch, sends run concurrently
+(NOTIFY_SEND_CONCURRENCY) and each channel keeps to its rate limit (messages per second); each
+outcome is recorded as soon as it is known, before the slot is given to the next notice. SMS
+through the gateway wait out the quiet hours. A transient failure is tried again later
+(exponential backoff) up to NOTIFY_MAX_ATTEMPTS; a rejection, or the last attempt, fails the
+notice for good and announces `notify.notice_failed`."""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from notify.application.ports import Channel, DueNotice, NotifyUnitOfWork, Outcome, Outgoing
+from notify.application.ports import Acceptance, Channel, DueNotice, NotifyUnitOfWork, Outcome, Outgoing
 from notify.domain.policy import Spacing, idempotency_id
 from notify.domain.quiet_hours import QuietHours
 from services.events.schemas import NoticeFailed, NoticeSent
@@ -36,7 +42,8 @@ log = logging.getLogger(__name__)
 
 SEND_OUTCOMES = Counter(
     "motcua_notify_sends_total",
-    "Send attempts by channel and outcome (accepted, rejected, transient, held).",
+    "Send attempts by channel and outcome (accepted, rejected, transient, held; already_accepted: a notice in doubt "
+    "its channel had taken, recorded as sent without sending it again).",
     ["channel", "outcome"],
 )
 
@@ -118,6 +125,26 @@ async def _deliver_in_order(
 
 async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, lease_seconds: float, notice: DueNotice) -> None:
     outlet = outlets[notice.channel]
+    outgoing = Outgoing(
+        notice_id=str(notice.id),
+        idempotency_id=idempotency_id(str(notice.id), notice.resends),
+        dossier_id=str(notice.dossier_id),
+        trigger=notice.trigger,
+        channel=notice.channel,
+        recipient=notice.recipient,
+        recipient_masked=notice.recipient_masked,
+        body=notice.body,
+        subject=notice.subject,
+        html=notice.html_body,
+        attachment_name=notice.attachment_name,
+        attachment=notice.attachment,
+    )
+    # Asked before the quiet hours are: a notice held till morning would no longer be in doubt.
+    if notice.in_doubt and await already_accepted(outlet.channel, outgoing) == "yes":
+        log.info("notice %s in doubt was already accepted by its channel: recorded as sent", notice.id)
+        SEND_OUTCOMES.labels(notice.channel, "already_accepted").inc()
+        await record_outcome(uow, notice, outgoing, Outcome.accepted(), retries)
+        return
     release = outlet.quiet.release_at(datetime.now(UTC), VN_TZ) if outlet.quiet is not None else None
     if release is not None:
         async with uow() as work:
@@ -131,19 +158,6 @@ async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, le
         if not ours:
             log.info("notice %s was claimed again while it waited: left to that claim", notice.id)
             return
-        outgoing = Outgoing(
-            notice_id=str(notice.id),
-            idempotency_id=idempotency_id(str(notice.id), notice.resends),
-            dossier_id=str(notice.dossier_id),
-            channel=notice.channel,
-            recipient=notice.recipient,
-            recipient_masked=notice.recipient_masked,
-            body=notice.body,
-            subject=notice.subject,
-            html=notice.html_body,
-            attachment_name=notice.attachment_name,
-            attachment=notice.attachment,
-        )
         try:
             outcome = await outlet.channel.send(outgoing)
         except Exception as exc:  # an adapter bug or an unexpected library error: treat as transient
@@ -151,6 +165,16 @@ async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, le
             outcome = Outcome("transient", f"{type(exc).__name__}: {exc}", code="error")
         SEND_OUTCOMES.labels(notice.channel, outcome.status).inc()
         await record_outcome(uow, notice, outgoing, outcome, retries)
+
+
+async def already_accepted(channel: Channel, notice: Outgoing) -> Acceptance:
+    """The channel's answer for a notice in doubt; "unknown" when asking fails (it is then sent
+    again under the same idempotency id, as before the question was asked)."""
+    try:
+        return await channel.already_accepted(notice)
+    except Exception:
+        log.exception("asking channel %s about notice %s failed", notice.channel, notice.notice_id)
+        return "unknown"
 
 
 async def record_outcome(

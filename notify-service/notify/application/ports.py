@@ -30,6 +30,7 @@ class Outgoing:
     notice_id: str
     idempotency_id: str  # the notice id, plus `.rN` after the N-th operator re-send
     dossier_id: str
+    trigger: str  # the event the notice tells of (`dossier.received`, ...)
     channel: str
     recipient: str
     recipient_masked: str
@@ -59,10 +60,19 @@ class Outcome:
         return f"{self.code}: {self.detail}" if self.code else self.detail
 
 
+Acceptance = Literal["yes", "no", "unknown"]
+
+
 class Channel(Protocol):
     """A way out for notices (the SMS gateway, the mail server, the console sink): one notice in, one outcome out."""
 
     async def send(self, notice: Outgoing) -> Outcome: ...
+
+    async def already_accepted(self, notice: Outgoing) -> Acceptance:
+        """Did the channel already take this notice's idempotency id? Asked of a notice in doubt
+        (an earlier claim ran out without an outcome) before it is sent again; a channel that
+        cannot tell answers "unknown"."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -122,7 +132,9 @@ class NewNotice:
 
 @dataclass(frozen=True)
 class DueNotice:
-    """A notice claimed for sending (its lease runs while it is sent)."""
+    """A notice claimed for sending (its lease runs while it is sent). It is in doubt when it was
+    still `sending` as claimed: an earlier claim ran out without an outcome, its process died or
+    froze, maybe after the channel took the notice."""
 
     id: UUID
     dossier_id: UUID
@@ -138,6 +150,7 @@ class DueNotice:
     attempts: int  # this one included
     resends: int
     created_at: datetime
+    in_doubt: bool
 
 
 @dataclass(frozen=True)
