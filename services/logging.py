@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -33,9 +36,51 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+# What the Kafka client says at ERROR while a broker is away, starting, or electing a new leader or
+# group coordinator: it retries by itself, and the service's own lines (the relay's, the backlog
+# gauges, readiness's `kafka` check) say whether anything is really held up.
+TRANSIENT_KAFKA = re.compile(
+    r"Unable connect to|NodeNotReadyError|KafkaConnectionError|Connection at .* closed|GroupCoordinatorNotAvailable"
+    r"|NotCoordinator|Heartbeat session expired|coordinator dead|RequestTimedOutError|NotLeaderForPartition"
+    r"|LeaderNotAvailable|UnknownTopicOrPartition|CoordinatorLoadInProgress|Connection reset"
+)
+
+
+class KafkaClientNoise(logging.Filter):
+    """Keeps the Kafka client's retried, transient failures out of ERROR: such a line becomes a
+    WARNING, and the same kind from the same logger is written at most once per `window` seconds,
+    saying how many like it were left out meanwhile."""
+
+    def __init__(self, window: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window = window
+        self.clock = clock
+        self.last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka") or record.levelno < logging.ERROR:
+            return True
+        found = TRANSIENT_KAFKA.search(record.getMessage())
+        if found is None:
+            return True
+        key = (record.name, found.group(0))
+        now = self.clock()
+        since, left_out = self.last.get(key, (float("-inf"), 0))
+        if now - since < self.window:
+            self.last[key] = (since, left_out + 1)
+            return False
+        self.last[key] = (now, 0)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        if left_out:
+            record.msg = f"{record.getMessage()} ({left_out} more like it in the last {self.window:.0f}s)"
+            record.args = None
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(KafkaClientNoise())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -132,6 +132,7 @@ class Run:
     errors: list[str] = field(default_factory=list)
     chaos_log: list[str] = field(default_factory=list)
     relay_gaps: list[str] = field(default_factory=list)  # how long each relay was without a working leader
+    faults_done: int = 0
     submitted: threading.Event = field(default_factory=threading.Event)
     local: threading.local = field(default_factory=threading.local)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -434,7 +435,24 @@ class Run:
                 self.restart_postgres()
             else:
                 self.restart_service(fault)
+            self.faults_done += 1
         self.note("chaos plan done")
+
+    def report_progress(self, faults: int, every_seconds: float = 30) -> None:
+        """A line every half minute for whoever watches a long run: filed, settled, faults, time left."""
+        start = time.monotonic()
+        while not self.stop.wait(every_seconds):
+            try:
+                settled = self.finished()
+            except (AssertionError, Stopped):
+                continue
+            elapsed = time.monotonic() - start
+            left = f", about {(self.total - settled) * elapsed / settled / 60:.0f} min left" if settled else ""
+            print(
+                f"[chaos] {time.strftime('%H:%M:%S')} {elapsed / 60:.1f} min in: filed {self.stats['submitted']}/{self.total}, "
+                f"settled {settled}/{self.total}, faults {self.faults_done}/{faults}{left}",
+                flush=True,
+            )
 
 
 def chaos_plan(kills_per_service: int = 3) -> list[str]:

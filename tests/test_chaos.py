@@ -161,6 +161,7 @@ def test_dossiers_survive_killed_services_a_broker_restart_and_a_database_restar
     ]
     actors += [threading.Thread(target=run.guard("counter", run.counter), daemon=True)]
     monkey = threading.Thread(target=run.guard("chaos", lambda: run.chaos(plan, GAP_SECONDS)), daemon=True)
+    actors += [threading.Thread(target=run.guard("progress", lambda: run.report_progress(len(plan))), daemon=True)]
     for thread in [*actors, monkey]:
         thread.start()
     try:
