@@ -145,10 +145,19 @@ class OutboxRelay:
                 RELAY_LEADER.set(0)
 
     async def connect(self) -> asyncpg.Connection:
-        """A connection of the relay's own, with TCP keepalives and bounded statements."""
+        """A connection of the relay's own, with TCP keepalives and bounded statements. A holder
+        frozen inside its marking transaction holds the lease row's lock, which would keep every
+        other replica from taking over for as long as it stays frozen: the server ends such an idle
+        transaction (and the session) after half a lease, the marking is undone and its rows are
+        published again by the next holder (the consumers' inboxes drop the repeats)."""
+        idle_ms = max(int(self.settings.relay_lease_seconds * 500), 500)
         return await asyncpg.connect(
             asyncpg_dsn(self.settings.database_url),
-            server_settings={**KEEPALIVES, "application_name": self.lease.holder},
+            server_settings={
+                **KEEPALIVES,
+                "application_name": self.lease.holder,
+                "idle_in_transaction_session_timeout": str(idle_ms),
+            },
             command_timeout=max(self.settings.relay_lease_seconds, 5.0),
         )
 

@@ -403,6 +403,35 @@ async def test_a_killed_relay_is_replaced_at_once_without_waiting_out_its_lease(
         killed.wait()
 
 
+async def test_a_holder_frozen_inside_its_marking_transaction_does_not_keep_the_relay_from_the_others(kit: Kit) -> None:
+    """Frozen between the lease check (which locks the lease row) and its commit, a holder would
+    block every takeover for as long as it stays frozen; the server ends its idle transaction."""
+    frozen, other = OutboxRelay(kit.settings, kit.engine, tables), OutboxRelay(kit.settings, kit.engine, tables)
+    held = await frozen.connect()
+    waiting = await other.connect()
+    try:
+        epoch = await frozen.lease.acquire(held)
+        assert epoch is not None
+        marking = held.transaction()
+        await marking.start()
+        await frozen.lease.check(held, epoch)  # ...and nothing more from this process: it is frozen here
+        started = asyncio.get_running_loop().time()
+        taken = None
+        while taken is None and asyncio.get_running_loop().time() - started < LEASE_SECONDS * 6:
+            try:
+                taken = await other.lease.acquire(waiting)
+            except TimeoutError:  # blocked on the frozen holder's lock for a whole statement timeout
+                pass
+            if taken is None:
+                await asyncio.sleep(0.2)
+        assert taken == epoch + 1, "the frozen holder's lock kept the relay from the other replica"
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)):
+            await frozen.lease.check(held, epoch)  # on waking: its session was ended, its marking undone
+    finally:
+        held.terminate()
+        await waiting.close()
+
+
 class RecordingProducer:
     """Stands in for the Kafka producer: acknowledges every send at once, after `on_send`."""
 
