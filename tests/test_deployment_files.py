@@ -344,8 +344,11 @@ async def test_the_health_check_path_answers_with_the_database_and_broker_away(
         from services.runtime import build_app as build_service_app
 
         app = build_service_app(importlib.import_module(f"{name}.service").definition)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://container") as client:
-        assert (await client.get("/healthz")).status_code == 200
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://container") as client:
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        await (app.state.wiring.close() if name == "web" else app.state.runtime.stop())
 
 
 # ---------------------------------------------------------------- the Dockerfile
