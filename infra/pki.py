@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -66,9 +67,10 @@ class LocalCA:
         self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return self
 
-    def issue(self, common_name: str, path: Path) -> Path:
-        """A key and certificate for `common_name` on loopback, in one PEM file (key first, then the
-        certificate and the CA's), as Kafka's PEM keystore reads it. Kept when it already exists."""
+    def issue(self, common_name: str, path: Path, hosts: Sequence[str] = ()) -> Path:
+        """A key and certificate for `common_name` on loopback and on `hosts` (names a client reaches
+        it by, such as `kafka` in docker-compose.yml), in one PEM file (key first, then the certificate
+        and the CA's), as Kafka's PEM keystore reads it. Kept when it already exists."""
         if path.exists():
             return path
         ca_key = serialization.load_pem_private_key(self.key_file.read_bytes(), password=None)
@@ -84,7 +86,13 @@ class LocalCA:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
             .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                x509.SubjectAlternativeName(
+                    [
+                        x509.DNSName("localhost"),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                        *(x509.DNSName(host) for host in hosts),
+                    ]
+                ),
                 critical=False,
             )
             .add_extension(

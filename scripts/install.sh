@@ -57,8 +57,11 @@ if [ ! -x .venv/bin/python ]; then
   echo "[install] Python virtualenv in .venv"
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f .venv/.requirements ] || ! cmp -s requirements.txt .venv/.requirements; then
-  echo "[install] Python packages (requirements.txt)"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-  cp requirements.txt .venv/.requirements
+# The runtime packages (requirements.txt, all an image installs) and the tools that test, lint and
+# measure (requirements-dev.txt); installed again when either file changes.
+wanted=$(cat requirements.txt requirements-dev.txt)
+if [ ! -f .venv/.requirements ] || [ "$wanted" != "$(cat .venv/.requirements)" ]; then
+  echo "[install] Python packages (requirements-dev.txt, which includes requirements.txt)"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  printf '%s\n' "$wanted" >.venv/.requirements
 fi
