@@ -86,7 +86,7 @@ def objects(values: Values) -> list[Object]:
                 "name": kafka.cluster,
                 "namespace": values.namespace,
                 "labels": {"app.kubernetes.io/part-of": values.name},
-                # KRaft and node pools: what Strimzi 0.4x required be said; later versions know no other way.
+                # Strimzi 0.4x ran KRaft and node pools only when told so; 1.x runs no other way.
                 "annotations": {"strimzi.io/kraft": "enabled", "strimzi.io/node-pools": "enabled"},
             },
             "spec": {"kafka": spec_kafka, "entityOperator": {"topicOperator": {}, "userOperator": {}}},
