@@ -1,0 +1,1 @@
+"""How MotCua is deployed beyond one machine: `deploy.kubernetes` renders its Kubernetes manifests."""
