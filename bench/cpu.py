@@ -50,8 +50,7 @@ class CpuMeter:
     def sample(self) -> dict[str, float]:
         usage = {name: _cpu_seconds(p.process.pid) for name, p in self.services.items() if p.process}
         usage["postgresql"] = sum(_cpu_seconds(pid) for pid in _children_of_postgres(self.stack))
-        kafka = self.stack.kafka.pid()
-        usage["kafka"] = _cpu_seconds(kafka) if kafka else 0.0
+        usage["kafka"] = sum(_cpu_seconds(pid) for node in self.stack.kafka.nodes if (pid := node.pid()))
         # Keycloak serves no request of the run (services check tokens themselves); what it uses is
         # its own housekeeping on the same cores.
         keycloak = self.stack.keycloak.pid()
