@@ -35,6 +35,8 @@ from opentelemetry.trace import (
 )
 
 if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
     from services.events import Envelope
 
 TRACER_NAME = "motcua.messaging"
@@ -68,6 +70,21 @@ def enabled() -> bool:
 def provider() -> TracerProvider | None:
     """The provider spans go to, or None while tracing is off."""
     return _provider
+
+
+def http_telemetry() -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry: a server span per request (continuing the caller's
+    `traceparent`), named by its route, while tracing is on (`services.tracing_export`); entirely
+    off otherwise, whatever global provider a library may have set. Its metrics and logs stay off:
+    /metrics and the JSON log lines are the service's own."""
+    return {
+        "tracing": _provider is not None,
+        "tracer_provider": _provider,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,  # a span per dependency and serialisation: more noise than insight here
+        "auto_configure": False,
+    }
 
 
 def current_ids() -> tuple[str, str] | None:

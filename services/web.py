@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services import tracing
@@ -186,22 +185,6 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
     return openapi
 
 
-def http_telemetry() -> TelemetryConfig:
-    """FastAPI's own OpenTelemetry: a server span per request (continuing the caller's
-    `traceparent`), named by its route, while tracing is on (`services.tracing_export`); entirely
-    off otherwise, whatever global provider a library may have set. Its metrics and logs stay off:
-    /metrics and the JSON log lines are the service's own."""
-    provider = tracing.provider()
-    return {
-        "tracing": provider is not None,
-        "tracer_provider": provider,
-        "metrics": False,
-        "logs": False,
-        "operation_spans": False,  # a span per dependency and serialisation: more noise than insight here
-        "auto_configure": False,
-    }
-
-
 def create_app(
     runtime: Runtime[Any, Any],
     *,
@@ -224,7 +207,7 @@ def create_app(
         version=version,
         lifespan=lifespan,
         dependencies=[Depends(require_declared_content_type)],
-        telemetry=http_telemetry(),
+        telemetry=tracing.http_telemetry(),
     )
     app.state.runtime = runtime
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]

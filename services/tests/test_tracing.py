@@ -29,7 +29,6 @@ from services.logging import JsonFormatter, correlation_id_var
 from services.messaging import IdempotentConsumer, Outbox, OutboxRelay, Subscription, messaging_tables
 from services.settings import ServiceSettings
 from services.tracing_export import JsonLinesSpanExporter, sampler
-from services.web import http_telemetry
 
 # version 00, trace id, parent span id, flags: sampled (01), and the SDK's random trace id (02) with it
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[13]$")
@@ -149,7 +148,7 @@ async def test_with_tracing_off_the_outbox_row_has_no_header_and_nothing_is_trac
     await outbox().emit_many(None, [("d-2", _event())])  # type: ignore[arg-type]
     assert [row[4] for row in connection.rows] == ["{}", "{}"]
     assert tracing.current_ids() is None
-    assert http_telemetry()["tracing"] is False  # FastAPI's own spans too
+    assert tracing.http_telemetry()["tracing"] is False  # FastAPI's own spans too
 
 
 def test_a_traceparent_survives_kafka_headers_as_the_parent_of_the_consumer_span(spans: Spans) -> None:
