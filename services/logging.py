@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from services.tracing import current_ids
+from services.tracing import enabled as tracing_enabled
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # The correlation id (shared by every event of one flow) of the event a consumer is applying.
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         if (correlation_id := correlation_id_var.get()) is not None:
             entry["correlation_id"] = correlation_id
-        if (ids := current_ids()) is not None:
+        if tracing_enabled() and (ids := current_ids()) is not None:
             entry["trace_id"], entry["span_id"] = ids
         for key, value in getattr(record, "fields", {}).items():
             entry[key] = value
