@@ -17,9 +17,9 @@ handler emits are created under that span: the chain goes on from service to ser
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
@@ -84,7 +84,17 @@ def http_telemetry() -> TelemetryConfig:
         "logs": False,
         "operation_spans": False,  # a span per dependency and serialisation: more noise than insight here
         "auto_configure": False,
+        "exclude": is_probe,
     }
+
+
+# Asked every few seconds by the orchestrator and the scraper: a trace each would bury the dossiers'.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def is_probe(scope: MutableMapping[str, Any]) -> bool:
+    """Whether a request is a liveness, readiness or metrics probe, which is not traced."""
+    return scope.get("path") in PROBE_PATHS
 
 
 def current_ids() -> tuple[str, str] | None:

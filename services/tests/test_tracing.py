@@ -355,6 +355,13 @@ def test_statements_and_calls_outside_any_trace_are_not_sampled_and_all_else_is(
     assert spans.names == ["INSERT", "POST /dossiers"]
 
 
+def test_probes_are_not_traced() -> None:
+    exclude = tracing.http_telemetry()["exclude"]
+    assert exclude is not None
+    assert [exclude({"type": "http", "path": p}) for p in ("/healthz", "/readyz", "/metrics")] == [True, True, True]
+    assert not exclude({"type": "http", "path": "/dossiers"})
+
+
 def test_the_environment_turns_tracing_on() -> None:
     assert not tracing.wanted({})
     assert tracing.wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
