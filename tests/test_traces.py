@@ -1,7 +1,7 @@
-"""One dossier's trace, over the real stack: the four services run as processes writing their
-spans to a file (OTEL_TRACES_FILE), a dossier is filed at the counter and flows through routing,
-deadline and notify, and one trace holds it all, each Kafka hop a child of the span that created
-the event on the other side."""
+"""One dossier's trace, over the real stack: the four services (and the console) run as processes
+writing their spans to a file (OTEL_TRACES_FILE), a dossier is filed at the counter and flows
+through routing, deadline and notify, and one trace holds it all, each Kafka hop a child of the
+span that created the event on the other side."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from playwright.sync_api import Browser
 
-from conftest import Identities
-from infra.processes import SERVICES
-from tests.conftest import BIRTH_GROUP, System, eventually
+from conftest import Identities, free_port
+from infra.processes import SERVICES, console_env, start_console
+from tests.conftest import BIRTH_GROUP, Console, Screenshots, System, eventually
+from tests.test_web_counter import receive_through_the_form
+
+# Every process appends to the one file; the SDK's batches leave every fifth of a second.
+TRACED = {"OTEL_BSP_SCHEDULE_DELAY": "200"}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +32,7 @@ def spans_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def traced(
     migrated: dict[str, str], identities: Identities, spans_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    # Every process appends to the one file; the SDK's batches leave every fifth of a second.
-    env = {**migrated, "OTEL_TRACES_FILE": str(spans_file), "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    env = {**migrated, **TRACED, "OTEL_TRACES_FILE": str(spans_file)}
     system = System(env, tmp_path_factory.mktemp("logs"), identities)
     try:
         for name in SERVICES:
@@ -35,6 +40,18 @@ def traced(
         yield system
     finally:
         system.stop_all()
+
+
+@pytest.fixture(scope="module")
+def traced_console(traced: System, chromium_browser: Browser, spans_file: Path) -> Iterator[Console]:
+    port = free_port()
+    urls = {name: traced.url(name) for name in SERVICES}
+    env = console_env(traced.env, urls, port, Fernet.generate_key().decode(), **TRACED, OTEL_TRACES_FILE=str(spans_file))
+    process = start_console(env, port, traced.logs / "web.log")
+    try:
+        yield Console(process, chromium_browser, traced.identities)
+    finally:
+        process.stop()
 
 
 def read_spans(path: Path) -> list[dict[str, Any]]:
@@ -106,3 +123,25 @@ def test_one_dossiers_trace_holds_the_counter_request_routing_deadline_and_notif
     assert "079190001234" not in spans_file.read_text()  # the applicant's citizen id never reaches a span
     # Readiness probes (every process was asked while starting) make no trace.
     assert not [s for s in read_spans(spans_file) if s["name"] == "GET /readyz"]
+
+
+def test_a_dossier_received_through_the_console_is_one_trace_from_the_officers_form_post(
+    traced: System, traced_console: Console, spans_file: Path, shot: Screenshots
+) -> None:
+    page = traced_console.page()
+    traced_console.sign_in(page, "counter", "/tiep-nhan")
+    path = receive_through_the_form(page, shot)
+    dossier_id = path.rstrip("/").rsplit("/", 1)[-1]  # /ho-so/<id>
+
+    def whole_trace() -> list[dict[str, Any]] | None:
+        trace = dossier_trace(spans_file, dossier_id)
+        return trace if {s["service"] for s in trace if s["kind"] == "CONSUMER"} >= {"routing", "deadline", "notify"} else None
+
+    trace = eventually(whole_trace, timeout=60, what="the dossier's trace through the four services")
+    by_id = {s["span_id"]: s for s in trace}
+    (root,) = [s for s in trace if s["parent_span_id"] is None]
+    assert root["service"] == "web" and root["kind"] == "SERVER" and root["attributes"]["http.request.method"] == "POST"
+    # The console's call to intake carried the traceparent: intake's request is a child of it.
+    received = next(s for s in trace if s["service"] == "intake" and s["name"] == "POST /dossiers")
+    call = by_id[received["parent_span_id"]]
+    assert call["service"] == "web" and call["kind"] == "CLIENT" and call["parent_span_id"] == root["span_id"]
