@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate
@@ -33,6 +33,7 @@ from opentelemetry.trace import (
     get_current_span,
     set_span_in_context,
 )
+from opentelemetry.util.types import AttributeValue
 
 if TYPE_CHECKING:
     from fastapi.telemetry import TelemetryConfig
@@ -195,6 +196,21 @@ def sending(headers: Mapping[str, str], topic: str, key: str) -> Span:
             "messaging.operation.type": "send",
         },
     )
+
+
+_OFF: AbstractContextManager[None] = nullcontext()
+
+
+def resumed(
+    name: str, traceparent: str | None, attributes: Mapping[str, AttributeValue] | None = None
+) -> AbstractContextManager[object]:
+    """A span for work done later on something recorded inside a trace (a notice sent by notify's
+    dispatcher), a child of the span it was recorded in (its stored `traceparent`), current while
+    the work runs; without one, a trace of its own. A null context while tracing is off."""
+    if _tracer is None:
+        return _OFF
+    context = context_from({"traceparent": traceparent} if traceparent else None)
+    return _tracer.start_as_current_span(name, context=context, kind=SpanKind.INTERNAL, attributes=attributes)
 
 
 @contextmanager

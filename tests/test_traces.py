@@ -83,9 +83,15 @@ def test_one_dossiers_trace_holds_the_counter_request_routing_deadline_and_notif
     def whole_trace() -> list[dict[str, Any]] | None:
         trace = dossier_trace(spans_file, dossier_id)
         consumed = {s["service"] for s in trace if s["kind"] == "CONSUMER"}
-        return trace if consumed >= {"routing", "deadline", "notify"} else None
+        delivered = [s for s in trace if s["name"] == "process notify.notice_sent"]
+        # A send span ends when the broker's acknowledgement is back, which may be after the consumer read the message.
+        sent = {s["parent_span_id"] for s in trace if s["attributes"].get("messaging.operation.type") == "send"}
+        everything_sent = all(s["parent_span_id"] in sent for s in trace if s["kind"] == "CONSUMER")
+        return trace if consumed >= {"routing", "deadline", "notify"} and delivered and everything_sent else None
 
-    trace = eventually(whole_trace, timeout=30, what="spans of routing, deadline and notify in the dossier's trace")
+    trace = eventually(
+        whole_trace, timeout=30, what="spans of routing, deadline, notify and the notice sent in the dossier's trace"
+    )
     by_id = {s["span_id"]: s for s in trace}
     assert {s["service"] for s in trace} >= {"intake", "routing", "deadline", "notify"}
 
@@ -115,6 +121,15 @@ def test_one_dossiers_trace_holds_the_counter_request_routing_deadline_and_notif
         s for s in processed if s["service"] == "deadline" and by_id[s["parent_span_id"]]["span_id"] == assigned["span_id"]
     ]
     assert step_clock, "deadline applied routing's step_assigned in the same trace"
+
+    # The receipt notice, sent later by notify's dispatcher, is in the trace too: its delivery
+    # under the span that queued it, and intake's timeline entry under the delivery.
+    queued = next(s for s in processed if s["service"] == "notify" and s["name"] == "process dossier.received")
+    delivery = next(s for s in trace if s["name"] == "deliver sms notice")
+    assert delivery["service"] == "notify" and delivery["parent_span_id"] == queued["span_id"]
+    notice_sent = next(s for s in trace if s["name"] == "create notify.notice_sent")
+    assert notice_sent["parent_span_id"] == delivery["span_id"]
+    assert any(s["service"] == "intake" and s["parent_span_id"] == notice_sent["span_id"] for s in processed)
 
     # The statements are in the trace too, without their parameters.
     statements = [s for s in trace if s["attributes"].get("db.system") == "postgresql" or "db.system.name" in s["attributes"]]
