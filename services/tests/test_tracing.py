@@ -9,13 +9,16 @@ import asyncio
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -28,7 +31,7 @@ from services.events.schemas import StepAssigned
 from services.logging import JsonFormatter, correlation_id_var
 from services.messaging import IdempotentConsumer, Outbox, OutboxRelay, Subscription, messaging_tables
 from services.settings import ServiceSettings
-from services.tracing_export import JsonLinesSpanExporter, sampler
+from services.tracing_export import JsonLinesSpanExporter, build_provider, sampler
 
 # version 00, trace id, parent span id, flags: sampled (01), and the SDK's random trace id (02) with it
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[13]$")
@@ -382,3 +385,44 @@ def test_the_span_file_gets_one_json_line_per_span_from_each_process(spans: Span
     assert lines[0]["name"] == "process routing.step_assigned" and lines[0]["kind"] == "CONSUMER"
     assert (lines[0]["trace_id"], lines[0]["span_id"]) == ids(span) and lines[0]["parent_span_id"] is None
     assert lines[0]["attributes"]["motcua.dossier_id"] == "d-1"
+
+
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector in the test process: keeps each request's path, type and body."""
+
+    received: list[tuple[str, str, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Collector.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_with_an_otlp_endpoint_spans_are_exported_over_http_to_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    try:
+        provider = build_provider("intake", {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+        tracing.install(provider)
+        with tracing.creating(step_assigned("d-9"), "motcua.intake.events"):
+            pass
+        assert provider.force_flush(5000)
+    finally:
+        tracing.install(None)
+        server.shutdown()
+    ((path, content_type, body),) = Collector.received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    request = ExportTraceServiceRequest.FromString(body)
+    (resource_spans,) = request.resource_spans
+    resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert resource["service.name"] == "intake"
+    (span,) = [s for scope in resource_spans.scope_spans for s in scope.spans]
+    assert span.name == "create routing.step_assigned"
