@@ -297,11 +297,13 @@ async def test_the_consumer_runs_the_handler_in_a_process_span_under_the_events_
     async def handler(session: object, given: Envelope) -> None:
         seen.append((tracing.current_ids(), correlation_id_var.get()))
 
-    await consumer_of(handler)._handle(None, record(envelope, tracing.kafka_headers(json.loads(headers))), envelope)  # type: ignore[arg-type]
+    consumer = consumer_of(handler)
+    await consumer._handle(None, record(envelope, tracing.kafka_headers(json.loads(headers))), envelope)  # type: ignore[arg-type]
     process = spans.named("process routing.step_assigned")
     assert seen == [(ids(process), str(envelope.correlation_id))]
     assert parent_of(process) == ids(spans.named("create routing.step_assigned"))[1]
-    assert process.attributes["messaging.consumer.group.name"] == "motcua.routing.intake-events"
+    assert process.attributes["messaging.consumer.group.name"] == consumer.group_id
+    assert consumer.group_id.endswith(".routing.intake-events")
     assert correlation_id_var.get() is None  # only while the handler runs
 
 
