@@ -1,4 +1,6 @@
-"""Structured logging: one JSON object per line on stderr, carrying the service and request id."""
+"""Structured logging: one JSON object per line on stderr, carrying the service, the request id,
+the correlation id of the event flow being applied, and the trace and span ids of the active span
+(when tracing is on: `services.tracing`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from services.tracing import current_ids
+from services.tracing import enabled as tracing_enabled
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The correlation id (shared by every event of one flow) of the event a consumer is applying.
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,6 +36,10 @@ class JsonFormatter(logging.Formatter):
         }
         if (request_id := request_id_var.get()) is not None:
             entry["request_id"] = request_id
+        if (correlation_id := correlation_id_var.get()) is not None:
+            entry["correlation_id"] = correlation_id
+        if tracing_enabled() and (ids := current_ids()) is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in getattr(record, "fields", {}).items():
             entry[key] = value
         if record.exc_info:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from services.messaging.backlog import export, read_backlog
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.migrations import upgrade
 from services.settings import ServiceSettings
+from services.tracing import wanted as tracing_wanted
 from services.web import create_app
 from services.work_queue import backoff_seconds, wait_for
 
@@ -185,9 +187,20 @@ def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = N
         upgrade(definition.migrations, settings.database_url)
         if args.command == "migrate":
             return 0
+        tracing_on = tracing_wanted(os.environ)
+        if tracing_on:  # the SDK and its exporters are imported only then
+            from services.tracing_export import configure_tracing
+
+            configure_tracing(definition.name)
         app = build_app(definition, settings)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if tracing_on:
+                from services.tracing_export import shutdown_tracing
+
+                shutdown_tracing()
         return 0
     return asyncio.run(_dead_letters_cli(definition, settings, args.replay))
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services import tracing
 from services.audit import AuditEntry, audit_entries
 from services.identity import OperatorOnly, Role, allow
 from services.limits import BodySizeLimit
@@ -206,6 +207,7 @@ def create_app(
         version=version,
         lifespan=lifespan,
         dependencies=[Depends(require_declared_content_type)],
+        telemetry=tracing.http_telemetry(),
     )
     app.state.runtime = runtime
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]

@@ -4,7 +4,10 @@ For each batch polled, a single database transaction records every event id in t
 inbox together with the handler's effects (and any events the handler emits to the outbox);
 the Kafka offsets are committed only after that transaction commits. A redelivered event finds
 its id in the inbox and is skipped. A handler that keeps failing is retried with backoff, then
-the message goes to the dead-letter topic with its error and the partition moves on."""
+the message goes to the dead-letter topic with its error and the partition moves on.
+
+Each handler runs with the event's correlation id in every log line and, with tracing on, in a
+`process <type>` span under the span that created the event (`services.tracing`)."""
 
 from __future__ import annotations
 
@@ -25,11 +28,12 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services import tracing
 from services.db import driver_connection, is_lock_conflict
 from services.events import Envelope
 from services.events.topics import stage_topic
 from services.kafka import create_consumer
-from services.logging import fields
+from services.logging import correlation_id_var, fields
 from services.messaging.outbox import Outbox
 from services.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.settings import ServiceSettings
@@ -218,27 +222,27 @@ class IdempotentConsumer:
                 await self._apply_one(session, record)
 
     async def _apply_batch(self, session: AsyncSession, records: list[ConsumerRecord]) -> None:
-        envelopes: list[Envelope] = []
+        envelopes: list[tuple[ConsumerRecord, Envelope]] = []
         for record in records:
             try:
                 envelope = Envelope.from_bytes(record.value)
             except (ValidationError, ValueError) as exc:
                 raise _HandlerFailed from exc
             if envelope.type in self.subscription.handlers:
-                envelopes.append(envelope)
+                envelopes.append((record, envelope))
             else:
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
         if not envelopes:
             return
-        ids = list(dict.fromkeys(e.event_id for e in envelopes))
+        ids = list(dict.fromkeys(e.event_id for _, e in envelopes))
         fresh = await self.first_seen(session, ids)
-        for envelope in envelopes:
+        for record, envelope in envelopes:
             if envelope.event_id not in fresh:
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "duplicate").inc()
                 continue
             fresh.discard(envelope.event_id)  # the same event twice in one batch: once
             try:
-                await self.subscription.handle(session, envelope)
+                await self._handle(session, record, envelope)
             except Exception as exc:
                 if is_infrastructure_failure(exc):
                     raise
@@ -246,6 +250,26 @@ class IdempotentConsumer:
                     raise _LockConflict from exc
                 raise _HandlerFailed from exc
             EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
+
+    async def _handle(self, session: AsyncSession, record: ConsumerRecord, envelope: Envelope) -> None:
+        """Run the event's handler with its correlation id in every log line and, with tracing on,
+        in a `process` span under the span that created the event (from the message's headers)."""
+        token = correlation_id_var.set(str(envelope.correlation_id))
+        try:
+            if not tracing.enabled():
+                await self.subscription.handle(session, envelope)
+                return
+            with tracing.processing(
+                record.headers,
+                envelope,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                consumer_group=self.group_id,
+            ):
+                await self.subscription.handle(session, envelope)
+        finally:
+            correlation_id_var.reset(token)
 
     async def first_seen(self, session: AsyncSession, event_ids: list[UUID]) -> set[UUID]:
         """Record the events in the inbox; the ids recorded now (not by an earlier delivery)."""
@@ -269,7 +293,7 @@ class IdempotentConsumer:
             attempt += 1
             try:
                 async with session.begin_nested():
-                    await self.subscription.handle(session, envelope)
+                    await self._handle(session, record, envelope)
                 EVENTS_CONSUMED.labels(self.name, envelope.type, "applied").inc()
                 return
             except Exception as exc:
@@ -324,7 +348,8 @@ class IdempotentConsumer:
                 "event_id": str(envelope.event_id) if envelope else None,
                 "raw": raw,
             },
-            headers={"consumer": self.group_id, "error": error[:200]},
+            # The trace context of the message goes along: the dead letter shows in its trace.
+            headers={**tracing.trace_headers(record.headers), "consumer": self.group_id, "error": error[:200]},
         )
         DEAD_LETTERS.labels(self.name).inc()
         log.error(

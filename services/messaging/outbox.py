@@ -1,4 +1,6 @@
-"""Writing events to the outbox, in the caller's transaction (transactional outbox)."""
+"""Writing events to the outbox, in the caller's transaction (transactional outbox). With tracing
+on, each row's headers carry the trace context of the span that created the event, which the relay
+sends on as the Kafka message's headers (`services.tracing`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import tracing
 from services.audit import ACTOR_COLUMNS, actor_values
 from services.db import driver_connection
 from services.events import Actor, Envelope, Event
@@ -56,17 +59,22 @@ class Outbox:
         envelope = event.envelope(
             dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
         )
-        await (await driver_connection(session)).execute(self.insert_event, *self._row(envelope))
+        conn = await driver_connection(session)
+        if tracing.enabled():
+            with tracing.creating(envelope, self.topic) as headers:
+                await conn.execute(self.insert_event, *self._row(envelope, headers))
+        else:
+            await conn.execute(self.insert_event, *self._row(envelope))
         return envelope
 
-    def _row(self, envelope: Envelope) -> tuple[Any, ...]:
+    def _row(self, envelope: Envelope, headers: str = tracing.NO_HEADERS) -> tuple[Any, ...]:
         actor = envelope.actor or Actor.service(self.service)
         return (
             envelope.event_id,
             self.topic,
             envelope.dossier_id,
             envelope.model_dump_json(),
-            "{}",
+            headers,
             *actor_values(actor),
             envelope.type,
         )
@@ -92,7 +100,11 @@ class Outbox:
 
     async def emit_many(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         """Several events (dossier id, event), each starting its own flow, as one batch of the driver's executemany."""
-        rows = [self._row(event.envelope(dossier_id=dossier_id, producer=self.service)) for dossier_id, event in events]
+        envelopes = [event.envelope(dossier_id=dossier_id, producer=self.service) for dossier_id, event in events]
+        if tracing.enabled():
+            rows = [self._row(envelope, tracing.created(envelope, self.topic)) for envelope in envelopes]
+        else:
+            rows = [self._row(envelope) for envelope in envelopes]
         if rows:
             await (await driver_connection(session)).executemany(self.insert_event, rows)
 

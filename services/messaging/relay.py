@@ -13,7 +13,11 @@ publishing as soon as it sees the lease gone; what it sent meanwhile is sent aga
 holder, and consumers' inboxes drop the repeat.
 
 A row is marked published only after the broker acknowledged it (acks=all); a crash or broker
-outage in between means the row is sent again, and consumers' inboxes drop the repeat."""
+outage in between means the row is sent again, and consumers' inboxes drop the repeat.
+
+A row's headers (the trace context of the span that created its event: `services.tracing`) go
+out as the Kafka message's headers; with tracing on, each row is sent in a `send <topic>` span
+under that span, ended when the broker has acknowledged it."""
 
 from __future__ import annotations
 
@@ -27,9 +31,11 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span, StatusCode
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services import tracing
 from services.db import asyncpg_dsn
 from services.kafka import create_producer
 from services.messaging.tables import MessagingTables
@@ -242,17 +248,29 @@ class OutboxRelay:
         if not rows:
             return 0
         deliveries = []
-        for row in rows:
-            headers = json.loads(row["headers"])
-            deliveries.append(
-                await producer.send(
-                    row["topic"],
-                    value=row["message"].encode(),
-                    key=row["key"].encode(),
-                    headers=[(k, str(v).encode()) for k, v in headers.items()] if headers else None,
+        spans: list[Span] = []  # with tracing on, a `send` span per row under the span that created it
+        try:
+            for row in rows:
+                headers = json.loads(row["headers"])
+                if tracing.enabled():
+                    spans.append(tracing.sending(headers, row["topic"], row["key"]))
+                deliveries.append(
+                    await producer.send(
+                        row["topic"],
+                        value=row["message"].encode(),
+                        key=row["key"].encode(),
+                        headers=tracing.kafka_headers(headers),
+                    )
                 )
-            )
-        await asyncio.gather(*deliveries)
+            await asyncio.gather(*deliveries)
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR)
+            raise
+        finally:
+            for span in spans:
+                span.end()
         async with conn.transaction():
             await self.lease.check(conn, epoch)
             await conn.execute(

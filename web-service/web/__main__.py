@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
+from services import tracing
 from services.logging import configure_logging
 from web.service import build_app
 from web.settings import WebSettings
@@ -23,8 +25,17 @@ def main(argv: list[str]) -> int:
         print(f"web: cannot start, its settings are missing or wrong: {names}", file=sys.stderr)
         return 2
     configure_logging("web", settings.log_level)
+    tracing_on = tracing.wanted(os.environ)
+    if tracing_on:  # the officer's page request starts the trace; its calls to the services carry it on
+        from services.tracing_export import configure_tracing, shutdown_tracing
+
+        configure_tracing("web")
     app = build_app(settings)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False, proxy_headers=False)
+    try:
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False, proxy_headers=False)
+    finally:
+        if tracing_on:
+            shutdown_tracing()
     return 0
 
 

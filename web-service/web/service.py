@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from services import tracing
 from web.adapters.backend import ApiError, ServiceUnavailable
 from web.adapters.sessions import COOKIE, Session, SessionExpired
 from web.entrypoints import agency, auth, citizen, counter, home, reports
@@ -48,7 +49,14 @@ def build_app(settings: WebSettings, routers: list | None = None) -> FastAPI:
         yield
         await wiring.close()
 
-    app = FastAPI(title="MotCua — console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="MotCua — console",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=tracing.http_telemetry(),
+    )
     app.state.wiring = wiring
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if VENDOR.is_dir():

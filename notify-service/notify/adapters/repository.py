@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify.adapters.tables import contacts, notices
 from notify.application.ports import DueNotice, NewNotice, NoticeStatus, SentNotice
 from notify.domain.policy import Contact, DossierContact
+from services import tracing
 from services.db import driver_connection, insert_row, insert_rows
 from services.identity import Scope
 from services.work_queue import LeasedQueue
@@ -90,8 +91,10 @@ class NotifyRepository:
     # ------------------------------------------------------------ notices
 
     async def add_notices(self, drafted: Sequence[NewNotice]) -> None:
-        """One batch of the driver's executemany (every notice has the same columns)."""
-        rows = [vars(notice) for notice in drafted]
+        """One batch of the driver's executemany (every notice has the same columns). With tracing
+        on, each keeps the current span's traceparent, for its sending to continue the trace."""
+        current = tracing.headers_for().get("traceparent") if tracing.enabled() else None
+        rows = [{**vars(notice), "traceparent": notice.traceparent or current} for notice in drafted]
         await insert_rows(self.session, notices, rows, "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[DueNotice]:

@@ -56,6 +56,9 @@ notices = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
     Column("failed_at", DateTime(timezone=True)),
+    # The W3C traceparent current when the notice was recorded (tracing on: `services.tracing`), so
+    # its sending, later and by the dispatcher, joins the dossier's trace.
+    Column("traceparent", Text),
     UniqueConstraint("dossier_id", "trigger_event_id", "channel", "recipient", name="uq_notify_notice_per_event"),
     Index("ix_notify_notices_due", "next_attempt_at", postgresql_where="status IN ('pending', 'sending', 'held')"),
     Index("ix_notify_notices_gateway_id", "gateway_id"),

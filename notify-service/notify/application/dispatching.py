@@ -34,6 +34,7 @@ from prometheus_client import Counter
 from notify.application.ports import Acceptance, Channel, DueNotice, NotifyUnitOfWork, Outcome, Outgoing
 from notify.domain.policy import Spacing, idempotency_id
 from notify.domain.quiet_hours import QuietHours
+from services import tracing
 from services.events.schemas import NoticeFailed, NoticeSent
 from services.vocabulary import VN_TZ
 from services.work_queue import backoff_seconds
@@ -124,6 +125,16 @@ async def _deliver_in_order(
 
 
 async def _deliver(uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, lease_seconds: float, notice: DueNotice) -> None:
+    # With tracing on, in the trace the notice was recorded in: the dossier's, from the counter on.
+    attributes = {"motcua.dossier_id": str(notice.dossier_id), "motcua.notice.id": str(notice.id)}
+    attributes |= {"motcua.notice.trigger": notice.trigger, "motcua.notice.attempt": notice.attempts}
+    with tracing.resumed(f"deliver {notice.channel} notice", notice.traceparent, attributes):
+        await _deliver_notice(uow, outlets, retries, lease_seconds, notice)
+
+
+async def _deliver_notice(
+    uow: NotifyUnitOfWork, outlets: Outlets, retries: Retries, lease_seconds: float, notice: DueNotice
+) -> None:
     outlet = outlets[notice.channel]
     outgoing = Outgoing(
         notice_id=str(notice.id),

@@ -128,6 +128,7 @@ class NewNotice:
     attachment_name: str | None = None
     attachment: str | None = None
     last_error: str | None = None
+    traceparent: str | None = None  # set by the repository from the current span, with tracing on
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class DueNotice:
     attempts: int  # this one included
     resends: int
     created_at: datetime
+    traceparent: str | None  # of the span the notice was recorded in: its sending continues that trace
     in_doubt: bool
 
 
