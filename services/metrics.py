@@ -25,3 +25,10 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 PARKED_EVENTS = Gauge("motcua_parked_events", "Events parked until the event they follow has been applied.")
 DEAD_LETTERS_PENDING = Gauge("motcua_dead_letters_pending", "Dead letters not yet replayed.")
+# How far each consumer group is behind on each partition it holds: the partition's high-water
+# mark less the consumer's position, set after each poll. A partition rebalanced away is removed.
+CONSUMER_LAG = Gauge(
+    "motcua_consumer_lag",
+    "Messages in a partition the consumer group has not read yet (high-water mark less position).",
+    ["group", "topic", "partition"],
+)
