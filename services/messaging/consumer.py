@@ -136,6 +136,7 @@ class IdempotentConsumer:
         )
         self.assigned = asyncio.Event()
         self.lag = LagGauge(self.group_id)
+        DEAD_LETTERS.labels(self.name)  # shown at 0 from the start, so an increase over it is defined
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
