@@ -17,6 +17,7 @@ import yaml
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from infra.stack import Stack
 from tests.conftest import BIRTH_GROUP, System, eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,3 +171,39 @@ def test_the_services_show_where_dossiers_wait(scraped: dict[str, set[str]]) -> 
     assert "motcua_notify_notices_failed_total" in scraped["notify"]
     for name in JOBS:
         assert {"motcua_outbox_backlog", "motcua_parked_oldest_age_seconds", "motcua_outbox_relay_leader"} <= scraped[name]
+
+
+def sample(system: System, service: str, name: str, labels: dict[str, str] | None = None) -> float | None:
+    text = system.http.get(f"{system.url(service)}/metrics").text
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and (labels or {}).items() <= s.labels.items():
+                return s.value
+    return None
+
+
+def test_a_timer_the_tick_cannot_fire_and_a_delivery_given_up_show_on_the_next_scrape(system: System, stack: Stack) -> None:
+    """A timer past its firing time whose deadline row is gone (the tick's claim never finds it), and
+    an LGSP delivery out of attempts: read from the tables at the scrape, not counted in memory."""
+    database = system.env["DATABASE_URL"].rsplit("/", 1)[1]
+    assert sample(system, "deadline", "motcua_deadline_timers_due_unfired") == 0
+    failed = {"queue": "deliveries", "state": "failed"}
+    assert sample(system, "routing", "motcua_routing_exchange_failing", failed) == 0
+    stuck = "'00000000-0000-4000-8000-00000000f1a6'"
+    stack.postgres.psql(
+        "INSERT INTO deadline.timers (dossier_id, scope, step_id, kind, due_at, fire_at) "
+        f"VALUES ({stuck}, 'dossier', '', 'overdue', now() - interval '1 hour', now() - interval '1 hour')",
+        database=database,
+    )
+    stack.postgres.psql(
+        "INSERT INTO routing.deliveries (request_id, dossier_id, step_id, agency_code, endpoint, payload, state, attempts, last_error) "
+        f"VALUES (gen_random_uuid(), {stuck}, 'tax', 'CT', 'http://127.0.0.1:9/', '{{}}', 'failed', 8, 'connection refused')",
+        database=database,
+    )
+    try:
+        assert sample(system, "deadline", "motcua_deadline_timers_due_unfired") == 1
+        assert (sample(system, "deadline", "motcua_deadline_timers_due_unfired_oldest_seconds") or 0) >= 3600
+        assert sample(system, "routing", "motcua_routing_exchange_failing", failed) == 1
+    finally:
+        stack.postgres.psql(f"DELETE FROM deadline.timers WHERE dossier_id = {stuck}", database=database)
+        stack.postgres.psql(f"DELETE FROM routing.deliveries WHERE dossier_id = {stuck}", database=database)
