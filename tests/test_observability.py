@@ -187,6 +187,8 @@ def test_a_timer_the_tick_cannot_fire_and_a_delivery_given_up_show_on_the_next_s
     an LGSP delivery out of attempts: read from the tables at the scrape, not counted in memory."""
     database = system.env["DATABASE_URL"].rsplit("/", 1)[1]
     assert sample(system, "deadline", "motcua_deadline_timers_due_unfired") == 0
+    # Nothing resolved yet this month: the ratio read from the tables is 1 (the gauge starts at 0).
+    assert sample(system, "deadline", "motcua_deadline_on_time_ratio") == 1.0
     failed = {"queue": "deliveries", "state": "failed"}
     assert sample(system, "routing", "motcua_routing_exchange_failing", failed) == 0
     stuck = "'00000000-0000-4000-8000-00000000f1a6'"
