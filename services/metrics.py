@@ -24,4 +24,13 @@ OUTBOX_OLDEST_AGE = Gauge(
     "motcua_outbox_oldest_unpublished_age_seconds", "Age of the oldest outbox row not yet published (0 when none)."
 )
 PARKED_EVENTS = Gauge("motcua_parked_events", "Events parked until the event they follow has been applied.")
+# An event parked for long waits for one that may never come (lost upstream, or dead-lettered).
+PARKED_OLDEST_AGE = Gauge("motcua_parked_oldest_age_seconds", "Age of the oldest parked event (0 when none).")
 DEAD_LETTERS_PENDING = Gauge("motcua_dead_letters_pending", "Dead letters not yet replayed.")
+# How far each consumer group is behind on each partition it holds: the partition's high-water
+# mark less the consumer's position, set after each poll. A partition rebalanced away is removed.
+CONSUMER_LAG = Gauge(
+    "motcua_consumer_lag",
+    "Messages in a partition the consumer group has not read yet (high-water mark less position).",
+    ["group", "topic", "partition"],
+)

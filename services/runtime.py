@@ -52,6 +52,11 @@ def _nothing(wiring: Any) -> Sequence[Subscription[Any]]:
     return ()
 
 
+# Sets a service's own gauges from its tables at each scrape of /metrics (timers due, deliveries
+# failing...); given the runtime for its engine and settings.
+Scrape = Callable[["Runtime[Any, Any]"], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ServiceDefinition(Generic[S, C]):
     """A service: its name, tables and migrations, settings class, and `wire`, which builds from
@@ -68,6 +73,7 @@ class ServiceDefinition(Generic[S, C]):
     subscriptions: Callable[[C], Sequence[Subscription[Any]]] = _nothing
     routers: Sequence[APIRouter] = ()
     workers: Sequence[Worker[C]] = field(default_factory=tuple)
+    scrape: Scrape | None = None
 
 
 class Runtime(Generic[S, C]):
@@ -130,11 +136,17 @@ class Runtime(Generic[S, C]):
         await self.engine.dispose()
 
     async def refresh_backlog_metrics(self) -> None:
-        """Set the backlog gauges from the service's tables; a database away leaves the last values."""
+        """Set the backlog gauges, and the service's own, from its tables; a database away leaves
+        the last values (each read is bounded, so a scrape never hangs on it)."""
         try:
             export(await asyncio.wait_for(read_backlog(self.engine, self.tables), 2))
         except Exception as exc:
             log.warning("cannot read the messaging backlog for /metrics (%s)", exc)
+        if self.definition.scrape is not None:
+            try:
+                await asyncio.wait_for(self.definition.scrape(self), 2)
+            except Exception as exc:
+                log.warning("cannot read %s's gauges for /metrics (%s)", self.definition.name, exc)
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

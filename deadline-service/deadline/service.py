@@ -12,7 +12,7 @@ from deadline.adapters.repository import DeadlineRepository
 from deadline.adapters.tables import messaging, parked_events
 from deadline.application.ports import DeadlineWork, EventWork
 from deadline.domain.clock import ClockRules, parse_thresholds
-from deadline.entrypoints import api, consumers, reports, workers
+from deadline.entrypoints import api, consumers, metrics, reports, workers
 from deadline.settings import DeadlineSettings
 from services.calendar import working_calendar
 from services.messaging.parking import Parking
@@ -58,4 +58,5 @@ definition = ServiceDefinition(
     subscriptions=consumers.subscriptions,
     routers=[api.router, api.admin, reports.router],
     workers=(workers.timer_worker,),
+    scrape=metrics.scrape,
 )

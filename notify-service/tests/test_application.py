@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from prometheus_client import REGISTRY
 
 from notify.adapters.messages import Templates
 from notify.application import dispatching
@@ -389,3 +390,30 @@ async def test_the_delivery_log_is_read_within_the_receiving_unit_and_each_read_
     [notice] = await delivery_log(memory.uow, UUID(dossier_id), Scope(units=("000.00.00.H30",)))
     assert notice.recipient_masked == "091****678"
     assert audit.reads == [("notices", [dossier_id], {"notices": 1})]
+
+
+def failed_count(channel: str, permanent: str) -> float:
+    return REGISTRY.get_sample_value("motcua_notify_notices_failed_total", {"channel": channel, "permanent": permanent}) or 0.0
+
+
+async def test_notices_failed_for_good_are_counted_by_channel_and_whether_the_failure_is_permanent(memory: MemoryNotify) -> None:
+    """What the 'notices failing' alert reads: a rejection and an undelivered receipt (permanent),
+    retries run out (not permanent); a failure for now is not counted."""
+    refused, tired, unreached = str(uuid4()), str(uuid4()), str(uuid4())
+    before = failed_count("sms", "true"), failed_count("sms", "false")
+    await remember_contact(memory.work, memory.drafting, received(refused, phone="0900000401"))
+    await remember_contact(memory.work, memory.drafting, received(tired, phone="0900000504"))
+    await remember_contact(memory.work, memory.drafting, received(unreached, phone="0900000777"))
+    memory.channel.script["0900000401"] = [Outcome("rejected", "Invalid phone number", code="401")]
+    memory.channel.script["0900000504"] = [Outcome("transient", "busy", code="http-503")] * memory.retries.max_attempts
+
+    await dispatch(memory)
+    assert (failed_count("sms", "true"), failed_count("sms", "false")) == (before[0] + 1, before[1])
+    for _ in range(memory.retries.max_attempts - 1):
+        memory.notices.fall_due()
+        await dispatch(memory)
+    assert failed_count("sms", "false") == before[1] + 1
+
+    [sms] = memory.notices.of(unreached)
+    await apply_delivery_receipt(memory.uow, str(sms["id"]), "UNDELIVERABLE", delivered=False)
+    assert failed_count("sms", "true") == before[0] + 2

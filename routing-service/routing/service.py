@@ -13,7 +13,7 @@ from routing.adapters.repository import RoutingRepository
 from routing.adapters.tables import messaging, parked_events
 from routing.application.exchange import RetryPolicy
 from routing.application.ports import Partners, RoutingWork
-from routing.entrypoints import actions, admin, consumers, inbox, lgsp, routes, workers
+from routing.entrypoints import actions, admin, consumers, inbox, lgsp, metrics, routes, workers
 from routing.settings import RoutingSettings
 from services.calendar import working_calendar
 from services.messaging.parking import Parking
@@ -59,4 +59,5 @@ definition = ServiceDefinition(
     subscriptions=consumers.subscriptions,
     routers=[routes.router, admin.router, inbox.router, actions.router, lgsp.router],
     workers=(workers.deliver_steps, workers.sync_portal, workers.housekeeping),
+    scrape=metrics.scrape,
 )

@@ -9,7 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.messaging.tables import MessagingTables
-from services.metrics import DEAD_LETTERS_PENDING, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PARKED_EVENTS
+from services.metrics import (
+    DEAD_LETTERS_PENDING,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    PARKED_EVENTS,
+    PARKED_OLDEST_AGE,
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,7 @@ class Backlog:
     oldest_unpublished_age_seconds: float
     parked: int
     dead_letters: int
+    oldest_parked_age_seconds: float = 0.0
 
 
 async def read_backlog(engine: AsyncEngine, tables: MessagingTables) -> Backlog:
@@ -35,14 +42,19 @@ async def read_backlog(engine: AsyncEngine, tables: MessagingTables) -> Backlog:
                 )
             )
         ).one()
-        parked = 0
+        parked, oldest_parked = 0, 0.0
         if row.parks:
-            parked = (await conn.execute(text(f"SELECT count(*) FROM {schema}.parked_events"))).scalar_one()
-    return Backlog(int(row.unpublished), float(row.oldest), int(parked), int(row.dead_letters))
+            parked, oldest_parked = (
+                await conn.execute(
+                    text(f"SELECT count(*), coalesce(extract(epoch FROM now() - min(parked_at)), 0) FROM {schema}.parked_events")
+                )
+            ).one()
+    return Backlog(int(row.unpublished), float(row.oldest), int(parked), int(row.dead_letters), float(oldest_parked))
 
 
 def export(backlog: Backlog) -> None:
     OUTBOX_BACKLOG.set(backlog.unpublished)
     OUTBOX_OLDEST_AGE.set(backlog.oldest_unpublished_age_seconds)
     PARKED_EVENTS.set(backlog.parked)
+    PARKED_OLDEST_AGE.set(backlog.oldest_parked_age_seconds)
     DEAD_LETTERS_PENDING.set(backlog.dead_letters)

@@ -34,6 +34,7 @@ from services.events import Envelope
 from services.events.topics import stage_topic
 from services.kafka import create_consumer
 from services.logging import correlation_id_var, fields
+from services.messaging.lag import LagGauge
 from services.messaging.outbox import Outbox
 from services.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.settings import ServiceSettings
@@ -138,6 +139,8 @@ class IdempotentConsumer:
             "ON CONFLICT DO NOTHING RETURNING event_id"
         )
         self.assigned = asyncio.Event()
+        self.lag = LagGauge(self.group_id)
+        DEAD_LETTERS.labels(self.name)  # shown at 0 from the start, so an increase over it is defined
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
@@ -156,6 +159,7 @@ class IdempotentConsumer:
                         offsets.advance({tp: records[-1].offset + 1 for tp, records in batches.items()})
                     if offsets.due(idle=not batches):
                         await self._commit(consumer, offsets.take())
+                    await self.lag.refresh(consumer)
                     failures = 0
                 await self._commit(consumer, offsets.take())
             except asyncio.CancelledError:
@@ -166,6 +170,7 @@ class IdempotentConsumer:
                 log.warning("consumer %s interrupted (%s); restarting in %.1fs", self.group_id, exc, delay)
                 await wait_for(stop, delay)
             finally:
+                self.lag.clear()
                 try:
                     await consumer.stop()
                 except Exception:  # pragma: no cover - best effort on a broken client

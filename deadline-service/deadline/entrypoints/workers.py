@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TIMERS_FIRED = Counter("motcua_deadline_timers_fired_total", "Deadline timers fired", ["kind"])
+TIMERS_FIRED.labels("warning")
+TIMERS_FIRED.labels("overdue")
 
 
 def count_fired(result: TickResult) -> None:

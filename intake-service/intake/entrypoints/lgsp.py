@@ -27,6 +27,7 @@ from services.vocabulary import Channel
 router = APIRouter(prefix="/lgsp", tags=["lgsp"])
 log = logging.getLogger(__name__)
 INBOUND = Counter("motcua_intake_lgsp_inbound_total", "Signed dossier deliveries from the LGSP by outcome.", ["outcome"])
+INBOUND.labels("received")  # shown from the start, so a refusal ratio has a denominator
 
 
 def logged(problem: Problem, client_id: str | None) -> Problem:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from notify.application.dispatching import NOTICES_FAILED
 from notify.application.ports import NotifyUnitOfWork
 from notify.schemas import NoticeEntry, ReceiptApplied
 from services.events.schemas import NoticeDelivered, NoticeFailed
@@ -46,6 +47,7 @@ async def apply_delivery_receipt(uow: NotifyUnitOfWork, gateway_id: str, status:
             failed_at=now,
         )
         await work.events.emit(failed, dossier_id=str(notice.dossier_id))
+        NOTICES_FAILED.labels(notice.channel, "true").inc()
         return ReceiptApplied(notice_id=str(notice.id), status="failed")
 
 

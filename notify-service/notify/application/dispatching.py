@@ -47,6 +47,16 @@ SEND_OUTCOMES = Counter(
     "its channel had taken, recorded as sent without sending it again).",
     ["channel", "outcome"],
 )
+# Notices failed for good (`notify.notice_failed`): the citizen was not told. permanent="true" when
+# the channel refused the notice or the handset was not reached, "false" when the retries ran out.
+NOTICES_FAILED = Counter(
+    "motcua_notify_notices_failed_total",
+    "Notices failed for good by channel (permanent: refused or undelivered, rather than retries exhausted).",
+    ["channel", "permanent"],
+)
+for _channel in ("sms", "email"):
+    NOTICES_FAILED.labels(_channel, "true")
+    NOTICES_FAILED.labels(_channel, "false")
 
 
 class RateLimiter:
@@ -227,3 +237,4 @@ async def record_outcome(
                 failed_at=now,
             )
             await work.events.emit(failed, dossier_id=outgoing.dossier_id)
+            NOTICES_FAILED.labels(notice.channel, str(permanent).lower()).inc()
