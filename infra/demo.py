@@ -229,6 +229,14 @@ def print_notices(submitted: dict[str, str]) -> None:
             print(f"  ✉ to {notice['to']} via {notice['channel']}: {' '.join(notice['body'].split())[:160]}")
 
 
+PHASES = 5
+
+
+def phase(number: int, what: str) -> None:
+    """Say which of the demo's phases starts now, so someone watching `make run` knows where it is."""
+    print(f"[demo] {number}/{PHASES} {what}", flush=True)
+
+
 def main() -> int:
     def terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -237,10 +245,12 @@ def main() -> int:
     stack = Stack(PROFILES["dev"])
     services: dict[str, ServiceProcess] = {}
     try:
+        phase(1, "starting PostgreSQL, Kafka and Keycloak (the first start takes a minute or two)")
         stack.up()
+        phase(2, "creating Kafka's topics and each service's access to them")
         stack.kafka.provision("motcua")  # the default TOPIC_PREFIX: its topics, and each service's ACLs on them
         logs = stack.profile.root / "logs"
-        print(f"starting intake, routing, deadline, notify (logs in {logs})")
+        phase(3, f"starting intake, routing, deadline, notify and the web console (logs in {logs})")
         ids = Identities(stack)
         console_url = f"http://127.0.0.1:{CONSOLE_PORT}"
         env = {
@@ -257,7 +267,9 @@ def main() -> int:
         services["web"] = start_console(
             console_env(env, urls, CONSOLE_PORT, stack.profile.web_session_key()), CONSOLE_PORT, logs / "web.log"
         )
+        phase(4, f"filing {len(SAMPLES)} sample dossiers and taking each through every agency")
         run_demo(services, ids)
+        phase(5, "ready")
         print(f"notices to the console sink are kept in {SINK}")
         print_sign_in(stack, ids, services)
         print(

@@ -198,12 +198,30 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *,
+    progress: Callable[[str], None] | None = None,
+    every: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Poll until `predicate` holds; a wait longer than `every` seconds says so, once each `every`
+    seconds ("waiting for Keycloak to serve the realm (20 s)…"), so someone watching sees it is alive."""
+    report = log if progress is None else progress
+    start = clock()
+    deadline = start + timeout
+    next_report = start + every
+    while clock() < deadline:
         if predicate():
             return
-        time.sleep(0.2)
+        now = clock()
+        if now >= next_report:
+            report(f"waiting for {what} ({now - start:.0f} s of at most {timeout:.0f} s)…")
+            next_report += every
+        sleep(0.2)
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
