@@ -23,6 +23,7 @@ import httpx
 from bench.console import measure_console
 from bench.cpu import CpuMeter
 from bench.e2e import run_rate
+from bench.progress import Phase, Progress
 from bench.raw_limits import kafka_producer_throughput, pgbench_insert_tps
 from bench.system import BenchSystem, start_system
 from infra.stack import PROFILES, REPO, Stack
@@ -78,7 +79,6 @@ def previous_run(path: Path) -> dict[str, Any] | None:
 
 def console_pages(stack: Stack, system: BenchSystem, runs: int) -> list[dict[str, Any]]:
     """The console's pages over the dossiers the sustained run filed, beside the calls they rest on."""
-    print(f"the web console's pages, {runs} times each", file=sys.stderr)
     token = system.token()
     newest = httpx.get(f"{system.intake}/dossiers", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     dossier_id = newest.json()["items"][0]["id"]
@@ -114,6 +114,24 @@ def console_pages(stack: Stack, system: BenchSystem, runs: int) -> list[dict[str
     return measure_console(stack, system.env, urls, system.officer, token, pages, stack.profile.root / "logs", runs)
 
 
+def plan(quick: bool, rates: list[float], sustain_rate: float, step_seconds: int, sustain_seconds: int) -> list[Phase]:
+    """The run's phases in order, each with about how long it takes on this machine (what the time
+    left is estimated from); a load phase is planned as its length plus the wait for its last notices."""
+    runs = 1 if quick else 3
+    return [
+        Phase("starting PostgreSQL, Kafka and Keycloak", 60),
+        Phase("PostgreSQL's insert rate (pgbench)", runs * (5 if quick else 10) + 5),
+        Phase("Kafka's producer throughput (ProducerPerformance)", runs * (8 if quick else 20)),
+        Phase("starting intake, routing, deadline, notify", 20),
+        Phase("warm-up at 20/s for 3 s", 10),
+        *(Phase(f"end to end at {rate:.0f}/s for {step_seconds} s", step_seconds + 10) for rate in rates),
+        Phase(f"sustained at {sustain_rate:.0f}/s for {sustain_seconds} s", sustain_seconds + 10),
+        Phase(f"the web console's pages, {10 if quick else 50} times each", 15 if quick else 45),
+        Phase("calendar arithmetic", 5 if quick else 15),
+        Phase("the deadline tick with open timers", 15 if quick else 60),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true")
@@ -129,42 +147,51 @@ def main(argv: list[str] | None = None) -> int:
     results["previous"] = previous_run(REPO / "bench" / "results.json")
     stack = Stack(PROFILES["bench"])
     system: BenchSystem | None = None
+    progress = Progress(plan(args.quick, rates, args.sustain_rate, step_seconds, sustain_seconds))
     try:
-        stack.up()
-        print("measuring the machine's raw limits (pgbench, kafka ProducerPerformance)", file=sys.stderr)
-        results["postgres_insert"] = pgbench_insert_tps(stack, runs=1 if args.quick else 3, seconds=5 if args.quick else 10)
-        results["kafka_producer"] = kafka_producer_throughput(
-            stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000
-        )
+        with progress.next_phase():
+            stack.up()
+        with progress.next_phase():
+            results["postgres_insert"] = pgbench_insert_tps(stack, runs=1 if args.quick else 3, seconds=5 if args.quick else 10)
+        with progress.next_phase():
+            results["kafka_producer"] = kafka_producer_throughput(
+                stack, runs=1 if args.quick else 3, records=50_000 if args.quick else 300_000
+            )
 
-        system = start_system(stack, "bench")
+        with progress.next_phase():
+            system = start_system(stack, "bench")
         intake, database_url, units = system.intake, system.database_url, system.units
-        asyncio.run(run_rate(intake, system.token(), database_url, 20, 3, units))  # warm-up: connections, caches, consumer groups
+        with progress.next_phase():  # connections, caches, consumer groups
+            asyncio.run(run_rate(intake, system.token(), database_url, 20, 3, units))
         results["fixed_rates"] = []
         for rate in rates:
-            print(f"offering {rate:.0f} dossiers/s for {step_seconds} s", file=sys.stderr)
-            results["fixed_rates"].append(asyncio.run(run_rate(intake, system.token(), database_url, rate, step_seconds, units)))
-        print(f"sustained: offering {args.sustain_rate:.0f} dossiers/s for {sustain_seconds} s", file=sys.stderr)
-        meter = CpuMeter(stack, system.services)
-        meter.begin()
-        loadgen_start = time.process_time()
-        results["sustained"] = asyncio.run(
-            run_rate(intake, system.token(), database_url, args.sustain_rate, sustain_seconds, units)
-        )
-        noticed = results["sustained"]["intake_to_notice"]["noticed"]
-        results["cpu_ms_per_dossier"] = {
-            **meter.per_dossier_ms(noticed),
-            "load generator": round((time.process_time() - loadgen_start) * 1000 / max(noticed, 1), 2),
-        }
-        results["console"] = console_pages(stack, system, runs=10 if args.quick else 50)
-        system.stop()
-        print("calendar arithmetic and the deadline tick with open timers", file=sys.stderr)
-        results["calendar"] = run_script(
-            REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else [])
-        )
-        results["deadline_tick"] = run_script(
-            REPO / "bench" / "deadline_tick_bench.py", *(["--timers", "100000", "--runs", "3"] if args.quick else [])
-        )
+            with progress.next_phase():
+                results["fixed_rates"].append(
+                    asyncio.run(run_rate(intake, system.token(), database_url, rate, step_seconds, units))
+                )
+        with progress.next_phase():
+            meter = CpuMeter(stack, system.services)
+            meter.begin()
+            loadgen_start = time.process_time()
+            results["sustained"] = asyncio.run(
+                run_rate(intake, system.token(), database_url, args.sustain_rate, sustain_seconds, units)
+            )
+            noticed = results["sustained"]["intake_to_notice"]["noticed"]
+            results["cpu_ms_per_dossier"] = {
+                **meter.per_dossier_ms(noticed),
+                "load generator": round((time.process_time() - loadgen_start) * 1000 / max(noticed, 1), 2),
+            }
+        with progress.next_phase():
+            results["console"] = console_pages(stack, system, runs=10 if args.quick else 50)
+            system.stop()
+        with progress.next_phase():
+            results["calendar"] = run_script(
+                REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else [])
+            )
+        with progress.next_phase():
+            results["deadline_tick"] = run_script(
+                REPO / "bench" / "deadline_tick_bench.py", *(["--timers", "100000", "--runs", "3"] if args.quick else [])
+            )
     finally:
         if system is not None:
             system.stop()
