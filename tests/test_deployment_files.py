@@ -92,9 +92,11 @@ def env_example() -> dict[str, str]:
 
 
 def filled_secrets() -> dict[str, str]:
-    """A value for every variable of .env.example, as an operator following its comments makes them."""
+    """A value for every secret of .env.example, as an operator following its comments makes them."""
     return {
-        name: Fernet.generate_key().decode() if name == "WEB_SESSION_KEY" else secrets.token_hex(24) for name in env_example()
+        name: Fernet.generate_key().decode() if name == "WEB_SESSION_KEY" else secrets.token_hex(24)
+        for name in env_example()
+        if SECRET_NAME.search(name)
     }
 
 
@@ -215,8 +217,10 @@ def test_compose_references_resolve(compose: dict[str, Any]) -> None:
 
 def test_every_secret_is_required_and_documented() -> None:
     """A secret comes only from the operator's environment, as ${VAR:?...}: a missing one stops
-    `docker compose up` with its name; none has a default, none is written in the file."""
+    `docker compose up` with its name; none has a default, none is written in the file. What else
+    .env.example lists is optional (${VAR:-...}): left out, the stack still starts."""
     documented = env_example()
+    optional: set[str] = set()
     required: set[str] = set()
     for name, service in raw_compose()["services"].items():
         for key, value in environment(service).items():
@@ -226,17 +230,34 @@ def test_every_secret_is_required_and_documented() -> None:
                 if SECRET_NAME.search(variable):
                     assert op == ":?", f"{name}.{key}: the secret {variable} must be required as ${{{variable}:?...}}"
                     required.add(variable)
+                else:
+                    assert op in (":-", "-"), f"{name}.{key}: {variable} is optional, so ${{{variable}:-...}}"
+                    optional.add(variable)
             if SECRET_NAME.search(key):
                 assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{name}.{key} must be one required variable, not {value!r}"
             if key == "DATABASE_URL":
                 assert re.fullmatch(r"postgresql\+asyncpg://\w+:\$\{\w+:\?[^}]*\}@[\w.-]+:\d+/\w+", value), (
                     f"{name}.DATABASE_URL: its password must be a required variable"
                 )
-    assert required == set(documented), "every variable of .env.example is a secret the compose file requires"
+    assert required | optional == set(documented), "every variable of .env.example is one the compose file reads"
+    assert not optional & {name for name in documented if SECRET_NAME.search(name)}
     assert all(value == "" for value in documented.values()), ".env.example ships no secret value"
-    for variable in documented:
+    interpolate(raw_compose(), filled_secrets())  # the optional ones may be left out
+    for variable in required:
         with pytest.raises(MissingVariable, match=variable):
             interpolate(raw_compose(), filled_secrets() | {variable: ""})
+
+
+def test_traces_go_to_the_collector_in_env_and_are_off_without_one(values: dict[str, str]) -> None:
+    from services.tracing import wanted
+
+    endpoint = "http://otel-collector:4318"
+    traced = interpolate(raw_compose(), values | {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    plain = interpolate(raw_compose(), values)
+    for name in [*SERVICES, "web"]:
+        assert environment(traced["services"][name])["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+        assert wanted(environment(traced["services"][name]))
+        assert not wanted(environment(plain["services"][name])), f"{name} traces with no collector given"
 
 
 @pytest.mark.parametrize("name", [*SERVICES, "web"])

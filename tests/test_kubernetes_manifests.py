@@ -355,6 +355,22 @@ def test_the_console_gets_every_setting_it_needs_and_its_probes_exist(only_envir
     assert not serves(app, "/health")
 
 
+def test_traces_go_to_the_collector_given_and_are_off_without_one() -> None:
+    from services.tracing import wanted
+
+    assert not any(wanted(environment(component)) for component in APPS), "the documented values make no traces"
+    endpoint = "http://otel-collector.observability.svc:4318"
+    traced = load_values(overrides=[f"tracing.otlpEndpoint={endpoint}"])
+    configs = {o["metadata"]["name"]: o for objects in render(traced).values() for o in objects if o["kind"] == "ConfigMap"}
+    for component in APPS:
+        config = configs[f"{traced.name}-{component}"]
+        assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+        assert wanted(config["data"])
+        assert "OTEL_SERVICE_NAME" not in config["data"]  # each process names itself
+    with pytest.raises(ValueError, match="otlpEndpoint"):
+        load_values(overrides=["tracing.otlpEndpoint=otel-collector:4318"])
+
+
 @pytest.mark.parametrize("component", APPS)
 def test_each_app_runs_as_nobody_with_two_replicas_a_budget_and_a_service(component: str) -> None:
     spec = deployment(component)["spec"]

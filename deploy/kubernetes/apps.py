@@ -78,7 +78,7 @@ def service_settings(values: Values, service: str) -> dict[str, str]:
             f"/realms/{values.identity.realm}/protocol/openid-connect/certs"
         ),
     }
-    defaults = {"LOG_LEVEL": values.services.log_level}
+    defaults = {"LOG_LEVEL": values.services.log_level, **tracing_settings(values)}
     if service == "intake":
         defaults["INTAKE_PUBLIC_BASE_URL"] = values.web.public_url
     if service == "notify":
@@ -104,8 +104,16 @@ def web_settings(values: Values) -> dict[str, str]:
         "LOG_LEVEL": values.services.log_level,
         "WEB_FORM_PLACE": values.web.form_place,
         "XDG_CACHE_HOME": f"{SCRATCH}/.cache",  # fontconfig's cache, for the PDF forms
+        **tracing_settings(values),
     }
     return {**defaults, **own_env(values.web.env, {*derived, *WEB_SECRETS}, "web.env"), **derived}
+
+
+def tracing_settings(values: Values) -> dict[str, str]:
+    """Where spans go, when an OTLP endpoint is given (none: no traces). Each process names itself
+    (`service.name`), so no OTEL_SERVICE_NAME is set; `env` may still add the SDK's other variables."""
+    endpoint = values.tracing.otlp_endpoint
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint} if endpoint else {}
 
 
 def own_env(env: dict[str, str], derived: set[str], where: str) -> dict[str, str]:

@@ -123,6 +123,19 @@ class Postgres(Model):
     resources: Resources
 
 
+class Tracing(Model):
+    otlp_endpoint: str = Field(
+        "", description="OTLP over HTTP, e.g. http://otel-collector.observability.svc:4318; empty: no traces."
+    )
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"tracing.otlpEndpoint must be an http:// or https:// URL, not {value!r}")
+        return value
+
+
 class Values(Model):
     name: str = Field(pattern=DNS_LABEL)
     namespace: str = Field(pattern=DNS_LABEL)
@@ -134,6 +147,7 @@ class Values(Model):
     identity: Identity
     kafka: Kafka
     postgres: Postgres
+    tracing: Tracing = Tracing()
 
     @model_validator(mode="after")
     def _databases_apart(self) -> Values:
