@@ -8,10 +8,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services import tracing
@@ -261,6 +264,36 @@ def _problem_openapi(app: FastAPI, issuer: str) -> Callable[[], dict[str, object
     return openapi
 
 
+# Swagger UI's files, vendored from the npm registry by scripts/install.sh (and the Dockerfile): a
+# provincial data centre may not reach a CDN, and the console must not depend on one.
+SWAGGER_UI = Path(__file__).resolve().parent / ".vendor" / "node_modules" / "swagger-ui-dist"
+SWAGGER_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """`/docs`: Swagger UI served from the installed files, signing in through Keycloak (PKCE)."""
+    if not (SWAGGER_UI / "swagger-ui-bundle.js").is_file():
+        log.warning("Swagger UI is not installed (%s): run scripts/install.sh; /docs will lack its assets", SWAGGER_UI)
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            title=f"{app.title} - API",
+            swagger_js_url=f"{root}{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{SWAGGER_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+            init_oauth={"usePkceWithAuthorizationCodeGrant": True},  # the client id is typed in the dialog
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def create_app(
     runtime: Runtime[Any, Any],
     *,
@@ -282,12 +315,15 @@ def create_app(
         description=description,
         version=version,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from local files
+        redoc_url=None,  # ReDoc would come from a CDN
         dependencies=[Depends(require_declared_content_type)],
         telemetry=tracing.http_telemetry(),
     )
     app.state.runtime = runtime
     app.openapi = _problem_openapi(app, runtime.settings.oidc_issuer)  # type: ignore[method-assign]
     install_problem_handlers(app)
+    install_docs(app)
 
     app.include_router(operations_router())
     for router in routers:

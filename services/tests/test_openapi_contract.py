@@ -53,3 +53,25 @@ def test_every_operation_may_answer_503_and_every_problem_has_an_example(documen
                 problem = answer.get("content", {}).get(PROBLEM_JSON)
                 if problem and status in ("401", "403", "409", "413", "415", "422", "503"):
                     assert problem["example"]["status"] == int(status), f"{method} {path} {status}"
+
+
+async def test_docs_serve_swagger_ui_from_the_installed_files_not_a_cdn() -> None:
+    import re
+
+    import httpx
+
+    from intake.service import definition
+    from intake.settings import IntakeSettings
+    from services.runtime import build_app
+
+    app = build_app(definition, IntakeSettings(service_name="intake", OIDC_ISSUER=ISSUER))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+        page = await client.get("/docs")
+        assert page.status_code == 200
+        urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+        assert urls and all(url.startswith("/") for url in urls), urls
+        assert "http://" not in page.text and "https://" not in page.text
+        for url in urls:
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+        assert (await client.get("/docs/oauth2-redirect")).status_code == 200
