@@ -169,21 +169,21 @@ ANSWERS: dict[str, tuple[str, str, str]] = {
     "401": ("Unauthorized", "an access token from the identity provider is required (Authorization: Bearer ...)", "unauthorized"),
     "403": ("Forbidden", "this action needs one of the roles: officer", "forbidden"),
     "404": ("Not found", "no such record", "not-found"),
-    "409": ("Conflict", "the record was changed by someone else; reload and try again", "conflict"),
+    "409": ("Conflict", "not possible in the dossier's current status", "conflict"),
     "413": ("Request body too large", "send at most 1048576 bytes", "body-too-large"),
     "415": ("Unsupported media type", "send the body as application/json, not text/plain", "unsupported-media-type"),
     "422": ("Invalid request", "1 field is invalid", "validation"),
-    "503": ("Service unavailable", "too many requests in flight, or a dependency is down; retry later", "unavailable"),
+    "503": ("Service unavailable", "The database is busy or unreachable; nothing was changed. Retry shortly.", "unavailable"),
 }
 DESCRIPTIONS = {
     "401": "No valid access token",
     "403": "The token lacks the role or scope this operation needs",
     "404": "No record with that id",
-    "409": "The change conflicts with the record's current state",
+    "409": "Not allowed in the record's current state (the answer says which), or a replayed request",
     "413": "The request body is larger than the service accepts",
     "415": "The body is not in the media type this operation declares",
     "422": "Invalid request (problem+json naming each field)",
-    "503": "Overloaded or a dependency (database) is unavailable; retry later",
+    "503": "Overloaded, or the database busy or unreachable: nothing was changed; retry after Retry-After",
 }
 WRITES = {"post", "put", "patch", "delete"}
 
@@ -246,10 +246,11 @@ def enrich_openapi(schema: dict[str, Any], issuer: str) -> dict[str, Any]:
                 if status == "422" or not declared.get("content"):
                     responses[status] = answer
             for status, declared in responses.items():
-                if status >= "400" and "description" in declared and not declared.get("content") and status in ANSWERS:
-                    responses[status] = {**problem_answer(status), "description": declared["description"]}
-    if not schemes:
-        components.pop("securitySchemes")
+                if status in ANSWERS and not declared.get("content"):  # declared by the route with words only
+                    responses[status] = {
+                        **problem_answer(status),
+                        "description": declared.get("description", DESCRIPTIONS[status]),
+                    }
     return schema
 
 
