@@ -17,11 +17,15 @@ COPY requirements.txt /tmp/requirements.txt
 RUN python -m venv --without-pip /opt/venv \
     && pip --python /opt/venv/bin/python install --only-binary=:all: -r /tmp/requirements.txt
 
-# ---------------------------------------------------------------- htmx for the console, from the npm registry
+# ---------------------------------------------------------------- htmx (console) and Swagger UI (/docs), from the npm registry
 FROM node:20-bookworm-slim AS htmx
 # The same version scripts/install.sh vendors for development.
 ARG HTMX_VERSION=2.0.11
 RUN npm install --no-save --no-audit --no-fund --no-package-lock --prefix /vendor "htmx.org@${HTMX_VERSION}"
+# Swagger UI for every service's /docs (the same version scripts/install.sh vendors).
+ARG SWAGGER_UI_VERSION=5.35.0
+RUN npm install --no-save --no-audit --no-fund --no-package-lock --prefix /swagger "swagger-ui-dist@${SWAGGER_UI_VERSION}" \
+    && rm -f /swagger/node_modules/swagger-ui-dist/*.map
 
 # ---------------------------------------------------------------- what every image shares
 FROM ${PYTHON_IMAGE} AS base
@@ -39,6 +43,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 COPY services/ services/
+COPY --from=htmx /swagger/node_modules/swagger-ui-dist services/.vendor/node_modules/swagger-ui-dist
 COPY web-service/ web-service/
 COPY --from=htmx /vendor/node_modules/htmx.org/dist web-service/.vendor/node_modules/htmx.org/dist
 RUN python -m compileall -q services web-service/web
@@ -64,6 +69,7 @@ ARG SERVICE
 RUN case "${SERVICE}" in intake|routing|deadline|notify) ;; \
       *) echo "build with --build-arg SERVICE=intake|routing|deadline|notify (got '${SERVICE}')" >&2; exit 1 ;; esac
 COPY services/ services/
+COPY --from=htmx /swagger/node_modules/swagger-ui-dist services/.vendor/node_modules/swagger-ui-dist
 COPY ${SERVICE}-service/ ${SERVICE}-service/
 RUN python -m compileall -q services ${SERVICE}-service
 ENV PYTHONPATH=/app:/app/${SERVICE}-service MOTCUA_SERVICE=${SERVICE}

@@ -64,6 +64,13 @@ if ! grep -qs "\"version\": \"$HTMX_VERSION\"" web-service/.vendor/node_modules/
   step "htmx $HTMX_VERSION from the npm registry" npm_htmx
 fi
 
+# Swagger UI for every service's /docs, from the npm registry (served from these files, not a CDN).
+SWAGGER_UI_VERSION=5.35.0
+if ! grep -qs "\"version\": \"$SWAGGER_UI_VERSION\"" services/.vendor/node_modules/swagger-ui-dist/package.json; then
+  echo "[install] swagger-ui-dist $SWAGGER_UI_VERSION from the npm registry"
+  npm install --silent --no-save --no-audit --no-fund --no-package-lock --prefix services/.vendor "swagger-ui-dist@$SWAGGER_UI_VERSION" >/dev/null
+fi
+
 PYTHON="${PYTHON:-python3}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[install] Python 3.11 or newer is required ($PYTHON is $("$PYTHON" --version))" >&2

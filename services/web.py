@@ -8,10 +8,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services import tracing
@@ -20,7 +23,7 @@ from services.identity import OperatorOnly, Role, allow
 from services.limits import BodySizeLimit
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.overload import LoadShedder
-from services.problems import PROBLEM_JSON, Problem, install_problem_handlers
+from services.problems import PROBLEM_JSON, TYPE_BASE, Problem, install_problem_handlers
 from services.request_context import RequestContext
 
 if TYPE_CHECKING:
@@ -159,30 +162,137 @@ PROBLEM_SCHEMA = {
 }
 
 
-def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, object]]:
-    """Declare what the app really answers on bad input: 422 as problem+json, not FastAPI's default shape."""
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+# The answers any operation may give besides its own, as problem+json, with an example each.
+ANSWERS: dict[str, tuple[str, str, str]] = {
+    "401": ("Unauthorized", "an access token from the identity provider is required (Authorization: Bearer ...)", "unauthorized"),
+    "403": ("Forbidden", "this action needs one of the roles: officer", "forbidden"),
+    "404": ("Not found", "no such record", "not-found"),
+    "409": ("Conflict", "not possible in the dossier's current status", "conflict"),
+    "413": ("Request body too large", "send at most 1048576 bytes", "body-too-large"),
+    "415": ("Unsupported media type", "send the body as application/json, not text/plain", "unsupported-media-type"),
+    "422": ("Invalid request", "1 field is invalid", "validation"),
+    "503": ("Service unavailable", "The database is busy or unreachable; nothing was changed. Retry shortly.", "unavailable"),
+}
+DESCRIPTIONS = {
+    "401": "No valid access token",
+    "403": "The token lacks the role or scope this operation needs",
+    "404": "No record with that id",
+    "409": "Not allowed in the record's current state (the answer says which), or a replayed request",
+    "413": "The request body is larger than the service accepts",
+    "415": "The body is not in the media type this operation declares",
+    "422": "Invalid request (problem+json naming each field)",
+    "503": "Overloaded, or the database busy or unreachable: nothing was changed; retry after Retry-After",
+}
+WRITES = {"post", "put", "patch", "delete"}
+
+
+def problem_answer(status: str) -> dict[str, object]:
+    title, detail, kind = ANSWERS[status]
+    example: dict[str, object] = {"type": TYPE_BASE + kind, "title": title, "status": int(status), "detail": detail}
+    if status == "422":
+        example["errors"] = [{"field": "body.applicant.email", "message": "value is not a valid email address"}]
+    return {"description": DESCRIPTIONS[status], "content": {PROBLEM_JSON: {"schema": PROBLEM_REF, "example": example}}}
+
+
+def security_scheme(issuer: str) -> dict[str, object]:
+    """Keycloak as an OAuth2 provider: officers sign in (authorization code), services use client credentials."""
+    base = issuer.rstrip("/") + "/protocol/openid-connect"
+    return {
+        "type": "oauth2",
+        "description": "Access tokens from the province's Keycloak realm; roles are read from the token.",
+        "flows": {
+            "authorizationCode": {"authorizationUrl": f"{base}/auth", "tokenUrl": f"{base}/token", "scopes": {}},
+            "clientCredentials": {"tokenUrl": f"{base}/token", "scopes": {}},
+        },
+    }
+
+
+def enrich_openapi(schema: dict[str, Any], issuer: str) -> dict[str, Any]:
+    """Declare what each operation really answers: 401/403 and the Keycloak scheme where a token is
+    needed, 404 for paths with ids, 409 for changes, 413/415 where there is a body, 503 everywhere,
+    and 422 as problem+json rather than FastAPI's default shape."""
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(unused, None)
+    schemes = components.setdefault("securitySchemes", {})
+    schemes.pop("HTTPBearer", None)
+    schemes["keycloak"] = security_scheme(issuer)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            answers = ["503"]
+            # FastAPI marks the operations whose dependencies read the bearer token (`authenticated`).
+            if any("HTTPBearer" in requirement for requirement in operation.get("security", ())):
+                answers += ["401", "403"]
+                operation["security"] = [{"keycloak": []}]
+            else:
+                operation.pop("security", None)
+            if "{" in path:
+                answers.append("404")
+            if method in WRITES:
+                answers.append("409")
+            if "requestBody" in operation:
+                answers += ["413", "415", "422"]
+            if "422" in responses:
+                answers.append("422")
+            for status in answers:
+                declared = responses.get(status, {})
+                answer = problem_answer(status)
+                if status != "422" and declared.get("description"):
+                    answer["description"] = declared["description"]  # the route's own words
+                if status == "422" or not declared.get("content"):
+                    responses[status] = answer
+            for status, declared in responses.items():
+                if status in ANSWERS and not declared.get("content"):  # declared by the route with words only
+                    responses[status] = {
+                        **problem_answer(status),
+                        "description": declared.get("description", DESCRIPTIONS[status]),
+                    }
+    return schema
+
+
+def _problem_openapi(app: FastAPI, issuer: str) -> Callable[[], dict[str, object]]:
     build = app.openapi
 
     def openapi() -> dict[str, object]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = PROBLEM_SCHEMA
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.get("responses", {})
-                if "422" in responses:
-                    responses["422"] = {
-                        "description": "Invalid request (problem+json naming each field)",
-                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                    }
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        app.openapi_schema = schema
-        return schema
+        if app.openapi_schema is None:
+            app.openapi_schema = enrich_openapi(build(), issuer)
+        return app.openapi_schema
 
     return openapi
+
+
+# Swagger UI's files, vendored from the npm registry by scripts/install.sh (and the Dockerfile): a
+# provincial data centre may not reach a CDN, and the console must not depend on one.
+SWAGGER_UI = Path(__file__).resolve().parent / ".vendor" / "node_modules" / "swagger-ui-dist"
+SWAGGER_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """`/docs`: Swagger UI served from the installed files, signing in through Keycloak (PKCE)."""
+    if not (SWAGGER_UI / "swagger-ui-bundle.js").is_file():
+        log.warning("Swagger UI is not installed (%s): run scripts/install.sh; /docs will lack its assets", SWAGGER_UI)
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            title=f"{app.title} - API",
+            swagger_js_url=f"{root}{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{SWAGGER_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+            init_oauth={"usePkceWithAuthorizationCodeGrant": True},  # the client id is typed in the dialog
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 def create_app(
@@ -206,12 +316,15 @@ def create_app(
         description=description,
         version=version,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from local files
+        redoc_url=None,  # ReDoc would come from a CDN
         dependencies=[Depends(require_declared_content_type)],
         telemetry=tracing.http_telemetry(),
     )
     app.state.runtime = runtime
-    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
+    app.openapi = _problem_openapi(app, runtime.settings.oidc_issuer)  # type: ignore[method-assign]
     install_problem_handlers(app)
+    install_docs(app)
 
     app.include_router(operations_router())
     for router in routers:

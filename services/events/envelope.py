@@ -19,7 +19,9 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: ActorKind
+    kind: ActorKind = Field(
+        description="What sort of actor: an officer, an agency's system, a citizen, the LGSP, the provincial portal, or a service."
+    )
     subject: str = Field(description="The identity provider's subject id; the service's name for `service`.")
     name: str = Field(description="Display name, as the control sheet and the audit show it.")
     unit: str | None = Field(None, description="The unit or agency code the actor acted for, when one applies.")
@@ -40,7 +42,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    event_id: UUID = Field(default_factory=uuid4)
+    event_id: UUID = Field(default_factory=uuid4, description="Unique id of this event; consumers use it to drop duplicates.")
     type: str = Field(description="Event type, e.g. `dossier.received`.")
     version: int = Field(ge=1, description="Schema version of the payload.")
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC), description="UTC.")
@@ -49,7 +51,9 @@ class Envelope(BaseModel):
     causation_id: UUID | None = Field(None, description="The event (or request) that caused this one.")
     producer: str = Field(description="The service that produced the event.")
     actor: Actor | None = Field(None, description="Who caused the event (absent in events written before actors were recorded).")
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(
+        description="The event's payload, as the JSON Schema of its `type` and `version` describes it."
+    )
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -30,9 +30,9 @@ class RouteStep(_Part):
     """One step of an interlinked route, fixed at receipt from the procedure catalogue."""
 
     step_id: str = Field(description="Stable within the procedure, e.g. `civil-status`.")
-    agency_code: str
-    agency_name: str
-    department: str | None = None
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    agency_name: str = Field(description="Display name of that agency.")
+    department: str | None = Field(None, description="Department (phòng) within the agency, when the catalogue names one.")
     budget_hours: float = Field(gt=0, description="Working hours; 1 working day = 8 hours.")
     after: list[str] = Field(default_factory=list, description="Steps that must be done first.")
 
@@ -40,11 +40,13 @@ class RouteStep(_Part):
 class ApplicantContact(_Part):
     """What notify needs to reach the applicant, and nothing more."""
 
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    notify_channels: list[NoticeChannel] = Field(default_factory=list)
-    language: Literal["vi", "en"] = "vi"
+    name: str = Field(description="The applicant's name as on the dossier.")
+    phone: str | None = Field(None, description="Mobile number for SMS notices, if given.")
+    email: str | None = Field(None, description="Email address for notices, if given.")
+    notify_channels: list[NoticeChannel] = Field(
+        default_factory=list, description="Channels the applicant agreed to be notified on."
+    )
+    language: Literal["vi", "en"] = Field("vi", description="Language of the notices.")
     opt_out_non_essential: bool = Field(
         False, description="Only notices the law requires (receipt, supplement, refusal, apology, result)."
     )
@@ -59,20 +61,22 @@ class DossierReceived(Event):
     event_type = "dossier.received"
 
     dossier_code: str = Field(description="Mã số hồ sơ, `<unit code>-YYMMDD-XXXX`.")
-    procedure_code: str
-    procedure_name: str
+    procedure_code: str = Field(description="Mã thủ tục hành chính of the national procedure database.")
+    procedure_name: str = Field(description="Name of the administrative procedure.")
     field_code: str = Field("", description="Lĩnh vực of the procedure.")
-    catalogue_version: str
-    receiving_unit: str
-    channel: Channel
+    catalogue_version: str = Field(description="Version of the procedure catalogue the route and budget were taken from.")
+    receiving_unit: str = Field(description="Code of the unit (bộ phận một cửa) that received the dossier.")
+    channel: Channel = Field(
+        description="How it was lodged (portal HinhThuc): 1 at the counter, 2 online, 3 by public postal service."
+    )
     fully_online: bool = Field(False, description="Handled fully online (dịch vụ công trực tuyến toàn trình).")
-    received_at: datetime
+    received_at: datetime = Field(description="When it was received.")
     clock_starts_at: datetime = Field(description="When working time starts counting (cut-off, office hours).")
     appointment_at: datetime = Field(description="Ngày hẹn trả kết quả.")
-    budget_hours: float
+    budget_hours: float = Field(description="Working hours allowed; 1 working day = 8 hours.")
     resume_rule: ResumeRule = Field("keep_elapsed", description="After a pause: keep used time, or restart the budget.")
-    route: list[RouteStep]
-    applicant: ApplicantContact
+    route: list[RouteStep] = Field(description="The interlinked route, in catalogue order.")
+    applicant: ApplicantContact = Field(description="How notify reaches the applicant.")
     lookup_secret: str | None = Field(
         None,
         description="Mã tra cứu printed on the receipt: with the code, it opens the dossier's look-up. Personal access "
@@ -89,8 +93,8 @@ class SupplementRequested(Event):
     requested_by: str = Field(description="`counter` or the requesting agency's code.")
     step_id: str | None = Field(None, description="The step that asked, when an agency asked.")
     items: list[str] = Field(min_length=1, description="Every missing or incomplete item.")
-    reason: str | None = None
-    requested_at: datetime
+    reason: str | None = Field(None, description="The reason, as recorded by whoever acted.")
+    requested_at: datetime = Field(description="When the request was made.")
 
 
 class SupplementReceived(Event):
@@ -98,8 +102,8 @@ class SupplementReceived(Event):
 
     event_type = "dossier.supplement_received"
 
-    received_at: datetime
-    items: list[str]
+    received_at: datetime = Field(description="When it was received.")
+    items: list[str] = Field(description="The items handed in.")
 
 
 class DossierRefused(Event):
@@ -108,9 +112,9 @@ class DossierRefused(Event):
     event_type = "dossier.refused"
 
     refused_by: str = Field(description="`counter` or the refusing agency's code.")
-    step_id: str | None = None
+    step_id: str | None = Field(None, description="The step of the route concerned, stable within the procedure.")
     reason: str = Field(description="The reason, citing the legal ground when an agency refuses.")
-    refused_at: datetime
+    refused_at: datetime = Field(description="When the dossier was refused.")
 
 
 class DossierWithdrawn(Event):
@@ -118,8 +122,8 @@ class DossierWithdrawn(Event):
 
     event_type = "dossier.withdrawn"
 
-    reason: str | None = None
-    withdrawn_at: datetime
+    reason: str | None = Field(None, description="The reason, as recorded by whoever acted.")
+    withdrawn_at: datetime = Field(description="When the citizen withdrew the dossier.")
 
 
 class ResultReturned(Event):
@@ -127,8 +131,8 @@ class ResultReturned(Event):
 
     event_type = "dossier.result_returned"
 
-    returned_at: datetime
-    method: ReturnMethod
+    returned_at: datetime = Field(description="When it was returned.")
+    method: ReturnMethod = Field(description="How the result was returned: at the counter, by post or online.")
 
 
 class DossierRated(Event):
@@ -136,9 +140,9 @@ class DossierRated(Event):
 
     event_type = "dossier.rated"
 
-    score: int = Field(ge=1, le=5)
-    comment: str | None = None
-    rated_at: datetime
+    score: int = Field(ge=1, le=5, description="Satisfaction from 1 (very unsatisfied) to 5 (very satisfied).")
+    comment: str | None = Field(None, description="The citizen's free-text comment, if any.")
+    rated_at: datetime = Field(description="When the rating was given.")
 
 
 # ---------------------------------------------------------------- routing
@@ -149,12 +153,12 @@ class StepAssigned(Event):
 
     event_type = "routing.step_assigned"
 
-    step_id: str
-    agency_code: str
-    agency_name: str
-    department: str | None = None
-    budget_hours: float
-    assigned_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    agency_name: str = Field(description="Display name of that agency.")
+    department: str | None = Field(None, description="Department (phòng) within the agency, when the catalogue names one.")
+    budget_hours: float = Field(description="Working hours allowed; 1 working day = 8 hours.")
+    assigned_at: datetime = Field(description="When the step was handed to its agency.")
 
 
 class StepAccepted(Event):
@@ -162,10 +166,10 @@ class StepAccepted(Event):
 
     event_type = "routing.step_accepted"
 
-    step_id: str
-    agency_code: str
-    officer: str
-    accepted_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    officer: str = Field(description="The officer (identity provider subject) who acted.")
+    accepted_at: datetime = Field(description="When the officer took the step on.")
 
 
 class StepCompleted(Event):
@@ -173,12 +177,14 @@ class StepCompleted(Event):
 
     event_type = "routing.step_completed"
 
-    step_id: str
-    agency_code: str
-    officer: str
-    completed_at: datetime
-    result_documents: list[str] = Field(default_factory=list)
-    note: str | None = None
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    officer: str = Field(description="The officer (identity provider subject) who acted.")
+    completed_at: datetime = Field(description="When the work was finished.")
+    result_documents: list[str] = Field(
+        default_factory=list, description="References of the result documents (not their content)."
+    )
+    note: str | None = Field(None, description="The officer's note, if any.")
 
 
 class StepReturned(Event):
@@ -186,12 +192,12 @@ class StepReturned(Event):
 
     event_type = "routing.step_returned"
 
-    step_id: str
-    to_step_id: str
-    agency_code: str
-    officer: str
-    reason: str
-    returned_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    to_step_id: str = Field(description="The earlier step the work goes back to.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    officer: str = Field(description="The officer (identity provider subject) who acted.")
+    reason: str = Field(description="The reason, as recorded by whoever acted.")
+    returned_at: datetime = Field(description="When it was returned.")
 
 
 class StepTransferred(Event):
@@ -199,13 +205,13 @@ class StepTransferred(Event):
 
     event_type = "routing.step_transferred"
 
-    step_id: str
-    from_agency_code: str
-    to_agency_code: str
-    to_agency_name: str
-    officer: str
-    reason: str
-    transferred_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    from_agency_code: str = Field(description="The agency the step was wrongly routed to.")
+    to_agency_code: str = Field(description="The competent agency the step now goes to.")
+    to_agency_name: str = Field(description="Display name of that agency.")
+    officer: str = Field(description="The officer (identity provider subject) who acted.")
+    reason: str = Field(description="The reason, as recorded by whoever acted.")
+    transferred_at: datetime = Field(description="When the step was transferred.")
 
 
 class FeeRequested(Event):
@@ -213,11 +219,11 @@ class FeeRequested(Event):
 
     event_type = "routing.fee_requested"
 
-    step_id: str
-    agency_code: str
-    amount_vnd: int = Field(ge=0)
-    description: str
-    requested_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    amount_vnd: int = Field(ge=0, description="Amount in Vietnamese đồng.")
+    description: str = Field(description="What the fee or tax is for, as shown to the citizen.")
+    requested_at: datetime = Field(description="When the request was made.")
 
 
 class FeePaid(Event):
@@ -225,11 +231,11 @@ class FeePaid(Event):
 
     event_type = "routing.fee_paid"
 
-    step_id: str
-    agency_code: str
-    amount_vnd: int = Field(ge=0)
-    receipt_ref: str | None = None
-    paid_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    amount_vnd: int = Field(ge=0, description="Amount in Vietnamese đồng.")
+    receipt_ref: str | None = Field(None, description="Reference of the payment receipt, if any.")
+    paid_at: datetime = Field(description="When the payment was recorded.")
 
 
 class HandlingStopped(Event):
@@ -237,10 +243,10 @@ class HandlingStopped(Event):
 
     event_type = "routing.handling_stopped"
 
-    step_id: str
-    agency_code: str
-    reason: str
-    stopped_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    reason: str = Field(description="The reason, as recorded by whoever acted.")
+    stopped_at: datetime = Field(description="When handling stopped.")
 
 
 class HandlingResumed(Event):
@@ -248,9 +254,9 @@ class HandlingResumed(Event):
 
     event_type = "routing.handling_resumed"
 
-    step_id: str
-    agency_code: str
-    resumed_at: datetime
+    step_id: str = Field(description="The step of the route concerned, stable within the procedure.")
+    agency_code: str = Field(description="Code of the agency handling the step (the catalogue's agency code).")
+    resumed_at: datetime = Field(description="When it resumed.")
 
 
 class RouteCompleted(Event):
@@ -258,8 +264,10 @@ class RouteCompleted(Event):
 
     event_type = "routing.route_completed"
 
-    completed_at: datetime
-    result_documents: list[str] = Field(default_factory=list)
+    completed_at: datetime = Field(description="When the work was finished.")
+    result_documents: list[str] = Field(
+        default_factory=list, description="References of the result documents (not their content)."
+    )
 
 
 # ---------------------------------------------------------------- deadline
@@ -270,12 +278,12 @@ class DeadlineTracked(Event):
 
     event_type = "deadline.tracked"
 
-    scope: Literal["dossier", "step"]
-    step_id: str | None = None
-    agency_code: str | None = None
-    started_at: datetime
-    due_at: datetime
-    budget_hours: float
+    scope: Literal["dossier", "step"] = Field(description="Whether the due time is the whole dossier's or one step's.")
+    step_id: str | None = Field(None, description="The step of the route concerned, stable within the procedure.")
+    agency_code: str | None = Field(None, description="Code of the agency handling the step (the catalogue's agency code).")
+    started_at: datetime = Field(description="When working time started counting.")
+    due_at: datetime = Field(description="The due time, in working time from the start.")
+    budget_hours: float = Field(description="Working hours allowed; 1 working day = 8 hours.")
 
 
 class DeadlineWarning(Event):
@@ -283,12 +291,12 @@ class DeadlineWarning(Event):
 
     event_type = "deadline.warning"
 
-    scope: Literal["dossier", "step"]
-    step_id: str | None = None
-    agency_code: str | None = None
+    scope: Literal["dossier", "step"] = Field(description="Whether the due time is the whole dossier's or one step's.")
+    step_id: str | None = Field(None, description="The step of the route concerned, stable within the procedure.")
+    agency_code: str | None = Field(None, description="Code of the agency handling the step (the catalogue's agency code).")
     threshold: str = Field(description="Which threshold fired, e.g. `1-working-day` or `80-percent`.")
-    due_at: datetime
-    warned_at: datetime
+    due_at: datetime = Field(description="The due time, in working time from the start.")
+    warned_at: datetime = Field(description="When the warning was raised.")
 
 
 class DeadlineOverdue(Event):
@@ -296,12 +304,12 @@ class DeadlineOverdue(Event):
 
     event_type = "deadline.overdue"
 
-    scope: Literal["dossier", "step"]
-    step_id: str | None = None
-    agency_code: str | None = None
-    agency_name: str | None = None
-    due_at: datetime
-    detected_at: datetime
+    scope: Literal["dossier", "step"] = Field(description="Whether the due time is the whole dossier's or one step's.")
+    step_id: str | None = Field(None, description="The step of the route concerned, stable within the procedure.")
+    agency_code: str | None = Field(None, description="Code of the agency handling the step (the catalogue's agency code).")
+    agency_name: str | None = Field(None, description="Display name of that agency.")
+    due_at: datetime = Field(description="The due time, in working time from the start.")
+    detected_at: datetime = Field(description="When the deadline service noticed the due time had passed.")
 
 
 class ApologyIssued(Event):
@@ -309,12 +317,12 @@ class ApologyIssued(Event):
 
     event_type = "deadline.apology_issued"
 
-    responsible_agency_code: str | None
-    responsible_agency_name: str | None
-    reason: str
-    old_appointment_at: datetime
-    new_appointment_at: datetime
-    issued_at: datetime
+    responsible_agency_code: str | None = Field(description="Code of the agency responsible for the delay, when one is.")
+    responsible_agency_name: str | None = Field(description="Name of that agency.")
+    reason: str = Field(description="The reason, as recorded by whoever acted.")
+    old_appointment_at: datetime = Field(description="The appointment date before this change.")
+    new_appointment_at: datetime = Field(description="The new appointment date.")
+    issued_at: datetime = Field(description="When the apology was issued.")
 
 
 class ClockPaused(Event):
@@ -322,9 +330,9 @@ class ClockPaused(Event):
 
     event_type = "deadline.clock_paused"
 
-    status: PausedStatus
-    paused_at: datetime
-    appointment_at: datetime
+    status: PausedStatus = Field(description="National portal status that paused the clock (5, 6 or 8).")
+    paused_at: datetime = Field(description="When the clock stopped.")
+    appointment_at: datetime = Field(description="The appointment (ngày hẹn trả) while the clock is paused.")
 
 
 class ClockResumed(Event):
@@ -332,10 +340,10 @@ class ClockResumed(Event):
 
     event_type = "deadline.clock_resumed"
 
-    resumed_at: datetime
-    rule: ResumeRule
-    old_appointment_at: datetime
-    new_appointment_at: datetime
+    resumed_at: datetime = Field(description="When it resumed.")
+    rule: ResumeRule = Field(description="How the budget continues: keep used time, or restart it.")
+    old_appointment_at: datetime = Field(description="The appointment date before this change.")
+    new_appointment_at: datetime = Field(description="The new appointment date.")
 
 
 class DeadlineClosed(Event):
@@ -343,12 +351,12 @@ class DeadlineClosed(Event):
 
     event_type = "deadline.closed"
 
-    scope: Literal["dossier", "step"]
-    step_id: str | None = None
-    agency_code: str | None = None
-    due_at: datetime
-    completed_at: datetime
-    outcome: Outcome
+    scope: Literal["dossier", "step"] = Field(description="Whether the due time is the whole dossier's or one step's.")
+    step_id: str | None = Field(None, description="The step of the route concerned, stable within the procedure.")
+    agency_code: str | None = Field(None, description="Code of the agency handling the step (the catalogue's agency code).")
+    due_at: datetime = Field(description="The due time, in working time from the start.")
+    completed_at: datetime = Field(description="When the work was finished.")
+    outcome: Outcome = Field(description="Finished early, on time or late against the due time.")
 
 
 # ---------------------------------------------------------------- notify
@@ -359,11 +367,11 @@ class NoticeSent(Event):
 
     event_type = "notify.notice_sent"
 
-    notice_id: str
+    notice_id: str = Field(description="Id of the notice within notify.")
     trigger: str = Field(description="The event type that caused the notice.")
-    channel: NoticeChannel
+    channel: NoticeChannel = Field(description="The notice's channel: sms, email or the officers' console.")
     recipient: str = Field(description="Masked: never the full phone number or address.")
-    sent_at: datetime
+    sent_at: datetime = Field(description="When the notice was handed to its channel.")
 
 
 class NoticeDelivered(Event):
@@ -371,9 +379,9 @@ class NoticeDelivered(Event):
 
     event_type = "notify.notice_delivered"
 
-    notice_id: str
-    channel: NoticeChannel
-    delivered_at: datetime
+    notice_id: str = Field(description="Id of the notice within notify.")
+    channel: NoticeChannel = Field(description="The notice's channel: sms, email or the officers' console.")
+    delivered_at: datetime = Field(description="When the gateway says the notice was delivered.")
 
 
 class NoticeFailed(Event):
@@ -381,10 +389,10 @@ class NoticeFailed(Event):
 
     event_type = "notify.notice_failed"
 
-    notice_id: str
-    trigger: str
-    channel: NoticeChannel
+    notice_id: str = Field(description="Id of the notice within notify.")
+    trigger: str = Field(description="The event type that caused the notice.")
+    channel: NoticeChannel = Field(description="The notice's channel: sms, email or the officers' console.")
     recipient: str = Field(description="Masked.")
-    error: str
-    permanent: bool
-    failed_at: datetime
+    error: str = Field(description="The channel's error, as reported.")
+    permanent: bool = Field(description="True when retrying will not help (e.g. an invalid number).")
+    failed_at: datetime = Field(description="When the attempt failed.")

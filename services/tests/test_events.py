@@ -1,8 +1,12 @@
 """The envelope and the schema registry (no infrastructure)."""
 
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from services.events import Envelope, parse
 from services.events.__main__ import DOCS, render
@@ -47,3 +51,24 @@ def test_published_json_schemas_match_the_code() -> None:
     expected = render()
     on_disk = {p.name: p.read_text() for p in DOCS.glob("*.json")}
     assert on_disk == expected
+
+
+def _fields(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property of a schema and of its definitions, with where it is."""
+    for owner in (schema, *schema.get("$defs", {}).values()):
+        for name, prop in owner.get("properties", {}).items():
+            yield f"{owner.get('title')}.{name}", prop
+
+
+@pytest.mark.parametrize("name", sorted(render()))
+def test_each_published_schema_describes_every_field_and_its_example_validates(name: str) -> None:
+    document = json.loads(render()[name])
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document.get("description"), name
+    undescribed = [where for where, prop in _fields(document) if not prop.get("description")]
+    assert not undescribed, f"{name}: fields without a description: {undescribed}"
+    validator = Draft202012Validator(document, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert len(document["examples"]) == 1
+    for sample in document["examples"]:
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(sample)]
+        assert not errors, f"{name}: {errors}"
