@@ -28,6 +28,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from aiokafka.structs import ConsumerRecord
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -50,6 +51,7 @@ from notify.application.ports import (
 from notify.domain.policy import DossierContact
 from services.events import Envelope
 from services.events.registry import Event
+from services.events.schemas import ApplicantContact, DossierReceived
 from services.events.topics import stage_topic
 from services.identity import Scope
 from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
@@ -592,3 +594,31 @@ def notify(
             stack.postgres.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         except Exception:
             pass
+
+
+RECEIVED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def received(applicant: ApplicantContact, *, seq: int = 1, dossier_id: str | None = None) -> Envelope:
+    """`dossier.received` for a birth registration filed online, as intake publishes it."""
+    event = DossierReceived(
+        dossier_code=f"000.00.00.H30-261123-{seq:04d}",
+        procedure_code="1.001193",
+        procedure_name="Đăng ký khai sinh",
+        catalogue_version="test",
+        receiving_unit="000.00.00.H30",
+        channel=2,
+        received_at=RECEIVED_AT,
+        clock_starts_at=RECEIVED_AT,
+        appointment_at=RECEIVED_AT + timedelta(days=2),
+        budget_hours=16,
+        route=[],
+        applicant=applicant,
+    )
+    return event.envelope(dossier_id=dossier_id or str(uuid.uuid4()), producer="intake")
+
+
+def consumer_record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
+    """The envelope as notify's consumer reads it off intake's topic."""
+    value = envelope.to_bytes()
+    return ConsumerRecord("test.intake", 0, 0, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])

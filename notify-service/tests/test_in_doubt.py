@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from conftest import own_database
 from infra.stack import Stack
@@ -28,11 +27,11 @@ from notify.service import Notify, definition
 from notify.settings import NotifySettings
 from services.db import asyncpg_dsn
 from services.events import Envelope
-from services.events.schemas import ApplicantContact, DossierReceived
+from services.events.schemas import ApplicantContact
 from services.migrations import upgrade
 from services.runtime import Runtime
 
-from .conftest import GATEWAY_PASSWORD, GATEWAY_USER, LoopbackGateway
+from .conftest import GATEWAY_PASSWORD, GATEWAY_USER, LoopbackGateway, consumer_record, received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -61,26 +60,7 @@ def process(database_url: str, issuer: str, sink: Path, **env: Any) -> Runtime[N
 
 
 def receipt(phone: str, email: str) -> Envelope:
-    event = DossierReceived(
-        dossier_code="000.00.00.H30-261123-0001",
-        procedure_code="1.001193",
-        procedure_name="Đăng ký khai sinh",
-        catalogue_version="test",
-        receiving_unit="000.00.00.H30",
-        channel=2,
-        received_at=NOW,
-        clock_starts_at=NOW,
-        appointment_at=NOW + timedelta(days=2),
-        budget_hours=16,
-        route=[],
-        applicant=ApplicantContact(name="Trần Văn Bình", phone=phone, email=email, notify_channels=["sms", "email"]),
-    )
-    return event.envelope(dossier_id=str(uuid4()), producer="intake")
-
-
-def record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord("test.intake", 0, 0, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])
+    return received(ApplicantContact(name="Trần Văn Bình", phone=phone, email=email, notify_channels=["sms", "email"]))
 
 
 async def dispatch(runtime: Runtime[NotifySettings, Notify]) -> int:
@@ -115,7 +95,7 @@ async def test_a_notice_sent_before_a_crash_is_recorded_as_sent_after_it_without
         process(database_url, stack.profile.issuer, sink, **env),
     )
     try:
-        await first.consumers["notices"].apply([record(envelope)])
+        await first.consumers["notices"].apply([consumer_record(envelope)])
 
         async def die(*args: Any) -> None:
             raise Killed

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -34,9 +34,11 @@ from notify.service import Notify, definition
 from notify.settings import NotifySettings
 from services.db import asyncpg_dsn
 from services.events import Envelope
-from services.events.schemas import ApplicantContact, DossierReceived, RouteCompleted
+from services.events.schemas import ApplicantContact, RouteCompleted
 from services.migrations import upgrade
 from services.runtime import Runtime
+
+from .conftest import received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TIMEOUT = 15.0
@@ -96,21 +98,9 @@ def record(source: str, envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
 
 
 def receipt(dossier_id: str) -> Envelope:
-    event = DossierReceived(
-        dossier_code="000.00.00.H30-261123-0042",
-        procedure_code="1.001193",
-        procedure_name="Đăng ký khai sinh",
-        catalogue_version="test",
-        receiving_unit="000.00.00.H30",
-        channel=2,
-        received_at=NOW,
-        clock_starts_at=NOW,
-        appointment_at=NOW + timedelta(days=2),
-        budget_hours=16,
-        route=[],
-        applicant=ApplicantContact(name="Trần Văn Bình", phone="0912000042", notify_channels=["sms"]),
+    return received(
+        ApplicantContact(name="Trần Văn Bình", phone="0912000042", notify_channels=["sms"]), seq=42, dossier_id=dossier_id
     )
-    return event.envelope(dossier_id=dossier_id, producer="intake")
 
 
 async def waiting_on_a_lock_or_done(connection: asyncpg.Connection, task: asyncio.Task[None]) -> None:

@@ -15,14 +15,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
 from aiosmtpd.controller import Controller
 
 from conftest import free_port, own_database
@@ -32,9 +31,11 @@ from notify.service import Notify, definition
 from notify.settings import NotifySettings
 from services.db import asyncpg_dsn
 from services.events import Envelope
-from services.events.schemas import ApplicantContact, DossierReceived
+from services.events.schemas import ApplicantContact
 from services.migrations import upgrade
 from services.runtime import Runtime
+
+from .conftest import consumer_record, received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SEND_SECONDS = 1.5  # how long the mail server takes over each message
@@ -89,26 +90,7 @@ def replica(database_url: str, issuer: str, tmp_path: Path, smtp_port: int) -> R
 
 
 def receipt(n: int) -> Envelope:
-    event = DossierReceived(
-        dossier_code=f"000.00.00.H30-261123-{n:04d}",
-        procedure_code="1.001193",
-        procedure_name="Đăng ký khai sinh",
-        catalogue_version="test",
-        receiving_unit="000.00.00.H30",
-        channel=2,
-        received_at=NOW,
-        clock_starts_at=NOW,
-        appointment_at=NOW + timedelta(days=2),
-        budget_hours=16,
-        route=[],
-        applicant=ApplicantContact(name="Trần Văn Bình", email=f"citizen{n}@example.vn", notify_channels=["email"]),
-    )
-    return event.envelope(dossier_id=str(uuid4()), producer="intake")
-
-
-def record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
-    value = envelope.to_bytes()
-    return ConsumerRecord("test.intake", 0, 0, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])
+    return received(ApplicantContact(name="Trần Văn Bình", email=f"citizen{n}@example.vn", notify_channels=["email"]), seq=n)
 
 
 async def test_a_batch_sent_slower_than_its_lease_reaches_each_citizen_once(
@@ -119,7 +101,7 @@ async def test_a_batch_sent_slower_than_its_lease_reaches_each_citizen_once(
     observer = await asyncpg.connect(asyncpg_dsn(database_url))
     receipts = [receipt(n) for n in range(1, CITIZENS + 1)]
     try:
-        await a.consumers["notices"].apply([record(e) for e in receipts])
+        await a.consumers["notices"].apply([consumer_record(e) for e in receipts])
         dossiers = [UUID(e.dossier_id) for e in receipts]
 
         def dispatch(r: Runtime[NotifySettings, Notify], outlets: Any) -> Any:
