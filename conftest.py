@@ -107,6 +107,7 @@ def service_env(stack: Stack, database_url: str, session_id: str, tmp_path_facto
         **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
         "DATABASE_URL": database_url,
         **stack.profile.kafka_env(),
+        **stack.profile.personal_data_env(),
         "OIDC_ISSUER": stack.profile.issuer,
         "TOPIC_PREFIX": prefix,
         "NOTIFY_SINK_PATH": str(tmp_path_factory.mktemp("sink") / "notices.jsonl"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from infra.stack import KAFKA_LOGINS_FILE, LOGIN_PER_SERVICE, REPO, login_url
+from services.personal_data.rings import KEYRINGS_FILE, process_env
 
 SERVICES = ("intake", "routing", "deadline", "notify")
 PYTHONPATH = os.pathsep.join([str(REPO)] + [str(REPO / f"{name}-service") for name in (*SERVICES, "web")])
@@ -39,6 +40,9 @@ class ServiceProcess:
         if env.get(KAFKA_LOGINS_FILE) and self.name in SERVICES:  # its own Kafka login: its topics, nothing else
             env["KAFKA_SASL_USERNAME"] = self.name
             env["KAFKA_SASL_PASSWORD"] = json.loads(Path(env[KAFKA_LOGINS_FILE]).read_text())[self.name]
+        if rings := env.pop(KEYRINGS_FILE, None):  # its own personal-data keys, and no other service's
+            if self.name in SERVICES:
+                env.update(process_env(self.name, Path(rings)))
         if self.name not in SERVICES:  # the console never talks to Kafka
             for key in ("KAFKA_SASL_PASSWORD", KAFKA_LOGINS_FILE):
                 env.pop(key, None)

@@ -162,8 +162,20 @@ class Profile:
             path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         return path.read_text().strip()
 
+    @property
+    def keyrings_file(self) -> Path:
+        return self.root / "personal-data-keys.json"
+
+    def personal_data_env(self) -> dict[str, str]:
+        """Where this profile's personal-data key rings are (`services.personal_data.rings`): made
+        once, kept so a restart opens what was sealed; each service process is handed its own."""
+        from services.personal_data.rings import KEYRINGS_FILE, make_keyrings
+
+        make_keyrings(self.keyrings_file, SERVICE_LOGINS)
+        return {KEYRINGS_FILE: str(self.keyrings_file)}
+
     def env(self) -> dict[str, str]:
-        env = {"DATABASE_URL": self.database_url, **self.kafka_env(), "OIDC_ISSUER": self.issuer}
+        env = {"DATABASE_URL": self.database_url, **self.kafka_env(), **self.personal_data_env(), "OIDC_ISSUER": self.issuer}
         if not GIVEN_DATABASE:  # this machine's own server has a login per service
             env[LOGIN_PER_SERVICE] = "1"
         return env

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from services.events.topics import SERVICES, all_topics, dead_letter_topic, stage_topic
+from services.events.topics import SERVICES, all_topics, dead_letter_topic, own_topics
 from services.settings import KafkaAccess, ServiceSettings
 
 SCRAM = "SCRAM-SHA-512"
@@ -114,5 +114,5 @@ async def ensure_topics(settings: ServiceSettings) -> None:
     """The topics this service writes, created if missing: its stage topic and the dead-letter
     topic, which its ACLs let it create (a process that is not one of the four makes them all)."""
     prefix = settings.topic_prefix
-    own = [stage_topic(prefix, settings.service_name)] if settings.service_name in SERVICES else all_topics(prefix)
+    own = own_topics(prefix, settings.service_name) if settings.service_name in SERVICES else all_topics(prefix)
     await create_topics(settings, list(dict.fromkeys([*own, dead_letter_topic(prefix)])), TopicShape.of(settings))

@@ -1,5 +1,5 @@
 """Who may do what on the event backbone. Each service's login writes only its own stage topic
-and the dead-letter topic, reads only the stages it reacts to (`CONSUMES`) and joins only its
+(and private streams: `services.events.topics.PRIVATE`) and the dead-letter topic, reads only the stages it reacts to (`CONSUMES`) and joins only its
 own consumer groups (`<prefix>.<service>.*`); the brokers deny everything else (KRaft's
 StandardAuthorizer with `allow.everyone.if.no.acl.found=false`). A deployment's topics and ACLs
 are provisioned by the operator's login for its topic prefix (`provision`): `infra/` does it at
@@ -14,7 +14,7 @@ from aiokafka.errors import for_code
 from aiokafka.protocol.admin import CreateAclsRequest_v1
 from aiokafka.protocol.api import Request
 
-from services.events.topics import CONSUMES, SERVICES, all_topics, dead_letter_topic, stage_topic
+from services.events.topics import CONSUMES, SERVICES, all_topics, dead_letter_topic, own_topics, stage_topic
 from services.kafka import TopicShape, create_admin, create_topics
 from services.settings import KafkaAccess
 
@@ -58,7 +58,7 @@ def service_acls(prefix: str, service: str) -> list[Acl]:
     who = principal(service)
     acls = [
         Acl(Resource.TOPIC, topic, Pattern.LITERAL, who, op)
-        for topic in (stage_topic(prefix, service), dead_letter_topic(prefix))
+        for topic in (*own_topics(prefix, service), dead_letter_topic(prefix))
         for op in (Operation.WRITE, Operation.DESCRIBE, Operation.CREATE)
     ]
     acls += [

@@ -1,6 +1,8 @@
 """Structured logging: one JSON object per line on stderr, carrying the service, the request id,
 the correlation id of the event flow being applied, and the trace and span ids of the active span
-(when tracing is on: `services.tracing`)."""
+(when tracing is on: `services.tracing`). Anything shaped like a citizen id, a phone number or an
+e-mail address is masked on the way out (`services.personal_data.redaction.scrub`): a log line is
+a failure's trail, and personal data stays out of it even when a message or exception holds some."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from services.personal_data.redaction import scrub
 from services.tracing import current_ids
 from services.tracing import enabled as tracing_enabled
 
@@ -32,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
         if (request_id := request_id_var.get()) is not None:
             entry["request_id"] = request_id
@@ -41,9 +44,9 @@ class JsonFormatter(logging.Formatter):
         if tracing_enabled() and (ids := current_ids()) is not None:
             entry["trace_id"], entry["span_id"] = ids
         for key, value in getattr(record, "fields", {}).items():
-            entry[key] = value
+            entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

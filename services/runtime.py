@@ -4,6 +4,8 @@ background workers, started and stopped together. `main(definition)` is each ser
     python -m intake              migrate, then serve (API + relay + consumers)
     python -m intake migrate      apply the service's migrations only
     python -m intake dead-letters [--replay ID]
+    python -m intake retention    apply the personal-data retention rules once
+    python -m intake reseal       move every sealed value to the newest key now
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -33,12 +36,17 @@ from services.kafka import create_admin, ensure_topics
 from services.logging import configure_logging
 from services.messaging import IdempotentConsumer, MessagingTables, Outbox, OutboxRelay, Subscription
 from services.messaging.backlog import export, read_backlog
+from services.messaging.consumer import DEAD_LETTER_PURPOSE
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.migrations import upgrade
+from services.personal_data.keys import SealError
+from services.personal_data.retention import RetentionRule, enforce
+from services.personal_data.rings import service_ring
+from services.personal_data.rotation import SealedColumn, reseal_round
 from services.settings import ServiceSettings
 from services.tracing import wanted as tracing_wanted
 from services.web import create_app
-from services.work_queue import backoff_seconds, wait_for
+from services.work_queue import backoff_seconds, wait_for, work_loop
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,10 @@ Worker = Callable[[C, asyncio.Event], Awaitable[None]]
 
 
 def _nothing(wiring: Any) -> Sequence[Subscription[Any]]:
+    return ()
+
+
+def _no_rules(settings: Any) -> Sequence[RetentionRule]:
     return ()
 
 
@@ -74,6 +86,10 @@ class ServiceDefinition(Generic[S, C]):
     routers: Sequence[APIRouter] = ()
     workers: Sequence[Worker[C]] = field(default_factory=tuple)
     scrape: Scrape | None = None
+    # Personal data (services.personal_data): the columns the service seals, moved to a new key in
+    # the background, and its retention rules (the kernel adds its own for dead letters).
+    sealed_columns: Sequence[SealedColumn] = ()
+    retention: Callable[[S], Sequence[RetentionRule]] = _no_rules
 
 
 class Runtime(Generic[S, C]):
@@ -88,9 +104,10 @@ class Runtime(Generic[S, C]):
             self.settings.oidc_issuer, self.settings.oidc_audience, jwks_url=self.settings.oidc_jwks_url
         )
         self.relay = OutboxRelay(self.settings, self.engine, self.tables)
+        self.keys = service_ring(definition.name)
         self.wiring: C = definition.wire(self)
         self.consumers = {
-            s.name: IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, s)
+            s.name: IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, s, keys=self.keys)
             for s in definition.subscriptions(self.wiring)
         }
         self._stop = asyncio.Event()
@@ -118,7 +135,43 @@ class Runtime(Generic[S, C]):
         workers = [self.relay.run(self._stop)]
         workers += [c.run(self._stop) for c in self.consumers.values()]
         workers += [w(self.wiring, self._stop) for w in self.definition.workers]
+        workers += [self._retention(self._stop), self._rotation(self._stop)]
         await asyncio.gather(*workers)
+
+    @property
+    def sealed_columns(self) -> list[SealedColumn]:
+        schema = self.tables.schema
+        return [SealedColumn(f"{schema}.dead_letters", "id", "raw", DEAD_LETTER_PURPOSE), *self.definition.sealed_columns]
+
+    @property
+    def retention_rules(self) -> list[RetentionRule]:
+        schema = self.tables.schema
+        dead_letters = RetentionRule(
+            "dead_letter_payloads",
+            timedelta(days=self.settings.retention_dead_letter_days),
+            f"UPDATE {schema}.dead_letters SET raw = '' WHERE id IN (SELECT id FROM {schema}.dead_letters "
+            "WHERE raw <> '' AND failed_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING NULL::text AS dossier_id",
+        )
+        return [dead_letters, *self.definition.retention(self.settings)]
+
+    async def enforce_retention(self, now: datetime | None = None) -> dict[str, int]:
+        """One run of the retention job (the worker's round; the operator's `retention` command)."""
+        return await enforce(
+            self.sessionmaker, self.tables.schema, self.definition.name, self.retention_rules, now or datetime.now(UTC)
+        )
+
+    async def _retention(self, stop: asyncio.Event) -> None:
+        async def round_() -> int:
+            await self.enforce_retention()
+            return 0  # then wait the interval
+
+        await work_loop("retention", round_, stop, idle_seconds=self.settings.retention_interval_seconds)
+
+    async def _rotation(self, stop: asyncio.Event) -> None:
+        async def round_() -> int:
+            return await reseal_round(self.sessionmaker, self.keys, self.sealed_columns)
+
+        await work_loop("key rotation", round_, stop, idle_seconds=self.settings.rotation_interval_seconds)
 
     async def stop(self) -> None:
         self._stop.set()
@@ -183,6 +236,8 @@ def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = N
     dl = sub.add_parser("dead-letters", help="list dead letters, or replay one")
     dl.add_argument("--replay", type=int, metavar="ID")
     sub.add_parser("openapi", help="print the OpenAPI document")
+    sub.add_parser("retention", help="apply the personal-data retention rules once and print what was erased")
+    sub.add_parser("reseal", help="move every sealed value to the ring's first key now, and print how many moved")
     args = parser.parse_args(argv)
     try:
         settings = definition.settings_class(service_name=definition.name)
@@ -191,6 +246,11 @@ def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = N
         print(f"{definition.name}: cannot start, its settings are missing or wrong: {names}\n{exc}", file=sys.stderr)
         return 2
     configure_logging(definition.name, settings.log_level)
+    try:
+        service_ring(definition.name)
+    except SealError as exc:
+        print(f"{definition.name}: cannot start: {exc}", file=sys.stderr)
+        return 2
 
     if args.command == "openapi":
         print(json.dumps(build_app(definition, settings).openapi(), indent=2, ensure_ascii=False))
@@ -214,7 +274,24 @@ def main(definition: ServiceDefinition[Any, Any], argv: Sequence[str] | None = N
 
                 shutdown_tracing()
         return 0
+    if args.command in ("retention", "reseal"):
+        return asyncio.run(_personal_data_cli(definition, settings, args.command))
     return asyncio.run(_dead_letters_cli(definition, settings, args.replay))
+
+
+async def _personal_data_cli(definition: ServiceDefinition[Any, Any], settings: ServiceSettings, command: str) -> int:
+    runtime = Runtime(definition, settings)
+    try:
+        if command == "retention":
+            print(json.dumps(await runtime.enforce_retention()))
+            return 0
+        moved = 0
+        while done := await reseal_round(runtime.sessionmaker, runtime.keys, runtime.sealed_columns):
+            moved += done
+        print(json.dumps({"resealed": moved, "key": runtime.keys.active}))
+        return 0
+    finally:
+        await runtime.engine.dispose()
 
 
 async def _dead_letters_cli(definition: ServiceDefinition[Any, Any], settings: ServiceSettings, replay: int | None) -> int:

@@ -78,3 +78,17 @@ class ServiceSettings(KafkaAccess):
         None, validation_alias="OIDC_JWKS_URL", description="The issuer's keys; found through its discovery document when unset."
     )
     max_body_bytes: int = Field(1_048_576, validation_alias="MAX_BODY_BYTES", description="Larger request bodies answer 413.")
+    # Personal data (services.personal_data): the keys come from PERSONAL_DATA_KEYS[_FILE], read by
+    # the runtime; how long each data class is kept, and how often that is enforced, from here.
+    retention_interval_seconds: float = Field(
+        3600, gt=0, validation_alias="RETENTION_INTERVAL_SECONDS", description="How often the retention job runs."
+    )
+    retention_dead_letter_days: int = Field(
+        14,
+        ge=0,
+        validation_alias="RETENTION_DEAD_LETTER_DAYS",
+        description="Days a dead letter keeps its message (sealed, for replay); then only its error and place are kept.",
+    )
+    rotation_interval_seconds: float = Field(
+        300, gt=0, validation_alias="ROTATION_INTERVAL_SECONDS", description="How often values under an older key are sought."
+    )

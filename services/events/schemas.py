@@ -76,13 +76,60 @@ class DossierReceived(Event):
     budget_hours: float = Field(description="Working hours allowed; 1 working day = 8 hours.")
     resume_rule: ResumeRule = Field("keep_elapsed", description="After a pause: keep used time, or restart the budget.")
     route: list[RouteStep] = Field(description="The interlinked route, in catalogue order.")
-    applicant: ApplicantContact = Field(description="How notify reaches the applicant.")
-    lookup_secret: str | None = Field(
-        None,
-        description="Mã tra cứu printed on the receipt: with the code, it opens the dossier's look-up. Personal access "
-        "data, carried for notify alone, which puts it in the receipt notice's look-up link and keeps it nowhere else; "
-        "other consumers ignore it. Absent in events written before it was carried.",
+    applicant_name: str | None = Field(
+        None, description="The applicant's name, as the national portal's sync (ChuHoSo) needs it; no other personal data."
     )
+    applicant: ApplicantContact | None = Field(
+        None,
+        description="Only in events written before contacts travelled apart: the contact now goes to notify alone, "
+        "sealed, in `dossier.contact_given` on intake's private contacts stream.",
+    )
+    lookup_secret: str | None = Field(
+        None, description="Only in events written before contacts travelled apart (now inside `dossier.contact_given`)."
+    )
+
+
+class ContactGiven(Event):
+    """The applicant's contact for notices, on intake's private stream that notify alone reads, sealed
+    under the contact keys intake and notify share (`CONTACT_KEYS`): `contact` opens, with purpose
+    `motcua.contact`, to the JSON of an `ApplicantContact` plus `lookup_secret`. Sent with every
+    `dossier.received`, before it."""
+
+    event_type = "dossier.contact_given"
+
+    contact: str = Field(description="Sealed (`pd1.<key id>.<data>`): the contact and the look-up secret.")
+
+
+# The JSON a `ContactGiven.contact` opens to.
+class SealedContact(ApplicantContact):
+    lookup_secret: str | None = Field(None, description="Mã tra cứu, for the receipt notice's look-up link.")
+
+
+# ---------------------------------------------------------------- personal data (Decree 13/2023)
+
+
+class PersonalDataRequested(Event):
+    """An operator asked, for a citizen, for everything held (export) or for it to be erased: one event
+    per dossier of that citizen (found by intake's blind index), so each service acts on its own data
+    after every earlier event of the dossier. The citizen id itself never travels."""
+
+    event_type = "personal_data.requested"
+
+    request_id: str = Field(description="The request, as intake numbered it.")
+    kind: Literal["export", "erasure"] = Field(description="Export what is held, or erase it.")
+    requested_at: datetime = Field(description="When the operator asked.")
+
+
+class PersonalDataAnswered(Event):
+    """A service did its part of a request for one dossier. No personal data: an export's part stays
+    in the service, read by the operator at its `GET /personal-data/requests/{request_id}`."""
+
+    event_type = "personal_data.answered"
+
+    request_id: str = Field(description="The request answered.")
+    kind: Literal["export", "erasure"] = Field(description="What was asked.")
+    service: str = Field(description="The service answering.")
+    records: int = Field(ge=0, description="Records of personal data exported, or erased.")
 
 
 class SupplementRequested(Event):

@@ -37,6 +37,8 @@ from services.logging import correlation_id_var, fields
 from services.messaging.lag import LagGauge
 from services.messaging.outbox import Outbox
 from services.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from services.personal_data.keys import KeyRing
+from services.personal_data.redaction import describe, redact_raw
 from services.settings import ServiceSettings
 from services.work_queue import backoff_seconds, wait_for
 
@@ -82,6 +84,8 @@ class _LockConflict(Exception):
 # A batch that keeps meeting lock conflicts is given up after this many tries (the consumer then
 # restarts from its committed offsets); conflicts never count towards dead-lettering a message.
 LOCK_CONFLICT_TRIES = 8
+# What a dead letter's sealed message is bound to (`services.personal_data.keys`).
+DEAD_LETTER_PURPOSE = "dead_letters.raw"
 
 
 def _session(session: AsyncSession) -> Any:
@@ -124,8 +128,11 @@ class IdempotentConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         outbox: Outbox,
         subscription: Subscription[Any],
+        keys: KeyRing | None = None,
     ) -> None:
         self.settings = settings
+        # Seals a dead letter's message at rest (kept for replay); without keys it is not kept.
+        self.keys = keys
         self.sessionmaker = sessionmaker
         self.outbox = outbox
         self.subscription = subscription
@@ -285,7 +292,7 @@ class IdempotentConsumer:
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, ValueError) as exc:
-            await self._dead_letter(session, record, None, f"unreadable envelope: {exc}", attempts=1)
+            await self._dead_letter(session, record, None, f"unreadable envelope: {describe(exc)}", attempts=1)
             return
         if envelope.type not in self.subscription.handlers:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
@@ -307,13 +314,17 @@ class IdempotentConsumer:
                 if is_lock_conflict(exc):
                     raise _LockConflict from exc
                 if attempt >= self.settings.consumer_max_attempts:
-                    await self._dead_letter(session, record, envelope, f"{type(exc).__name__}: {exc}", attempt)
+                    await self._dead_letter(session, record, envelope, describe(exc), attempt)
                     return
                 delay = backoff_seconds(attempt, self.settings.consumer_retry_backoff_ms / 1000, 60.0)
                 log.warning(
                     "handler failed, retrying",
                     extra=fields(
-                        consumer=self.name, event_id=str(envelope.event_id), type=envelope.type, attempt=attempt, error=str(exc)
+                        consumer=self.name,
+                        event_id=str(envelope.event_id),
+                        type=envelope.type,
+                        attempt=attempt,
+                        error=describe(exc),
                     ),
                 )
                 await asyncio.sleep(delay)
@@ -321,8 +332,11 @@ class IdempotentConsumer:
     async def _dead_letter(
         self, session: AsyncSession, record: ConsumerRecord, envelope: Envelope | None, error: str, attempts: int
     ) -> None:
+        """Set the message aside: its row keeps it sealed (for a replay), while the dead-letter topic,
+        its headers and the log say where it failed and why with every personal value blanked."""
         tables = self.outbox.tables
         raw = record.value.decode("utf-8", errors="replace") if record.value is not None else ""
+        sealed = self.keys.seal(raw, purpose=DEAD_LETTER_PURPOSE) if self.keys is not None and raw else ""
         if envelope is not None:
             await session.execute(
                 update(self.inbox)
@@ -336,7 +350,7 @@ class IdempotentConsumer:
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,
-                raw=raw,
+                raw=sealed,
                 error=error,
                 attempts=attempts,
             )
@@ -351,7 +365,7 @@ class IdempotentConsumer:
                 "attempts": attempts,
                 "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
                 "event_id": str(envelope.event_id) if envelope else None,
-                "raw": raw,
+                "raw": redact_raw(raw),
             },
             # The trace context of the message goes along: the dead letter shows in its trace.
             headers={**tracing.trace_headers(record.headers), "consumer": self.group_id, "error": error[:200]},

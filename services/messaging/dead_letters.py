@@ -12,8 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.events import Envelope
-from services.messaging.consumer import IdempotentConsumer
+from services.messaging.consumer import DEAD_LETTER_PURPOSE, IdempotentConsumer
 from services.messaging.tables import MessagingTables
+from services.personal_data.keys import KeyRing
+from services.personal_data.redaction import describe
 
 
 class DeadLetter(BaseModel):
@@ -65,17 +67,24 @@ async def replay_dead_letter(
         consumer = consumers.get(row["consumer"])
         if consumer is None:
             raise ReplayError(409, f"no consumer named {row['consumer']} in this service")
+        raw = row["raw"]
+        if not raw:
+            raise ReplayError(410, f"dead letter {dead_letter_id} no longer holds its message: erased under retention")
+        if KeyRing.is_sealed(raw):
+            if consumer.keys is None:
+                raise ReplayError(409, "the message is sealed and this process holds no personal data keys")
+            raw = consumer.keys.open(raw, purpose=DEAD_LETTER_PURPOSE)
         try:
-            envelope = Envelope.from_bytes(row["raw"].encode())
+            envelope = Envelope.from_bytes(raw.encode())
         except ValueError as exc:
-            raise ReplayError(422, f"the message cannot be read as an event: {exc}") from exc
+            raise ReplayError(422, f"the message cannot be read as an event: {describe(exc)}") from exc
         if envelope.type not in consumer.subscription.handlers:
             raise ReplayError(409, f"consumer {row['consumer']} has no handler for {envelope.type}")
         try:
             async with session.begin_nested():
                 await consumer.subscription.handle(session, envelope)
         except Exception as exc:
-            raise ReplayError(409, f"the handler failed again: {type(exc).__name__}: {exc}") from exc
+            raise ReplayError(409, f"the handler failed again: {describe(exc)}") from exc
         await session.execute(
             insert(inbox)
             .values(consumer=row["consumer"], event_id=envelope.event_id, outcome="applied")

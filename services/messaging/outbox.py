@@ -55,23 +55,26 @@ class Outbox:
         dossier_id: str,
         causation: Envelope | None = None,
         correlation_id: UUID | None = None,
+        topic: str | None = None,
     ) -> Envelope:
+        """Write the event (to the stage topic, or to `topic`, a private stream) with its audit line."""
         envelope = event.envelope(
             dossier_id=dossier_id, producer=self.service, causation=causation, correlation_id=correlation_id
         )
         conn = await driver_connection(session)
+        topic = topic or self.topic
         if tracing.enabled():
-            with tracing.creating(envelope, self.topic) as headers:
-                await conn.execute(self.insert_event, *self._row(envelope, headers))
+            with tracing.creating(envelope, topic) as headers:
+                await conn.execute(self.insert_event, *self._row(envelope, headers, topic))
         else:
-            await conn.execute(self.insert_event, *self._row(envelope))
+            await conn.execute(self.insert_event, *self._row(envelope, topic=topic))
         return envelope
 
-    def _row(self, envelope: Envelope, headers: str = tracing.NO_HEADERS) -> tuple[Any, ...]:
+    def _row(self, envelope: Envelope, headers: str = tracing.NO_HEADERS, topic: str | None = None) -> tuple[Any, ...]:
         actor = envelope.actor or Actor.service(self.service)
         return (
             envelope.event_id,
-            self.topic,
+            topic or self.topic,
             envelope.dossier_id,
             envelope.model_dump_json(),
             headers,
