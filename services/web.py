@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,7 @@ from services.identity import OperatorOnly, Role, allow
 from services.limits import BodySizeLimit
 from services.messaging.dead_letters import DeadLetter, ReplayError, list_dead_letters, replay_dead_letter
 from services.overload import LoadShedder
+from services.personal_data.requests import HeldPart, read_parts
 from services.problems import PROBLEM_JSON, TYPE_BASE, Problem, install_problem_handlers
 from services.request_context import RequestContext
 
@@ -134,6 +136,23 @@ def operations_router() -> APIRouter:
     ) -> list[AuditEntry]:
         async with runtime.sessionmaker() as session:
             return await audit_entries(session, runtime.tables.schema, dossier_id=dossier_id, after_id=after_id, limit=limit)
+
+    @trail.get(
+        "/personal-data/requests/{request_id}/held",
+        summary="What this service held about a citizen's dossiers when a request reached it (export), or erased",
+        description="One entry per dossier of the request this service has done; an export's records by data class. "
+        "Every read is written in the audit trail.",
+        response_model=list[HeldPart],
+    )
+    async def personal_data_held(
+        runtime: RuntimeDep, request_id: Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+    ) -> list[HeldPart]:
+        async with runtime.sessionmaker() as session, session.begin():
+            parts = await read_parts(session, schema=runtime.tables.schema, keys=runtime.keys, request_id=request_id)
+            await runtime.audit(session).read(
+                "personal_data_export", [p.dossier_id for p in parts if p.kind == "export"], request_id=request_id
+            )
+        return parts
 
     router.include_router(trail)
     return router
