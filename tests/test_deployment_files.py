@@ -34,10 +34,12 @@ from dockerfile_parse import DockerfileParser
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from services.personal_data.keys import new_key, ring_text
+
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "deadline", "notify")
 FIRST_PARTY = {"services", "infra", "web", *SERVICES}
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|SESSION_KEY|TOKEN")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|SESSION_KEY|TOKEN|_KEYS$|INDEX_KEY")
 
 
 # ---------------------------------------------------------------- Compose's variable interpolation
@@ -93,11 +95,17 @@ def env_example() -> dict[str, str]:
 
 def filled_secrets() -> dict[str, str]:
     """A value for every secret of .env.example, as an operator following its comments makes them."""
-    return {
-        name: Fernet.generate_key().decode() if name == "WEB_SESSION_KEY" else secrets.token_hex(24)
-        for name in env_example()
-        if SECRET_NAME.search(name)
-    }
+
+    def value(name: str) -> str:
+        if name == "WEB_SESSION_KEY":
+            return Fernet.generate_key().decode()
+        if name.endswith("_KEYS"):
+            return ring_text({"k1": new_key()})
+        if name.endswith("INDEX_KEY"):
+            return new_key()
+        return secrets.token_hex(24)
+
+    return {name: value(name) for name in env_example() if SECRET_NAME.search(name)}
 
 
 def raw_compose() -> dict[str, Any]:

@@ -26,6 +26,7 @@ from deploy.kubernetes.common import (
     kafka_bootstrap,
     kafka_ca_secret,
     metadata,
+    personal_data_secret,
     pod_security,
     postgres_host,
     resources,
@@ -38,6 +39,7 @@ from deploy.kubernetes.identity import COMPONENT as KEYCLOAK
 from deploy.kubernetes.identity import CONSOLE_CLIENT, HTTP_PORT, audience, realm_file
 from deploy.kubernetes.values import Resources, Values
 from services.events.topics import SERVICES
+from services.personal_data.rings import CONTACT_HOLDERS, INDEX_HOLDERS
 
 WEB = "web"
 # The console's look-up page, which the receipt's QR code and the notices' link open.
@@ -46,6 +48,7 @@ LOOKUP_PATH = "/tra-cuu?ma={code}&ms={secret}"
 SCRATCH = "/tmp"
 # Set in each Deployment from Secrets (beside the ConfigMap): derived too.
 SERVICE_SECRETS = ("DB_PASSWORD", "DATABASE_URL", "KAFKA_SASL_PASSWORD")
+PERSONAL_DATA_SECRETS = ("PERSONAL_DATA_KEYS", "PERSONAL_DATA_INDEX_KEY", "CONTACT_KEYS")
 WEB_SECRETS = ("WEB_SESSION_KEY",)
 
 
@@ -84,7 +87,11 @@ def service_settings(values: Values, service: str) -> dict[str, str]:
     if service == "notify":
         defaults["NOTIFY_LOOKUP_URL"] = values.web.public_url + LOOKUP_PATH
         defaults["NOTIFY_SINK_PATH"] = f"{SCRATCH}/notices.jsonl"  # used only while no SMS gateway or SMTP is set
-    return {**defaults, **own_env(component.env, {*derived, *SERVICE_SECRETS}, f"services.{service}.env"), **derived}
+    return {
+        **defaults,
+        **own_env(component.env, {*derived, *SERVICE_SECRETS, *PERSONAL_DATA_SECRETS}, f"services.{service}.env"),
+        **derived,
+    }
 
 
 def web_settings(values: Values) -> dict[str, str]:
@@ -135,6 +142,7 @@ def objects(values: Values) -> list[Object]:
                 "value": f"postgresql+asyncpg://{service}:$({db_password})@{postgres_host(values)}:{POSTGRES_PORT}/{values.postgres.database}",
             },
             secret_env(kafka_password, kafka_user(service), "password"),
+            *personal_data_env(values, service),
         ]
         rendered += [
             config_map(values, service, service_settings(values, service)),
@@ -158,6 +166,17 @@ def objects(values: Values) -> list[Object]:
         ingress(values, WEB, values.web.host, values.web.port),
     ]
     return rendered
+
+
+def personal_data_env(values: Values, service: str) -> list[Object]:
+    """Each service's own key ring, and the index and contact keys only where they are used."""
+    keys, index_key, contact_keys = PERSONAL_DATA_SECRETS
+    env = [secret_env(keys, personal_data_secret(values, service), "keys")]
+    if service in INDEX_HOLDERS:
+        env.append(secret_env(index_key, personal_data_secret(values, service), "index-key"))
+    if service in CONTACT_HOLDERS:
+        env.append(secret_env(contact_keys, personal_data_secret(values, "contacts"), "keys"))
+    return env
 
 
 def config_map(values: Values, component: str, settings: dict[str, str]) -> Object:

@@ -45,6 +45,12 @@ def extra_env_secret(values: Values, component: str) -> str:
     return f"{values.name}-{component}-env"
 
 
+def personal_data_secret(values: Values, service: str) -> str:
+    """A service's personal-data keys (`services.personal_data.rings`): its ring (`keys`), and for
+    intake the blind-index key (`index-key`); `contacts` names the ring intake and notify share."""
+    return f"{values.name}-personal-data-{service}"
+
+
 def web_secret(values: Values) -> str:
     return f"{values.name}-web"
 

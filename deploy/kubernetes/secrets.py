@@ -1,5 +1,6 @@
 """The Secrets the rendered manifests refer to but never contain: the database logins' passwords,
-Keycloak's first administrator and the console's session key. `python -m deploy.kubernetes
+Keycloak's first administrator, the console's session key and the personal-data key rings (a key
+is rotated by putting a new one first in a ring: `docs/personal-data.md`). `python -m deploy.kubernetes
 --secrets` prints them with fresh random values, to be applied once before the rest and kept
 (rendering them again would change every password). The Kafka logins' Secrets are Strimzi's to make."""
 
@@ -8,10 +9,12 @@ from __future__ import annotations
 import base64
 import secrets
 
-from deploy.kubernetes.common import Object, database_secret, keycloak_admin_secret, web_secret
+from deploy.kubernetes.common import Object, database_secret, keycloak_admin_secret, personal_data_secret, web_secret
 from deploy.kubernetes.identity import LOGIN as KEYCLOAK_LOGIN
 from deploy.kubernetes.values import Values
 from services.events.topics import SERVICES
+from services.personal_data.keys import new_key, ring_text
+from services.personal_data.rings import INDEX_HOLDERS
 
 
 def password() -> str:
@@ -44,4 +47,15 @@ def objects(values: Values) -> list[Object]:
         ),
         secret(keycloak_admin_secret(values), {"username": "admin", "password": password()}, "kubernetes.io/basic-auth"),
         secret(web_secret(values), {"session-key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}),
+        *(
+            secret(
+                personal_data_secret(values, service),
+                {
+                    "keys": ring_text({f"{service[0]}1": new_key()}),
+                    **({"index-key": new_key()} if service in INDEX_HOLDERS else {}),
+                },
+            )
+            for service in SERVICES
+        ),
+        secret(personal_data_secret(values, "contacts"), {"keys": ring_text({"c1": new_key()})}),
     ]
