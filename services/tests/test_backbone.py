@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -34,9 +34,13 @@ from services.messaging import IdempotentConsumer, Outbox, OutboxRelay, Subscrip
 from services.messaging.dead_letters import ReplayError, list_dead_letters, replay_dead_letter
 from services.messaging.migration import wake_relay_trigger
 from services.messaging.relay import LeaseLost
+from services.personal_data.keys import KeyRing, new_key, ring_text
+from services.personal_data.retention import RetentionRule, enforce
 from services.settings import KafkaAccess, ServiceSettings
 
 LEASE_SECONDS = 2.0
+CITIZEN_ID, PHONE, EMAIL = "079188123456", "0977123456", "tran.thi.mai@example.vn"
+KEYS = KeyRing.from_text(ring_text({"k1": new_key()}))
 metadata = MetaData(schema="kernel_test")
 tables = messaging_tables(metadata)
 audit_table(metadata)  # the outbox writes each event's line of the audit trail
@@ -117,7 +121,7 @@ class Kit:
             )
 
         subscription = Subscription(name="probe", sources=("routing",), handlers={StepAssigned.event_type: handler or record})
-        return IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, subscription)
+        return IdempotentConsumer(self.settings, self.sessionmaker, self.outbox, subscription, keys=KEYS)
 
     async def applied_rows(self) -> list[dict[str, object]]:
         async with self.sessionmaker() as session:
@@ -533,3 +537,72 @@ async def test_applied_offsets_are_committed_once_the_consumer_is_idle(kit: Kit)
         assert await committed() == sum(end.values()) == 20
     finally:
         await probe.stop()
+
+
+async def test_a_poison_message_with_personal_data_leaves_none_of_it_in_the_failure_trail(
+    kit: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dead letter's row keeps the message sealed (and a replay opens it); the dead-letter topic,
+    its headers, the row's error and the log line name the field and the rule, never the values."""
+    keys = KEYS
+    consumer = kit.consumer("c1", parse_strictly)
+    kit.spawn(OutboxRelay(kit.settings, kit.engine, tables).run)
+    kit.spawn(consumer.run)
+    poison = step("p1").envelope(dossier_id="dossier-pd", producer="routing")
+    payload = {**poison.payload, "applicant": {"citizen_id": CITIZEN_ID, "phone": PHONE, "email": EMAIL}}
+    raw = poison.model_copy(update={"payload": payload}).to_bytes()
+    producer = AIOKafkaProducer(**connection_options(kit.settings))
+    await producer.start()
+    try:
+        await producer.send_and_wait(kit.topic, raw, key=b"dossier-pd")
+    finally:
+        await producer.stop()
+
+    dlq = await read_topic(kit.settings, dead_letter_topic(kit.settings.topic_prefix), expected=1)
+    assert len(dlq) == 1
+    letter = dlq[0][1]
+    assert isinstance(letter, dict) and "applicant" in letter["error"], "the error names the field"
+    async with kit.engine.connect() as conn:
+        row = (await conn.execute(select(tables.dead_letters))).mappings().one()
+    assert row["raw"].startswith("pd1.k1.") and keys.open(row["raw"], purpose="dead_letters.raw") == raw.decode()
+    consumer_headers = await read_headers(kit.settings, dead_letter_topic(kit.settings.topic_prefix))
+    for where, text_ in (
+        ("the row's error", row["error"]),
+        ("the topic's copy", json.dumps(letter, ensure_ascii=False)),
+        ("the Kafka headers", consumer_headers),
+        ("the log", caplog.text),
+    ):
+        for value in (CITIZEN_ID, PHONE, EMAIL):
+            assert value not in text_, f"{value} in {where}"
+    assert letter["raw"] and "[redacted]" in letter["raw"], "the topic's copy still shows the message's shape"
+
+    rule = RetentionRule(
+        "dead_letter_payloads",
+        timedelta(days=14),
+        "UPDATE kernel_test.dead_letters SET raw = '' WHERE id IN (SELECT id FROM kernel_test.dead_letters "
+        "WHERE raw <> '' AND failed_at < $1 LIMIT $2) RETURNING NULL::text AS dossier_id",
+    )
+    now = datetime.now(UTC)
+    assert await enforce(kit.sessionmaker, "kernel_test", "routing", [rule], now) == {"dead_letter_payloads": 0}, (
+        "a fresh dead letter keeps its message"
+    )
+    later = now + timedelta(days=15)
+    assert await enforce(kit.sessionmaker, "kernel_test", "routing", [rule], later) == {"dead_letter_payloads": 1}
+    (letter_row,) = await list_dead_letters(kit.sessionmaker, tables)
+    with pytest.raises(ReplayError) as refused:
+        await replay_dead_letter(kit.sessionmaker, tables, {"probe": consumer}, letter_row.id)
+    assert refused.value.status == 410
+
+
+async def parse_strictly(session: AsyncSession, envelope: Envelope) -> None:
+    parse(envelope, StepAssigned)
+
+
+async def read_headers(access: KafkaAccess, topic: str) -> str:
+    consumer = AIOKafkaConsumer(topic, **connection_options(access), auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=5000)
+        return " ".join(f"{k}={v.decode(errors='replace')}" for rs in batches.values() for r in rs for k, v in r.headers)
+    finally:
+        await consumer.stop()
