@@ -39,6 +39,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     os.environ.setdefault("TOPIC_PREFIX", "bench")
     # The runtime needs an issuer to exist; timers take no tokens, so Keycloak is never asked.
     os.environ.setdefault("OIDC_ISSUER", PROFILES[args.profile].issuer)
+    os.environ.update(PROFILES[args.profile].personal_data_env())  # deadline's key ring, as its process has it
     from deadline.application.timers import fire_due_timers
     from deadline.service import definition
     from services.runtime import Runtime
