@@ -86,6 +86,20 @@ async def test_a_service_reads_only_the_stages_it_reacts_to_in_its_own_groups(en
             await read(options, stage_topic(prefix, CONSUMES[service][0]), another_group)
 
 
+async def test_the_contacts_stream_is_written_by_intake_and_read_by_notify_alone(env: dict[str, str]) -> None:
+    """The applicant's contact goes to notify and nowhere else, even sealed."""
+    prefix = env["TOPIC_PREFIX"]
+    contacts = stage_topic(prefix, "contacts")
+    await write(as_login(env, "intake"), contacts)
+    await read(as_login(env, "notify"), contacts, f"{prefix}.notify.probe-{uuid.uuid4().hex[:6]}")
+    for service in ("routing", "deadline", "notify"):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await write(as_login(env, service), contacts)
+    for service in ("routing", "deadline", "intake"):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await read(as_login(env, service), contacts, f"{prefix}.{service}.probe-{uuid.uuid4().hex[:6]}")
+
+
 async def test_without_a_valid_login_or_without_tls_nothing_is_accepted(env: dict[str, str]) -> None:
     topic = stage_topic(env["TOPIC_PREFIX"], "routing")
     with pytest.raises(KafkaError):  # a wrong password: SCRAM authentication fails
