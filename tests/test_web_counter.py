@@ -88,7 +88,7 @@ def test_a_counter_officer_receives_a_dossier_prints_its_receipt_and_finds_it_in
 
     # the unit's queue finds it; its page shows status, appointment, documents, timeline and actions
     page.goto(f"{console.url}/ho-so")
-    page.get_by_label("Mã hồ sơ hoặc tên người nộp").fill(code)
+    page.get_by_label("Mã hồ sơ, số định danh, số điện thoại hoặc họ tên đầy đủ").fill(code)
     page.get_by_role("button", name="Lọc").click()
     row = page.locator("table.queue tbody tr", has_text=code)
     expect(row).to_have_count(1)
