@@ -27,6 +27,7 @@ class Deadline:
         self.settings = settings = runtime.settings
         self.rules = ClockRules(working_calendar(), parse_thresholds(settings.warning_thresholds))
         self.outbox = runtime.outbox
+        self.keys = runtime.keys  # seals deadline's parts of the citizens' export requests
         self.audit = runtime.audit
         self.parking = Parking(parked_events)
         self.uow = Transactions(runtime.sessionmaker, self.bind)

@@ -26,7 +26,7 @@ from deadline.domain.tracking import LIVE, DeadlineState
 from infra.stack import Stack
 from services.calendar import VN_TZ, WorkingCalendar
 from services.events import Event
-from services.events.schemas import ApplicantContact, DossierReceived, RouteStep
+from services.events.schemas import DossierReceived, RouteStep
 from services.events.topics import stage_topic
 from services.identity import Scope
 from services.migrations import upgrade
@@ -285,7 +285,7 @@ class Deadline:
                 budget_hours=budget,
                 resume_rule=rule,  # type: ignore[arg-type]
                 route=route or [RouteStep(step_id="s1", agency_code="UBX", agency_name="UBND xã", budget_hours=budget)],
-                applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
+                applicant_name="Trần Văn A",
             ),
         )
         return appointment

@@ -18,7 +18,6 @@ from deadline.domain.clock import tick_in_the_future
 from services.events import Envelope, Event
 from services.events.schemas import (
     ApologyIssued,
-    ApplicantContact,
     ClockPaused,
     ClockResumed,
     DeadlineClosed,
@@ -65,7 +64,7 @@ def receipt(
         budget_hours=budget,
         resume_rule=rule,  # type: ignore[arg-type]
         route=route or [UBX],
-        applicant=ApplicantContact(name="Trần Văn A", phone="0912345678"),
+        applicant_name="Trần Văn A",
     )
 
 

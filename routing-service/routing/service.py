@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters.agencies import load_agencies
+from routing.adapters.personal_data import SEALED_COLUMNS, RoutingHolder, retention_rules
 from routing.adapters.repository import RoutingRepository
 from routing.adapters.tables import messaging, parked_events
 from routing.application.exchange import RetryPolicy
@@ -37,12 +38,14 @@ class Routing:
             breaker_reset_seconds=settings.breaker_reset_seconds,
         )
         partners = Partners(self.agencies, portal=bool(settings.portal_url))
-        outbox = runtime.outbox
+        self.outbox = outbox = runtime.outbox
+        self.keys = keys = runtime.keys
+        self.holder = RoutingHolder(keys)  # the applicant's name, for the citizen's export or erasure requests
         parking = Parking(parked_events)
 
         def bind(session: AsyncSession) -> RoutingWork:
             return RoutingWork(
-                RoutingRepository(session), outbox.bind(session), partners, runtime.audit(session), parking.bind(session)
+                RoutingRepository(session, keys), outbox.bind(session), partners, runtime.audit(session), parking.bind(session)
             )
 
         self.uow = Transactions(runtime.sessionmaker, bind)
@@ -60,4 +63,6 @@ definition = ServiceDefinition(
     routers=[routes.router, admin.router, inbox.router, actions.router, lgsp.router],
     workers=(workers.deliver_steps, workers.sync_portal, workers.housekeeping),
     scrape=metrics.scrape,
+    sealed_columns=SEALED_COLUMNS,
+    retention=lambda settings: retention_rules(settings.retention_applicant_days),
 )

@@ -31,3 +31,11 @@ class RoutingSettings(ServiceSettings):
     portal_url: str | None = Field(None, validation_alias="NATIONAL_PORTAL_URL")
     portal_token: str | None = Field(None, validation_alias="NATIONAL_PORTAL_TOKEN")
     portal_reconcile_seconds: float = Field(60.0, validation_alias="NATIONAL_PORTAL_RECONCILE_SECONDS")
+    # Decree 13/2023: the applicant's name (for the portal's ChuHoSo) is erased this long after the
+    # dossier ended (refused, withdrawn or its result delivered).
+    retention_applicant_days: int = Field(
+        183,
+        gt=0,
+        validation_alias="RETENTION_APPLICANT_DAYS",
+        description="Days the applicant's name is kept after the dossier ended (refused, withdrawn, result delivered).",
+    )

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
 from services.messaging.parking import parked_events_table
+from services.personal_data.requests import parts_table
 
 metadata = MetaData(schema="deadline")
 messaging = messaging_tables(metadata)
@@ -115,3 +116,6 @@ apologies = Table(
     Column("new_appointment_at", DateTime(timezone=True), nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
 )
+
+# A citizen's export or erasure request, deadline's part of it (services.personal_data.requests): migration 0006.
+personal_data_parts = parts_table(metadata)

@@ -6,7 +6,11 @@ driver connection directly (`services.db`), the reads for the API through SQLAlc
 
 What a caller may see is decided here, in the queries (`services.identity.Scope`): an agency's
 officer finds only the steps of their agencies, a counter officer or unit leader only the routes of
-their units' dossiers (or of dossiers routed through their agencies); anything else is not found."""
+their units' dossiers (or of dossiers routed through their agencies); anything else is not found.
+
+The applicant's name is sealed here on its way in and opened on its way out
+(`routing.adapters.personal_data`): the use cases see it in clear, the tables never hold it so. A
+portal push is stored without the name; it is put back into the record when the push is claimed."""
 
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ from sqlalchemy import ColumnElement, exists, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.adapters import audit
+from routing.adapters.personal_data import open_name, opened, seal_name
 from routing.adapters.tables import audit_log, deliveries, dossiers, handovers, inbound_nonces, portal_pushes, route_steps
 from routing.application.ports import AuditCheck, Queue
 from routing.domain.steps import OPEN
 from services.db import driver_connection, insert_row, insert_rows, update_row
 from services.idempotency import Claims
 from services.identity import EVERYTHING, Scope
+from services.personal_data.keys import KeyRing
 from services.work_queue import LeasedQueue
 
 NONCES = Claims(inbound_nonces, ["client_id", "nonce"], created_column="seen_at", answers=False)
@@ -87,20 +93,25 @@ def _dossiers_in(scope: Scope) -> ColumnElement[bool]:
     return or_(dossiers.c.receiving_unit.in_(scope.units), through)
 
 
+HOLDERS = "SELECT dossier_id, applicant_name FROM routing.dossiers WHERE dossier_id = ANY($1::uuid[])"
+
+
 class RoutingRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, keys: KeyRing) -> None:
         self.session = session
+        self.keys = keys
 
     # ------------------------------------------------------------ a dossier's route
 
     async def add_dossier(self, values: Mapping[str, Any]) -> None:
-        await insert_row(self.session, dossiers, values)
+        await insert_row(self.session, dossiers, {**values, "applicant_name": seal_name(self.keys, values.get("applicant_name"))})
 
     async def add_steps(self, rows: Sequence[Mapping[str, Any]]) -> None:
         await insert_rows(self.session, route_steps, rows)
 
     async def lock(self, dossier_id: UUID) -> dict[str, Any] | None:
-        return _row(await (await driver_connection(self.session)).fetchrow(LOCK_DOSSIER, dossier_id))
+        row = _row(await (await driver_connection(self.session)).fetchrow(LOCK_DOSSIER, dossier_id))
+        return opened(self.keys, row) if row is not None else None
 
     async def steps(self, dossier_id: UUID) -> list[dict[str, Any]]:
         return [dict(r) for r in await (await driver_connection(self.session)).fetch(STEPS, dossier_id)]
@@ -127,7 +138,9 @@ class RoutingRepository:
         await insert_row(self.session, deliveries, values)
 
     async def add_portal_push(self, values: Mapping[str, Any]) -> None:
-        await insert_row(self.session, portal_pushes, values)
+        # The record is kept without the applicant's name (ChuHoSo): `claim` puts it back when it is sent.
+        payload = {k: v for k, v in values["payload"].items() if k != "ChuHoSo"}
+        await insert_row(self.session, portal_pushes, {**values, "payload": payload})
 
     async def audit(self, kind: str, actor: str, *, dossier_id: Any = None, step_id: str | None = None, **detail: Any) -> None:
         await audit.append(self.session, kind, actor, dossier_id=dossier_id, step_id=step_id, **detail)
@@ -139,7 +152,8 @@ class RoutingRepository:
 
     async def dossier(self, dossier_id: UUID, scope: Scope) -> dict[str, Any] | None:
         query = select(dossiers).where(dossiers.c.dossier_id == dossier_id, _dossiers_in(scope))
-        return _row((await self.session.execute(query)).mappings().first())
+        row = _row((await self.session.execute(query)).mappings().first())
+        return opened(self.keys, row) if row is not None else None
 
     async def handovers(self, dossier_id: UUID) -> list[dict[str, Any]]:
         query = select(handovers).where(handovers.c.dossier_id == dossier_id).order_by(handovers.c.id)
@@ -196,7 +210,13 @@ class RoutingRepository:
     # ------------------------------------------------------------ the outbound queues
 
     async def claim(self, queue: Queue, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
-        return [dict(r) for r in await QUEUES[queue].claim(self.session, limit, lease_seconds)]
+        rows = [dict(r) for r in await QUEUES[queue].claim(self.session, limit, lease_seconds)]
+        if queue == "portal_pushes" and rows:
+            found = await (await driver_connection(self.session)).fetch(HOLDERS, list({r["dossier_id"] for r in rows}))
+            names = {r["dossier_id"]: open_name(self.keys, r["applicant_name"]) for r in found}
+            for row in rows:  # the portal's record names the dossier's holder (ChuHoSo); '' once erased
+                row["payload"] = {**row["payload"], "ChuHoSo": names.get(row["dossier_id"]) or ""}
+        return rows
 
     async def delivered(self, delivery_id: int, *, attempts: int, answer: Mapping[str, Any], at: datetime) -> None:
         answer_json = json.dumps(answer, ensure_ascii=False)
@@ -230,7 +250,7 @@ class RoutingRepository:
     async def reconcile_candidates(self, since: datetime) -> list[dict[str, Any]]:
         pending = exists().where(portal_pushes.c.dossier_id == dossiers.c.dossier_id, portal_pushes.c.state == "pending")
         query = select(dossiers).where(dossiers.c.updated_at >= since, ~pending)
-        return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
+        return [opened(self.keys, dict(r)) for r in (await self.session.execute(query)).mappings().all()]
 
     async def purge_nonces(self, before: datetime) -> int:
         return await NONCES.purge(self.session, before)

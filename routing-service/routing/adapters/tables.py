@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
 from services.messaging.parking import parked_events_table
+from services.personal_data.requests import parts_table
 
 metadata = MetaData(schema="routing")
 messaging = messaging_tables(metadata)
@@ -71,7 +72,8 @@ dossiers = Table(
     Column("procedure_name", Text, nullable=False),
     Column("field_code", String(64), nullable=False, server_default=""),
     Column("channel", Integer, nullable=False),
-    Column("applicant_name", Text, nullable=False),
+    # Sealed (`routing.adapters.personal_data`), for the portal's ChuHoSo; NULL once erased.
+    Column("applicant_name", Text),
     # Whose counter received it (from `dossier.received`): counter officers and unit leaders see the
     # routes of their units' dossiers. NULL for dossiers routed before it was kept.
     Column("receiving_unit", String(100)),
@@ -138,6 +140,9 @@ audit_log = Table(
     UniqueConstraint("prev_hash", name="uq_routing_audit_prev_hash"),
     Index("ix_routing_audit_dossier", text("(entry->>'dossier_id')")),
 )
+
+# A citizen's export or erasure request, routing's part of it (services.personal_data.requests): migration 0007.
+personal_data_parts = parts_table(metadata)
 
 # A withdrawal or refusal read before its dossier's receipt (services.messaging.parking): migration 0005.
 parked_events = parked_events_table(metadata)

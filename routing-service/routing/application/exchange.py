@@ -17,6 +17,7 @@ from routing.application.ports import AgencySystems, ExchangeError, NationalPort
 from routing.application.routes import ROUTING, queue_portal_update
 from routing.domain.exchange import Breakers, CircuitBreaker
 from routing.domain.national import status_code
+from services.personal_data.redaction import scrub
 from services.work_queue import backoff_seconds
 
 BATCH = 20  # rows claimed per round
@@ -102,6 +103,13 @@ async def deliver_due(uow: RoutingUnitOfWork, systems: AgencySystems, breakers: 
     return attempts
 
 
+def without_name(error: str, name: str | None) -> str:
+    """A failure's text as kept in the queue and the append-only audit log: the portal may echo
+    the record it refused, so the applicant's name (and any id, phone or e-mail) is masked."""
+    text = scrub(error)
+    return text.replace(name, "[ChuHoSo]") if name else text
+
+
 async def push_due(uow: RoutingUnitOfWork, portal: NationalPortal, breaker: CircuitBreaker, policy: RetryPolicy) -> list[Attempt]:
     """One round: push pending portal updates, each dossier's in order; the portal drops repeats by Idempotency-Key."""
     async with uow() as work:
@@ -120,7 +128,8 @@ async def push_due(uow: RoutingUnitOfWork, portal: NationalPortal, breaker: Circ
         except ExchangeError as exc:
             breaker.failure(time.monotonic())
             attempts.append(Attempt("portal", url, "failed", breaker.state(time.monotonic()) != "closed"))
-            await _failed(uow, policy, "portal_pushes", row, str(exc), "portal.push_failed", **detail)
+            error = without_name(str(exc), row["payload"].get("ChuHoSo"))
+            await _failed(uow, policy, "portal_pushes", row, error, "portal.push_failed", **detail)
             continue
         breaker.success()
         attempts.append(Attempt("portal", url, "pushed", False))

@@ -102,7 +102,8 @@ async def fix_route(work: RoutingWork, envelope: Envelope) -> None:
         "procedure_name": event.procedure_name,
         "field_code": event.field_code,
         "channel": event.channel,
-        "applicant_name": event.applicant.name,
+        # The name alone, for the portal's ChuHoSo (older events carried the whole contact).
+        "applicant_name": event.applicant_name or (event.applicant.name if event.applicant else None),
         "receiving_unit": event.receiving_unit,
         "received_at": event.received_at,
         "appointment_at": event.appointment_at,

@@ -64,7 +64,7 @@ def portal_record(
         "MaTTHC": dossier["procedure_code"],
         "TenTTHC": dossier["procedure_name"],
         "MaLinhVuc": dossier.get("field_code") or "",
-        "ChuHoSo": dossier["applicant_name"],
+        "ChuHoSo": dossier.get("applicant_name") or "",  # '' once erased
         "HinhThuc": dossier["channel"],
         "NgayTiepNhan": portal_date(dossier["received_at"]),
         "NgayHenTra": portal_date(dossier["appointment_at"]),

@@ -3,7 +3,7 @@ step that asked; a withdrawal or a counter refusal stops open steps; a returned 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from routing.application import routes
 from routing.application.ports import RoutingWork
@@ -11,6 +11,7 @@ from services.events import Envelope
 from services.events.schemas import DossierReceived, DossierRefused, DossierWithdrawn, ResultReturned, SupplementReceived
 from services.events.topics import CONSUMES
 from services.messaging import Subscription
+from services.personal_data.requests import personal_data_subscription
 
 if TYPE_CHECKING:
     from routing.service import Routing
@@ -32,7 +33,8 @@ async def on_result_returned(work: RoutingWork, envelope: Envelope) -> None:
     await routes.result_returned(work, envelope)
 
 
-def subscriptions(routing: Routing) -> list[Subscription[RoutingWork]]:
+def subscriptions(routing: Routing) -> list[Subscription[Any]]:
+    """The route's events, and the citizen's export and erasure requests (what routing holds: the applicant's name)."""
     return [
         Subscription(
             name="routes",
@@ -45,5 +47,8 @@ def subscriptions(routing: Routing) -> list[Subscription[RoutingWork]]:
                 ResultReturned.event_type: on_result_returned,
             },
             bind=routing.uow.bind,
-        )
+        ),
+        personal_data_subscription(
+            service="routing", schema="routing", keys=routing.keys, outbox=routing.outbox, holder=routing.holder
+        ),
     ]
