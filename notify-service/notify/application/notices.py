@@ -68,7 +68,7 @@ COUNTER_STAFF = "Bộ phận tiếp nhận và trả kết quả"  # who is addr
 # The dossier is over for notify: the contact's retention counts from then.
 ENDINGS = {
     ResultReturned.event_type: "returned_at",
-    DossierRefused.event_type: None,
+    DossierRefused.event_type: "refused_at",
     DossierWithdrawn.event_type: "withdrawn_at",
 }
 # What a parked receipt leaves out: personal data never waits in clear (the contact has the name).
