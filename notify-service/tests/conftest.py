@@ -239,6 +239,9 @@ class MemoryNotices:
         row = self.rows.get(notice_id)
         return row["status"] if row else None
 
+    async def erased(self, notice_id: UUID) -> bool:
+        return self.rows[notice_id].get("erased_at") is not None
+
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
         row = self.rows[notice_id]
         row.update(status="pending", attempts=0, resends=row["resends"] + 1, next_attempt_at=at, failed_at=None, permanent=None)

@@ -11,11 +11,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from notify.application.delivery import resend_notice
 from notify.application.dispatching import dispatch_once
 from notify.application.notices import note_end, notify_citizen, remember_contact, remember_receipt
 from notify.application.ports import Outcome
 from services.events.schemas import ContactGiven, DossierWithdrawn, NoticeFailed, RouteCompleted
 from services.personal_data.keys import KeyRing
+from services.problems import Problem
 
 from .conftest import MemoryNotify, apart_envelopes, contact_keys
 from .test_application import CONSOLE_LINK, NOW, from_, received
@@ -114,3 +116,15 @@ async def test_an_exception_from_a_channel_is_kept_without_the_value_it_carried(
     await dispatch_once(memory.uow, memory.outlets(), batch=20, lease_seconds=60, retries=memory.retries)
     [notice] = memory.notices.of(dossier_id)
     assert notice["status"] == "pending" and "0912345679" not in notice["last_error"]
+
+
+async def test_a_failed_notice_whose_texts_were_erased_is_not_sent_again(memory: MemoryNotify) -> None:
+    dossier_id = str(uuid4())
+    await remember_receipt(memory.work, memory.drafting, received(dossier_id, phone="0900000400"))
+    memory.channel.script["0900000400"] = [Outcome("rejected", "Invalid phone number", code="401")]
+    await dispatch_once(memory.uow, memory.outlets(), batch=20, lease_seconds=60, retries=memory.retries)
+    [notice] = memory.notices.of(dossier_id)
+    memory.notices.rows[notice["id"]].update(recipient="", body="", erased_at=NOW)  # as the retention job leaves it
+    with pytest.raises(Problem) as refused:
+        await resend_notice(memory.uow, notice["id"])
+    assert refused.value.status == 409 and "erased" in refused.value.detail

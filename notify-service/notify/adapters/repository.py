@@ -182,6 +182,10 @@ class NotifyRepository:
         query = select(notices.c.status).where(notices.c.id == notice_id).with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def erased(self, notice_id: UUID) -> bool:
+        query = select(notices.c.erased_at.is_not(None)).where(notices.c.id == notice_id)
+        return bool((await self.session.execute(query)).scalar_one_or_none())
+
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
         """Back to the queue under its next idempotency id (`<id>.rN`), attempts counted afresh."""
         query = (

@@ -67,4 +67,12 @@ async def resend_notice(uow: NotifyUnitOfWork, notice_id: UUID) -> NoticeEntry:
                 type="conflict",
                 current_status=status,
             )
+        if await work.notices.erased(notice_id):
+            raise Problem(
+                409,
+                "Not re-sendable",
+                "its recipient and texts were erased (retention, or the citizen's request)",
+                type="conflict",
+                current_status=status,
+            )
         return NoticeEntry.model_validate(await work.notices.send_again(notice_id, datetime.now(UTC)))
