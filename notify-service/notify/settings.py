@@ -33,6 +33,27 @@ class NotifySettings(ServiceSettings):
     quiet_hours: str = Field("21:00-07:00", validation_alias="NOTIFY_QUIET_HOURS", description="Vietnam time; empty for none.")
     agency_staff_file: Path = Field(CONFIG / "agency_staff.json", validation_alias="NOTIFY_AGENCY_STAFF_FILE")
 
+    # Personal data (Decree 13/2023): how long notify keeps it (`notify.adapters.personal_data`).
+    retention_notice_text_days: int = Field(
+        30,
+        ge=1,
+        validation_alias="RETENTION_NOTICE_TEXT_DAYS",
+        description="Days a notice's texts, form and recipient are kept once it is final (sent, delivered, failed, "
+        "skipped); the delivery log keeps its status, times and masked recipient.",
+    )
+    retention_contact_days: int = Field(
+        183,
+        ge=1,
+        validation_alias="RETENTION_CONTACT_DAYS",
+        description="Days the applicant's contact is kept after the dossier ended (result returned, withdrawn, refused).",
+    )
+    retention_parked_event_days: int = Field(
+        30,
+        ge=1,
+        validation_alias="RETENTION_PARKED_EVENT_DAYS",
+        description="Days an event waits for the dossier's receipt and contact before it is dropped.",
+    )
+
     # SMS brandname gateway (HTTP). No URL: SMS go to the console sink.
     sms_gateway_url: str | None = Field(None, validation_alias="NOTIFY_SMS_GATEWAY_URL")
     sms_username: str | None = Field(None, validation_alias="NOTIFY_SMS_USERNAME")

@@ -10,6 +10,7 @@ import base64
 import email
 import email.policy
 import json
+import os
 import ssl
 import subprocess
 import threading
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,9 +35,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import Identities, free_port, kafka_options
 from infra.processes import ServiceProcess
-from infra.stack import LOGIN_PER_SERVICE, Stack
+from infra.stack import LOGIN_PER_SERVICE, PROFILES, Stack
 from notify.adapters.messages import Templates
 from notify.application.dispatching import Outlet, Outlets, RateLimiter, Retries
+from notify.application.notices import remember_contact, remember_receipt
 from notify.application.ports import (
     Acceptance,
     Drafting,
@@ -48,13 +50,65 @@ from notify.application.ports import (
     Outgoing,
     SentNotice,
 )
-from notify.domain.policy import DossierContact
+from notify.domain.policy import Contact, DossierContact
 from services.events import Envelope
 from services.events.registry import Event
-from services.events.schemas import ApplicantContact, DossierReceived
+from services.events.schemas import ApplicantContact, ContactGiven, DossierReceived, SealedContact
 from services.events.topics import stage_topic
 from services.identity import Scope
+from services.personal_data.keys import KeyRing
+from services.personal_data.rings import CONTACT_PURPOSE, contact_ring
 from services.testing import FakeUnitOfWork, MemoryAudit, MemoryParking, RecordedEvents
+
+
+@pytest.fixture(scope="session", autouse=True)
+def personal_data_keys() -> Iterator[None]:
+    """The test profile's key rings (a file, made once; no server needed): in-process runtimes,
+    migrations and the notify processes read their rings from it, and the tests seal contacts as
+    intake does with the contact ring."""
+    env = PROFILES["test"].personal_data_env()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def contact_keys() -> KeyRing:
+    return contact_ring("notify")
+
+
+# ---------------------------------------------------------------- the contact apart from the receipt
+
+
+def apart(event: DossierReceived, secret: str | None = None) -> tuple[ContactGiven, DossierReceived]:
+    """A receipt written with its applicant, as intake now sends it: the contact, sealed, on the
+    private stream (`dossier.contact_given`), and the receipt with the applicant's name only."""
+    assert event.applicant is not None
+    sealed = SealedContact(**event.applicant.model_dump(), lookup_secret=secret or event.lookup_secret)
+    given = ContactGiven(contact=contact_keys().seal_json(sealed.model_dump(mode="json"), purpose=CONTACT_PURPOSE))
+    receipt = event.model_copy(update={"applicant": None, "lookup_secret": None, "applicant_name": event.applicant.name})
+    return given, receipt
+
+
+def apart_envelopes(envelope: Envelope) -> tuple[Envelope, Envelope]:
+    """`apart` for an envelope of `dossier.received`: the two envelopes of the same dossier."""
+    given, receipt = apart(DossierReceived.model_validate(envelope.payload))
+    return (
+        given.envelope(dossier_id=envelope.dossier_id, producer="intake"),
+        receipt.envelope(dossier_id=envelope.dossier_id, producer="intake"),
+    )
+
+
+async def receive(memory: MemoryNotify, envelope: Envelope, drafting: Drafting | None = None) -> None:
+    """The contact given, then the receipt (as intake sends them), applied by notify's use cases."""
+    given, receipt = apart_envelopes(envelope)
+    await remember_contact(memory.work, drafting or memory.drafting, given, contact_keys())
+    await remember_receipt(memory.work, drafting or memory.drafting, receipt)
+
 
 # ---------------------------------------------------------------- in memory, for the use cases
 
@@ -64,6 +118,7 @@ class MemoryNotices:
 
     def __init__(self) -> None:
         self.contacts: dict[UUID, DossierContact] = {}
+        self.ended: dict[UUID, datetime] = {}
         self.rows: dict[UUID, dict[str, Any]] = {}
 
     def of(self, dossier_id: str | UUID) -> list[dict[str, Any]]:
@@ -77,10 +132,24 @@ class MemoryNotices:
     async def contact(self, dossier_id: UUID) -> DossierContact | None:
         return self.contacts.get(dossier_id)
 
-    async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool:
+    async def add_contact(self, dossier_id: UUID, contact: Contact, lookup_secret: str | None) -> bool:
         if dossier_id in self.contacts:
             return False
-        self.contacts[dossier_id] = dossier
+        self.contacts[dossier_id] = DossierContact(None, None, contact, None, lookup_secret)
+        return True
+
+    async def add_receipt(self, dossier_id: UUID, code: str, procedure_name: str, receiving_unit: str | None) -> None:
+        kept = self.contacts[dossier_id]
+        if kept.code is None:
+            self.contacts[dossier_id] = replace(kept, code=code, procedure_name=procedure_name, receiving_unit=receiving_unit)
+
+    async def forget_lookup_secret(self, dossier_id: UUID) -> None:
+        self.contacts[dossier_id] = replace(self.contacts[dossier_id], lookup_secret=None)
+
+    async def mark_ended(self, dossier_id: UUID, at: datetime) -> bool:
+        if dossier_id not in self.contacts:
+            return False
+        self.ended.setdefault(dossier_id, at)
         return True
 
     async def add_notices(self, notices: Sequence[NewNotice]) -> None:
@@ -169,6 +238,9 @@ class MemoryNotices:
     async def status_for_update(self, notice_id: UUID) -> NoticeStatus | None:
         row = self.rows.get(notice_id)
         return row["status"] if row else None
+
+    async def erased(self, notice_id: UUID) -> bool:
+        return self.rows[notice_id].get("erased_at") is not None
 
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
         row = self.rows[notice_id]
@@ -482,8 +554,21 @@ class Notify:
         return list(response.json())
 
     def publish(self, *events: tuple[str, Event, str]) -> list[Envelope]:
-        """(producing service, payload, dossier id) → on that service's topic, in order."""
-        envelopes = [event.envelope(dossier_id=dossier_id, producer=source) for source, event, dossier_id in events]
+        """(producing service, payload, dossier id) → on that service's topic, in order. A receipt
+        written with its applicant goes as intake sends it: the contact on the private stream
+        ("contacts"), then the receipt (`apart`)."""
+        split: list[tuple[str, Event, str]] = []
+        for source, event, dossier_id in events:
+            if isinstance(event, DossierReceived) and event.applicant is not None:
+                given, receipt = apart(event)
+                split += [("contacts", given, dossier_id), (source, receipt, dossier_id)]
+            else:
+                split.append((source, event, dossier_id))
+        events = tuple(split)
+        envelopes = [
+            event.envelope(dossier_id=dossier_id, producer="intake" if source == "contacts" else source)
+            for source, event, dossier_id in events
+        ]
 
         async def send() -> None:
             from aiokafka import AIOKafkaProducer
@@ -555,6 +640,7 @@ def notify(
     )
     env = {
         **{k: v for k, v in stack.profile.env().items() if k == LOGIN_PER_SERVICE},
+        **stack.profile.personal_data_env(),
         "DATABASE_URL": f"postgresql+asyncpg://motcua@127.0.0.1:{stack.profile.pg_port}/{database}",
         **stack.profile.kafka_env(),
         "OIDC_ISSUER": stack.profile.issuer,
@@ -619,6 +705,12 @@ def received(applicant: ApplicantContact, *, seq: int = 1, dossier_id: str | Non
 
 
 def consumer_record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
-    """The envelope as notify's consumer reads it off intake's topic."""
+    """The envelope as notify's consumer reads it off intake's topic (a contact: off its private stream)."""
     value = envelope.to_bytes()
-    return ConsumerRecord("test.intake", 0, 0, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])
+    topic = "test.intake.contacts" if envelope.type == ContactGiven.event_type else "test.intake"
+    return ConsumerRecord(topic, 0, 0, 0, 0, envelope.dossier_id.encode(), value, None, 0, len(value), [])
+
+
+def consumer_records(envelope: Envelope) -> list[ConsumerRecord[bytes, bytes]]:
+    """A receipt written with its applicant as notify now reads it: the contact, then the receipt."""
+    return [consumer_record(e) for e in apart_envelopes(envelope)]

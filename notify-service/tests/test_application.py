@@ -15,7 +15,7 @@ from notify.adapters.messages import Templates
 from notify.application import dispatching
 from notify.application.delivery import apply_delivery_receipt, resend_notice
 from notify.application.dispatching import dispatch_once
-from notify.application.notices import alert_staff, notify_citizen, notify_supplement_request, remember_contact
+from notify.application.notices import alert_staff, notify_citizen, notify_supplement_request
 from notify.application.ports import Outcome
 from notify.application.reading import delivery_log
 from notify.domain.quiet_hours import QuietHours
@@ -36,7 +36,7 @@ from services.problems import Problem
 from services.testing import MemoryAudit
 from services.vocabulary import VN_TZ
 
-from .conftest import MemoryNotify
+from .conftest import MemoryNotify, receive
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Vietnam
 CODE = "000.00.00.H30-261123-0001"
@@ -71,9 +71,7 @@ async def dispatch(memory: MemoryNotify, **quiet: QuietHours) -> int:
 
 async def test_a_receipt_reaches_the_citizen_on_each_channel_chosen_with_form_1_by_email(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(
-        memory.work, memory.drafting, received(dossier_id, email="lan@example.vn", notify_channels=["sms", "email"])
-    )
+    await receive(memory, received(dossier_id, email="lan@example.vn", notify_channels=["sms", "email"]))
 
     sms, email = sorted(memory.notices.of(dossier_id), key=lambda n: n["channel"], reverse=True)
     assert (sms["channel"], sms["recipient_masked"], sms["status"]) == ("sms", "091****678", "pending")
@@ -101,7 +99,7 @@ async def test_the_notice_of_receipt_gives_the_look_up_link_with_the_code_and_th
     drafting = replace(memory.drafting, lookup_url=CONSOLE_LINK)
     dossier_id = str(uuid4())
     contact = {"email": "lan@example.vn", "notify_channels": ["sms", "email"], "language": language}
-    await remember_contact(memory.work, drafting, received(dossier_id, secret="7KQ2MZ4P", **contact))
+    await receive(memory, received(dossier_id, secret="7KQ2MZ4P", **contact), drafting)
     await notify_citizen(memory.work, drafting, from_("routing", RouteCompleted(completed_at=NOW), dossier_id))
 
     link = f"http://127.0.0.1:8005/tra-cuu?ma={CODE}&ms=7KQ2MZ4P"
@@ -128,7 +126,7 @@ async def test_a_gateway_that_takes_every_character_gets_the_link_with_the_secre
         lookup_url=CONSOLE_LINK,
     )
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, drafting, received(dossier_id, secret="7KQ2MZ4P"))
+    await receive(memory, received(dossier_id, secret="7KQ2MZ4P"), drafting)
     (sms,) = memory.notices.of(dossier_id)
     assert sms["body"].endswith(f"Tra cuu: http://127.0.0.1:8005/tra-cuu?ma={CODE}&ms=7KQ2MZ4P")
 
@@ -137,7 +135,7 @@ async def test_a_non_essential_notice_to_a_citizen_who_opted_out_is_recorded_as_
     memory: MemoryNotify,
 ) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id, opt_out_non_essential=True))
+    await receive(memory, received(dossier_id, opt_out_non_essential=True))
     fee = FeeRequested(step_id="tax", agency_code="THUE", amount_vnd=50000, description="Phí", requested_at=NOW)
     await notify_citizen(memory.work, memory.drafting, from_("routing", fee, dossier_id))
     await notify_citizen(memory.work, memory.drafting, from_("routing", RouteCompleted(completed_at=NOW), dossier_id))
@@ -156,7 +154,7 @@ async def test_an_agencys_supplement_request_reaches_the_citizen_once_not_again_
     memory: MemoryNotify,
 ) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
     agency = SupplementRequested(requested_by="CA-XA", step_id="residence", items=["Giấy xác nhận cư trú"], requested_at=NOW)
     counter = SupplementRequested(requested_by="counter", items=["Bản sao giấy chứng sinh"], requested_at=NOW)
 
@@ -186,7 +184,7 @@ async def test_an_event_read_before_the_receipt_waits_and_its_notice_is_queued_w
     assert memory.notices.of(dossier_id) == [] and memory.parking.parked[dossier_id] == [ready]
     assert looked_under_lock == [True]  # the contact was looked for under the dossier's lock, then the event parked
 
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
 
     assert [n["trigger"] for n in memory.notices.of(dossier_id)] == ["dossier.received", "routing.route_completed"]
     assert memory.parking.parked == {}
@@ -197,8 +195,8 @@ async def test_a_transient_failure_is_sent_again_later_and_a_rejection_fails_for
     memory: MemoryNotify,
 ) -> None:
     flaky, wrong = str(uuid4()), str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(flaky, phone="0900000503"))
-    await remember_contact(memory.work, memory.drafting, received(wrong, phone="0900000400"))
+    await receive(memory, received(flaky, phone="0900000503"))
+    await receive(memory, received(wrong, phone="0900000400"))
     memory.channel.script["0900000503"] = [Outcome("transient", "gateway answered HTTP 503", code="http-503")]
     memory.channel.script["0900000400"] = [Outcome("rejected", "Invalid phone number", code="401")]
 
@@ -227,7 +225,7 @@ async def test_a_transient_failure_is_sent_again_later_and_a_rejection_fails_for
 
 async def test_a_notice_that_keeps_failing_for_now_fails_after_the_last_attempt_and_can_be_resent(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id, phone="0900000599"))
+    await receive(memory, received(dossier_id, phone="0900000599"))
     memory.channel.script["0900000599"] = [Outcome("transient", "busy", code="http-503")] * memory.retries.max_attempts
     for _ in range(memory.retries.max_attempts):
         memory.notices.fall_due()
@@ -257,7 +255,7 @@ async def sent_then_killed(memory: MemoryNotify, monkeypatch: pytest.MonkeyPatch
     """One SMS handed to its channel by a process that died before it recorded the outcome: the
     notice is still `sending`, and its lease has run out."""
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
 
     async def die(*args: Any) -> None:
         raise Killed
@@ -314,7 +312,7 @@ async def test_a_notice_in_doubt_is_asked_about_before_quiet_hours_would_hold_it
 
 async def test_a_notice_claimed_for_the_first_time_or_after_a_failure_is_sent_without_asking(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id, phone="0900000503"))
+    await receive(memory, received(dossier_id, phone="0900000503"))
     memory.channel.script["0900000503"] = [Outcome("transient", "gateway answered HTTP 503", code="http-503")]
 
     await dispatch(memory)
@@ -327,7 +325,7 @@ async def test_a_notice_claimed_for_the_first_time_or_after_a_failure_is_sent_wi
 
 async def test_an_overdue_step_alerts_the_responsible_agencys_staff_by_email(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
     due = NOW + timedelta(hours=8)
     overdue = DeadlineOverdue(
         scope="step", step_id="residence", agency_code="CA-XA", agency_name="Công an xã", due_at=due, detected_at=due
@@ -345,9 +343,7 @@ async def test_an_overdue_step_alerts_the_responsible_agencys_staff_by_email(mem
 
 async def test_an_sms_in_quiet_hours_waits_for_their_end_while_the_email_goes_at_once(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(
-        memory.work, memory.drafting, received(dossier_id, email="lan@example.vn", notify_channels=["sms", "email"])
-    )
+    await receive(memory, received(dossier_id, email="lan@example.vn", notify_channels=["sms", "email"]))
     local = datetime.now(VN_TZ)
     start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time()
     quiet = QuietHours(start.replace(microsecond=0), time(end.hour, end.minute))
@@ -363,7 +359,7 @@ async def test_an_sms_in_quiet_hours_waits_for_their_end_while_the_email_goes_at
 
 async def test_a_delivery_receipt_marks_the_sms_delivered_once(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
     await dispatch(memory)
     [sms] = memory.notices.of(dossier_id)
 
@@ -379,7 +375,7 @@ async def test_a_delivery_receipt_marks_the_sms_delivered_once(memory: MemoryNot
 
 async def test_the_delivery_log_is_read_within_the_receiving_unit_and_each_read_is_audited(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))  # received at 000.00.00.H30
+    await receive(memory, received(dossier_id))  # received at 000.00.00.H30
     audit = memory.work.audit
     assert isinstance(audit, MemoryAudit)
 
@@ -401,9 +397,9 @@ async def test_notices_failed_for_good_are_counted_by_channel_and_whether_the_fa
     retries run out (not permanent); a failure for now is not counted."""
     refused, tired, unreached = str(uuid4()), str(uuid4()), str(uuid4())
     before = failed_count("sms", "true"), failed_count("sms", "false")
-    await remember_contact(memory.work, memory.drafting, received(refused, phone="0900000401"))
-    await remember_contact(memory.work, memory.drafting, received(tired, phone="0900000504"))
-    await remember_contact(memory.work, memory.drafting, received(unreached, phone="0900000777"))
+    await receive(memory, received(refused, phone="0900000401"))
+    await receive(memory, received(tired, phone="0900000504"))
+    await receive(memory, received(unreached, phone="0900000777"))
     memory.channel.script["0900000401"] = [Outcome("rejected", "Invalid phone number", code="401")]
     memory.channel.script["0900000504"] = [Outcome("transient", "busy", code="http-503")] * memory.retries.max_attempts
 

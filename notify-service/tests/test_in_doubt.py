@@ -31,7 +31,7 @@ from services.events.schemas import ApplicantContact
 from services.migrations import upgrade
 from services.runtime import Runtime
 
-from .conftest import GATEWAY_PASSWORD, GATEWAY_USER, LoopbackGateway, consumer_record, received
+from .conftest import GATEWAY_PASSWORD, GATEWAY_USER, LoopbackGateway, consumer_records, received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -95,7 +95,7 @@ async def test_a_notice_sent_before_a_crash_is_recorded_as_sent_after_it_without
         process(database_url, stack.profile.issuer, sink, **env),
     )
     try:
-        await first.consumers["notices"].apply([consumer_record(envelope)])
+        await first.consumers["notices"].apply(consumer_records(envelope))
 
         async def die(*args: Any) -> None:
             raise Killed

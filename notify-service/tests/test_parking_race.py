@@ -2,7 +2,8 @@
 
 Replica A reads the dossier's `routing.route_completed` before its receipt (topics are read
 independently, by different replicas). A is stopped after it found no contact, before it parks
-the event and commits; replica B applies `dossier.received` for the same dossier meanwhile.
+the event and commits; replica B applies `dossier.received` for the same dossier meanwhile (after
+the contact, from intake's private stream; or a receipt written with its applicant).
 The dossier's lock, taken by A before it looked for the contact, makes B wait until A has parked
 and committed, so B releases what A parked: the citizen is told the result is ready, once, and
 nothing stays parked. Without the lock, B keeps the contact and finds nothing to release before A
@@ -38,7 +39,7 @@ from services.events.schemas import ApplicantContact, RouteCompleted
 from services.migrations import upgrade
 from services.runtime import Runtime
 
-from .conftest import received
+from .conftest import apart_envelopes, received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TIMEOUT = 15.0
@@ -109,8 +110,9 @@ async def waiting_on_a_lock_or_done(connection: asyncpg.Connection, task: asynci
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize("sent_as", ["apart", "with_applicant"])
 async def test_an_event_parked_by_one_replica_while_another_applies_the_receipt_is_not_left_parked(
-    database_url: str, stack: Stack, tmp_path: Path
+    database_url: str, stack: Stack, tmp_path: Path, sent_as: str
 ) -> None:
     issuer = stack.profile.issuer
     replica_a, replica_b = replica(database_url, issuer, tmp_path), replica(database_url, issuer, tmp_path)
@@ -125,7 +127,14 @@ async def test_an_event_parked_by_one_replica_while_another_applies_the_receipt_
         tasks.append(a)
         await asyncio.wait_for(found_none.wait(), TIMEOUT)  # A found no contact and waits, holding what it holds
 
-        b = asyncio.create_task(replica_b.consumers["notices"].apply([record("intake", receipt(dossier_id))]))
+        # The contact (on the private stream) and the receipt, as intake sends them; or a receipt
+        # written with its applicant, before contacts travelled apart.
+        if sent_as == "apart":
+            given, receipt_only = apart_envelopes(receipt(dossier_id))
+            records = [record("intake.contacts", given), record("intake", receipt_only)]
+        else:
+            records = [record("intake", receipt(dossier_id))]
+        b = asyncio.create_task(replica_b.consumers["notices"].apply(records))
         tasks.append(b)
         await asyncio.wait_for(waiting_on_a_lock_or_done(observer, b), TIMEOUT)
         gate.set()  # A parks the event and commits; B goes on

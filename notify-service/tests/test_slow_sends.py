@@ -35,7 +35,7 @@ from services.events.schemas import ApplicantContact
 from services.migrations import upgrade
 from services.runtime import Runtime
 
-from .conftest import consumer_record, received
+from .conftest import consumer_records, received
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SEND_SECONDS = 1.5  # how long the mail server takes over each message
@@ -101,7 +101,7 @@ async def test_a_batch_sent_slower_than_its_lease_reaches_each_citizen_once(
     observer = await asyncpg.connect(asyncpg_dsn(database_url))
     receipts = [receipt(n) for n in range(1, CITIZENS + 1)]
     try:
-        await a.consumers["notices"].apply([consumer_record(e) for e in receipts])
+        await a.consumers["notices"].apply([r for e in receipts for r in consumer_records(e)])
         dossiers = [UUID(e.dossier_id) for e in receipts]
 
         def dispatch(r: Runtime[NotifySettings, Notify], outlets: Any) -> Any:

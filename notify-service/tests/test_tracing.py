@@ -16,12 +16,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import format_span_id, format_trace_id
 
 from notify.application.dispatching import dispatch_once
-from notify.application.notices import remember_contact
+from notify.application.notices import remember_receipt
 from notify.application.ports import Outcome, Outgoing
 from services import tracing
 from services.events.schemas import NoticeSent
 
-from .conftest import MemoryNotify
+from .conftest import MemoryNotify, receive
 from .test_application import received
 
 
@@ -46,7 +46,7 @@ async def test_a_notice_is_delivered_in_a_span_under_the_one_it_was_recorded_in(
         pass
     record_headers = tracing.kafka_headers(json.loads(headers))
     with tracing.processing(record_headers, envelope, topic="motcua.intake.events", partition=0, offset=0, consumer_group="g"):
-        await remember_contact(memory.work, memory.drafting, envelope)
+        await remember_receipt(memory.work, memory.drafting, envelope)  # written with its applicant: still read
         traceparent = tracing.headers_for()["traceparent"]
     (notice,) = memory.notices.of(dossier_id)
     notice["traceparent"] = traceparent  # what the repository keeps with tracing on
@@ -72,6 +72,6 @@ async def test_a_notice_is_delivered_in_a_span_under_the_one_it_was_recorded_in(
 
 async def test_without_tracing_a_notice_is_delivered_with_no_span(memory: MemoryNotify) -> None:
     dossier_id = str(uuid4())
-    await remember_contact(memory.work, memory.drafting, received(dossier_id))
+    await receive(memory, received(dossier_id))
     assert await dispatch_once(memory.uow, memory.outlets({}), batch=20, lease_seconds=60, retries=memory.retries) == 1
     assert memory.notices.of(dossier_id)[0]["status"] == "sent" and memory.notices.of(dossier_id)[0]["traceparent"] is None

@@ -94,6 +94,7 @@ class KeyRing:
         if not keys:
             raise SealError("a key ring needs at least one key")
         self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._sealing_key = keys[next(iter(keys))]
         self.active = next(iter(keys))
         self._index_key = index_key
 
@@ -170,6 +171,14 @@ class KeyRing:
         if prefix != PREFIX or not key_id or not data:
             raise SealError("not a sealed value")
         return key_id, _unb64(data)
+
+    def digest(self, value: str, *, purpose: str) -> str:
+        """A keyed hash of a value for a unique constraint over a sealed column (sealed values are
+        randomised, so never equal): HMAC-SHA256 under a key derived from the sealing key for
+        `purpose`. It changes when the sealing key does: good for telling a repeat apart within
+        the service, not for finding a value (that is `index`)."""
+        derived = hmac.new(self._sealing_key, f"motcua.digest:{purpose}".encode(), hashlib.sha256).digest()
+        return hmac.new(derived, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def index(self, value: str | None, *, kind: str) -> str | None:
         """The blind index of a value: equal for equal values after normalising (a phone's +84, an

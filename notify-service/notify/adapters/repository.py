@@ -1,7 +1,10 @@
 """All of notify's SQL: the applicant's contact per dossier, the notices (recorded once per
 dossier, trigger event, channel and recipient), their claim under a lease and their outcomes,
 delivery receipts, the operator's re-send and the delivery log. One repository per session; what
-runs for every event or every notice sent goes to the driver directly (`services.db`)."""
+runs for every event or every notice sent goes to the driver directly (`services.db`).
+
+Personal values are sealed here on the way in and opened on the way out (`tables.PURPOSES`, under
+notify's own ring): the use cases and the channels see them in clear, the tables never do."""
 
 from __future__ import annotations
 
@@ -14,18 +17,26 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify.adapters.tables import contacts, notices
+from notify.adapters.tables import PURPOSES, RECIPIENT_KEY, contacts, notices
 from notify.application.ports import DueNotice, NewNotice, NoticeStatus, SentNotice
 from notify.domain.policy import Contact, DossierContact
 from services import tracing
 from services.db import driver_connection, insert_row, insert_rows
 from services.identity import Scope
+from services.personal_data.keys import KeyRing
 from services.work_queue import LeasedQueue
 
 CONTACT = (
-    "SELECT dossier_code, procedure_name, name, phone, email, channels, language, opt_out_non_essential, receiving_unit "
-    "FROM notify.contacts WHERE dossier_id = $1"
+    "SELECT dossier_code, procedure_name, name, phone, email, channels, language, opt_out_non_essential, receiving_unit, "
+    "lookup_secret FROM notify.contacts WHERE dossier_id = $1"
 )
+ADD_RECEIPT = (
+    "UPDATE notify.contacts SET dossier_code = $2, procedure_name = $3, receiving_unit = $4 "
+    "WHERE dossier_id = $1 AND dossier_code IS NULL"
+)
+FORGET_SECRET = "UPDATE notify.contacts SET lookup_secret = NULL WHERE dossier_id = $1 AND lookup_secret IS NOT NULL"
+MARK_ENDED = "UPDATE notify.contacts SET ended_at = coalesce(ended_at, $2) WHERE dossier_id = $1 RETURNING dossier_id"
+SEALED_NOTICE_COLUMNS = ("recipient", "body", "subject", "html_body", "attachment")
 DUE = LeasedQueue(
     notices,
     due="status IN ('pending', 'sending', 'held') AND next_attempt_at <= now()",
@@ -59,9 +70,27 @@ MARK_DELIVERED = "UPDATE notify.notices SET status = 'delivered', delivered_at =
 MARK_UNDELIVERED = "UPDATE notify.notices SET status = 'failed', failed_at = $3, permanent = true, last_error = $2 WHERE id = $1"
 
 
+def _open(keys: KeyRing, table: str, column: str, value: str | None) -> str | None:
+    """A sealed column's value in clear ('' stays '': erased)."""
+    return keys.open(value, purpose=PURPOSES[(table, column)]) if value else value
+
+
+def open_notice(keys: KeyRing, row: Any) -> dict[str, Any]:
+    """A notice row with its sealed columns opened."""
+    out = dict(row)
+    for column in SEALED_NOTICE_COLUMNS:
+        if column in out:
+            out[column] = _open(keys, "notices", column, out[column])
+    return out
+
+
 class NotifyRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, keys: KeyRing) -> None:
         self.session = session
+        self.keys = keys
+
+    def _seal(self, table: str, column: str, value: str | None) -> str | None:
+        return self.keys.seal(value, purpose=PURPOSES[(table, column)])
 
     # ------------------------------------------------------------ contacts
 
@@ -69,24 +98,33 @@ class NotifyRepository:
         row = await (await driver_connection(self.session)).fetchrow(CONTACT, dossier_id)
         if row is None:
             return None
-        contact = Contact(row[2], row[3], row[4], tuple(row[5]), row[6], row[7])
-        return DossierContact(row[0], row[1], contact, row[8])
+        name, phone, email, secret = (
+            _open(self.keys, "contacts", column, row[column]) for column in ("name", "phone", "email", "lookup_secret")
+        )
+        contact = Contact(name or "", phone, email, tuple(row["channels"]), row["language"], row["opt_out_non_essential"])
+        return DossierContact(row["dossier_code"], row["procedure_name"], contact, row["receiving_unit"], secret)
 
-    async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool:
-        c = dossier.contact
+    async def add_contact(self, dossier_id: UUID, contact: Contact, lookup_secret: str | None) -> bool:
         values = {
             "dossier_id": dossier_id,
-            "dossier_code": dossier.code,
-            "procedure_name": dossier.procedure_name,
-            "name": c.name,
-            "phone": c.phone,
-            "email": c.email,
-            "channels": list(c.channels),
-            "language": c.language,
-            "opt_out_non_essential": c.opt_out_non_essential,
-            "receiving_unit": dossier.receiving_unit,
+            "name": self._seal("contacts", "name", contact.name),
+            "phone": self._seal("contacts", "phone", contact.phone),
+            "email": self._seal("contacts", "email", contact.email),
+            "lookup_secret": self._seal("contacts", "lookup_secret", lookup_secret),
+            "channels": list(contact.channels),
+            "language": contact.language,
+            "opt_out_non_essential": contact.opt_out_non_essential,
         }
         return await insert_row(self.session, contacts, values, "ON CONFLICT DO NOTHING RETURNING dossier_id") is not None
+
+    async def add_receipt(self, dossier_id: UUID, code: str, procedure_name: str, receiving_unit: str | None) -> None:
+        await (await driver_connection(self.session)).execute(ADD_RECEIPT, dossier_id, code, procedure_name, receiving_unit)
+
+    async def forget_lookup_secret(self, dossier_id: UUID) -> None:
+        await (await driver_connection(self.session)).execute(FORGET_SECRET, dossier_id)
+
+    async def mark_ended(self, dossier_id: UUID, at: datetime) -> bool:
+        return await (await driver_connection(self.session)).fetchrow(MARK_ENDED, dossier_id, at) is not None
 
     # ------------------------------------------------------------ notices
 
@@ -94,11 +132,20 @@ class NotifyRepository:
         """One batch of the driver's executemany (every notice has the same columns). With tracing
         on, each keeps the current span's traceparent, for its sending to continue the trace."""
         current = tracing.headers_for().get("traceparent") if tracing.enabled() else None
-        rows = [{**vars(notice), "traceparent": notice.traceparent or current} for notice in drafted]
+        rows = [
+            {
+                **vars(notice),
+                **{column: self._seal("notices", column, getattr(notice, column)) for column in SEALED_NOTICE_COLUMNS},
+                "recipient_key": self.keys.digest(notice.recipient, purpose=RECIPIENT_KEY),
+                "traceparent": notice.traceparent or current,
+            }
+            for notice in drafted
+        ]
         await insert_rows(self.session, notices, rows, "ON CONFLICT ON CONSTRAINT uq_notify_notice_per_event DO NOTHING")
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[DueNotice]:
-        return [DueNotice(*row) for row in await DUE.claim(self.session, limit, lease_seconds)]
+        rows = await DUE.claim(self.session, limit, lease_seconds)
+        return [DueNotice(**open_notice(self.keys, row)) for row in rows]
 
     async def hold_until(self, notice_id: UUID, release: datetime) -> None:
         await (await driver_connection(self.session)).execute(HOLD, notice_id, release)
@@ -135,6 +182,10 @@ class NotifyRepository:
         query = select(notices.c.status).where(notices.c.id == notice_id).with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def erased(self, notice_id: UUID) -> bool:
+        query = select(notices.c.erased_at.is_not(None)).where(notices.c.id == notice_id)
+        return bool((await self.session.execute(query)).scalar_one_or_none())
+
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]:
         """Back to the queue under its next idempotency id (`<id>.rN`), attempts counted afresh."""
         query = (
@@ -145,7 +196,7 @@ class NotifyRepository:
             )
             .returning(*notices.c)
         )
-        return dict((await self.session.execute(query)).mappings().one())
+        return open_notice(self.keys, (await self.session.execute(query)).mappings().one())
 
     # ------------------------------------------------------------ reading
 
@@ -158,8 +209,8 @@ class NotifyRepository:
         if (await self.session.execute(known)).first() is None:
             return None
         query = select(notices).where(notices.c.dossier_id == dossier_id).order_by(notices.c.created_at, notices.c.channel)
-        return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
+        return [open_notice(self.keys, r) for r in (await self.session.execute(query)).mappings().all()]
 
     async def with_status(self, status: NoticeStatus, limit: int) -> list[dict[str, Any]]:
         query = select(notices).where(notices.c.status == status).order_by(notices.c.created_at.desc()).limit(limit)
-        return [dict(r) for r in (await self.session.execute(query)).mappings().all()]
+        return [open_notice(self.keys, r) for r in (await self.session.execute(query)).mappings().all()]

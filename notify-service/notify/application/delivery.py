@@ -10,6 +10,7 @@ from notify.application.dispatching import NOTICES_FAILED
 from notify.application.ports import NotifyUnitOfWork
 from notify.schemas import NoticeEntry, ReceiptApplied
 from services.events.schemas import NoticeDelivered, NoticeFailed
+from services.personal_data.redaction import scrub
 from services.problems import Problem
 
 
@@ -35,7 +36,7 @@ async def apply_delivery_receipt(uow: NotifyUnitOfWork, gateway_id: str, status:
                 dossier_id=str(notice.dossier_id),
             )
             return ReceiptApplied(notice_id=str(notice.id), status="delivered")
-        error = f"delivery receipt: {status}"
+        error = scrub(f"delivery receipt: {status}")[:500]
         await work.notices.mark_undelivered(notice.id, error, now)
         failed = NoticeFailed(
             notice_id=str(notice.id),
@@ -63,6 +64,14 @@ async def resend_notice(uow: NotifyUnitOfWork, notice_id: UUID) -> NoticeEntry:
                 409,
                 "Not re-sendable",
                 f"only a failed notice can be re-sent; this one is {status}",
+                type="conflict",
+                current_status=status,
+            )
+        if await work.notices.erased(notice_id):
+            raise Problem(
+                409,
+                "Not re-sendable",
+                "its recipient and texts were erased (retention, or the citizen's request)",
                 type="conflict",
                 current_status=status,
             )

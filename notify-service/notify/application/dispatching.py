@@ -36,6 +36,7 @@ from notify.domain.policy import Spacing, idempotency_id
 from notify.domain.quiet_hours import QuietHours
 from services import tracing
 from services.events.schemas import NoticeFailed, NoticeSent
+from services.personal_data.redaction import describe, scrub
 from services.vocabulary import VN_TZ
 from services.work_queue import backoff_seconds
 
@@ -183,9 +184,17 @@ async def _deliver_notice(
             outcome = await outlet.channel.send(outgoing)
         except Exception as exc:  # an adapter bug or an unexpected library error: treat as transient
             log.exception("channel %s raised", notice.channel)
-            outcome = Outcome("transient", f"{type(exc).__name__}: {exc}", code="error")
+            outcome = Outcome("transient", describe(exc), code="error")
         SEND_OUTCOMES.labels(notice.channel, outcome.status).inc()
         await record_outcome(uow, notice, outgoing, outcome, retries)
+
+
+def failure_text(error: str, recipient: str, masked: str) -> str:
+    """What is kept and logged of a channel's error: never the recipient (a gateway may echo the
+    phone or address it refused), nor anything shaped like a phone, e-mail or citizen id."""
+    if recipient:
+        error = error.replace(recipient, masked)
+    return scrub(error)[:500]
 
 
 async def already_accepted(channel: Channel, notice: Outgoing) -> Acceptance:
@@ -216,7 +225,7 @@ async def record_outcome(
                 )
                 await work.events.emit(sent, dossier_id=outgoing.dossier_id)
             return
-        error = outcome.error[:500]
+        error = failure_text(outcome.error, notice.recipient, notice.recipient_masked)
         permanent = outcome.status == "rejected"
         if not permanent and notice.attempts < retries.max_attempts:
             delay = backoff_seconds(notice.attempts, retries.base_seconds, retries.cap_seconds)

@@ -2,17 +2,25 @@
 
 Recording a notice (unique per dossier, trigger event, channel and recipient) happens in the same
 transaction as the inbox entry, so however often Kafka redelivers the event there is one notice.
-The applicant's contact comes only with `dossier.received`; it is kept per dossier. An event
-about a dossier whose receipt has not been seen yet (topics are read independently) is parked and
-applied when the receipt arrives.
 
-Both run under the dossier's lock (`parking.hold`), taken first: "is the contact known? if not,
-park" is one step against "keep the contact, release what was parked". Without it, one replica
-could park an event just after another released the dossier's parked events, and the citizen
-would never be told."""
+A notice needs two things that travel apart: the applicant's contact, sealed, on intake's private
+stream (`dossier.contact_given`, which notify alone reads), and the dossier's receipt
+(`dossier.received`: code, procedure, receiving unit, appointment). Topics are read independently,
+so either may come first. The contact is kept when it comes; a receipt read before it is parked
+(without the applicant's name), and so is any other event about a dossier whose receipt and
+contact are not both known yet. Whichever of the two comes second drafts the receipt notice and
+applies what was parked, in the order read. (`dossier.received` written before contacts travelled
+apart carries the contact itself, and still works alone.)
+
+Each step runs under the dossier's lock (`parking.hold`), taken first: "is the contact known? if
+not, park" is one step against "keep the contact, release what was parked". Without it, one
+replica could park an event just after another released the dossier's parked events, and the
+citizen would never be told."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,15 +40,20 @@ from notify.domain.policy import (
 from services.events import Envelope, Event, parse
 from services.events.schemas import (
     ApologyIssued,
+    ContactGiven,
     DeadlineOverdue,
     DeadlineWarning,
     DossierReceived,
     DossierRefused,
+    DossierWithdrawn,
     FeeRequested,
     ResultReturned,
     RouteCompleted,
+    SealedContact,
     SupplementRequested,
 )
+from services.personal_data.keys import KeyRing
+from services.personal_data.rings import CONTACT_PURPOSE
 
 # Told to the citizen as they come (the supplement request has a rule of its own).
 CITIZEN_EVENTS: dict[str, type[Event]] = {
@@ -52,23 +65,71 @@ STAFF_ALERTS: dict[str, type[DeadlineWarning] | type[DeadlineOverdue]] = {
     DeadlineOverdue.event_type: DeadlineOverdue,
 }
 COUNTER_STAFF = "Bộ phận tiếp nhận và trả kết quả"  # who is addressed when no agency is named
+# The dossier is over for notify: the contact's retention counts from then.
+ENDINGS = {
+    ResultReturned.event_type: "returned_at",
+    DossierRefused.event_type: "refused_at",
+    DossierWithdrawn.event_type: "withdrawn_at",
+}
+# What a parked receipt leaves out: personal data never waits in clear (the contact has the name).
+_NOT_PARKED = ("applicant", "applicant_name", "lookup_secret")
 
 
-async def remember_contact(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
-    """`dossier.received`: keep the applicant's contact and choices, tell them of the receipt and
-    appointment (form 1 with the e-mail) with the look-up link and secret, then apply the events
-    that waited for it, in the order read. The secret goes into this notice only: it is not kept."""
+async def remember_receipt(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
+    """`dossier.received`: keep the dossier's code, procedure and receiving unit and, once the
+    contact is known, tell the applicant of the receipt and appointment (form 1 with the e-mail)
+    with the look-up link and secret, then apply the events that waited. Before the contact is
+    known, the receipt waits for it (parked without personal data)."""
     event = parse(envelope, DossierReceived)
     dossier_id = UUID(envelope.dossier_id)
     await work.parking.hold(envelope.dossier_id)
-    a = event.applicant
-    contact = Contact(a.name, a.phone, a.email, tuple(a.notify_channels), a.language, a.opt_out_non_essential)
-    dossier = DossierContact(event.dossier_code, event.procedure_name, contact, event.receiving_unit)
-    if not await work.notices.add_contact(dossier_id, dossier):
-        dossier = await work.notices.contact(dossier_id) or dossier  # the contact kept first stands
-    await queue_notice(work, drafting, envelope, dossier, lookup_secret=event.lookup_secret)
+    if event.applicant is not None:  # written before contacts travelled apart: the contact is here
+        a = event.applicant
+        contact = Contact(a.name, a.phone, a.email, tuple(a.notify_channels), a.language, a.opt_out_non_essential)
+        await work.notices.add_contact(dossier_id, contact, event.lookup_secret)
+    kept = await work.notices.contact(dossier_id)
+    if kept is None:
+        payload = {k: v for k, v in envelope.payload.items() if k not in _NOT_PARKED}
+        await work.parking.park(envelope.model_copy(update={"payload": payload}))
+        return
+    if not kept.complete:
+        await work.notices.add_receipt(dossier_id, event.dossier_code, event.procedure_name, event.receiving_unit)
+        kept = replace(kept, code=event.dossier_code, procedure_name=event.procedure_name, receiving_unit=event.receiving_unit)
+    # The secret goes into this notice only: it is not kept after.
+    await queue_notice(work, drafting, envelope, kept, lookup_secret=kept.lookup_secret)
+    await work.notices.forget_lookup_secret(dossier_id)
     for waiting in await work.parking.release(envelope.dossier_id):
         await after_receipt(work, drafting, waiting)
+
+
+async def remember_contact(work: NotifyWork, drafting: Drafting, envelope: Envelope, contact_keys: KeyRing) -> None:
+    """`dossier.contact_given`: open the applicant's contact (sealed by intake for notify), keep it
+    sealed under notify's own keys, and apply what waited for it (the receipt first, if it was
+    read already). A contact given again for the same dossier changes nothing."""
+    event = parse(envelope, ContactGiven)
+    given = SealedContact.model_validate(contact_keys.open_json(event.contact, purpose=CONTACT_PURPOSE))
+    contact = Contact(
+        given.name, given.phone, given.email, tuple(given.notify_channels), given.language, given.opt_out_non_essential
+    )
+    await work.parking.hold(envelope.dossier_id)
+    if not await work.notices.add_contact(UUID(envelope.dossier_id), contact, given.lookup_secret):
+        return
+    for waiting in await work.parking.release(envelope.dossier_id):
+        await after_receipt(work, drafting, waiting)
+
+
+async def note_end(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
+    """The dossier ended (withdrawn; a refusal or the result returned also tell the citizen): from
+    then on its contact is kept `RETENTION_CONTACT_DAYS` only. Before the contact is known, parked."""
+    await work.parking.hold(envelope.dossier_id)
+    if not await work.notices.mark_ended(UUID(envelope.dossier_id), _ended_at(envelope)):
+        await work.parking.park(envelope)
+
+
+def _ended_at(envelope: Envelope) -> datetime:
+    field_name = ENDINGS.get(envelope.type)
+    raw = envelope.payload.get(field_name) if field_name else None
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else envelope.occurred_at
 
 
 async def notify_citizen(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
@@ -77,6 +138,8 @@ async def notify_citizen(work: NotifyWork, drafting: Drafting, envelope: Envelop
     dossier = await _contact_or_park(work, envelope)
     if dossier is not None:
         await queue_notice(work, drafting, envelope, dossier)
+        if envelope.type in ENDINGS:
+            await work.notices.mark_ended(UUID(envelope.dossier_id), _ended_at(envelope))
 
 
 async def notify_supplement_request(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
@@ -100,8 +163,12 @@ async def alert_staff(work: NotifyWork, drafting: Drafting, envelope: Envelope) 
 
 
 async def after_receipt(work: NotifyWork, drafting: Drafting, envelope: Envelope) -> None:
-    """An event that waited for the dossier's receipt, applied by the rule of its type."""
-    if envelope.type in STAFF_ALERTS:
+    """An event that waited for the dossier's receipt or contact, applied by the rule of its type."""
+    if envelope.type == DossierReceived.event_type:
+        await remember_receipt(work, drafting, envelope)
+    elif envelope.type == DossierWithdrawn.event_type:
+        await note_end(work, drafting, envelope)
+    elif envelope.type in STAFF_ALERTS:
         await alert_staff(work, drafting, envelope)
     elif envelope.type == SupplementRequested.event_type:
         await notify_supplement_request(work, drafting, envelope)
@@ -124,6 +191,7 @@ async def queue_notice(
     require), or by e-mail to the staff listed for the agency. With the look-up secret (the
     receipt), the citizen's link opens the dossier; `tracking_url` is the link without it."""
     trigger = TRIGGERS[cause.type]
+    assert dossier.code is not None, "notices are drafted once the receipt is known"
     context: dict[str, Any] = {
         "dossier": {
             "code": dossier.code,
@@ -155,11 +223,12 @@ async def queue_notice(
 
 
 async def _contact_or_park(work: NotifyWork, envelope: Envelope) -> DossierContact | None:
-    """The dossier's contact, or None after parking the event until the receipt brings it."""
+    """The dossier's contact, or None after parking the event until the receipt and the contact are both known."""
     await work.parking.hold(envelope.dossier_id)
     dossier = await work.notices.contact(UUID(envelope.dossier_id))
-    if dossier is None:
+    if dossier is None or not dossier.complete:
         await work.parking.park(envelope)
+        return None
     return dossier
 
 

@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from notify.domain.policy import DossierContact, Trigger
+from notify.domain.policy import Contact, DossierContact, Trigger
 from services.audit import AuditTrail
 from services.identity import Scope
 from services.messaging.outbox import EventSink
 from services.messaging.parking import EventParking
+from services.personal_data.keys import KeyRing
 from services.unit_of_work import UnitOfWork
 
 NoticeStatus = Literal["pending", "sending", "held", "sent", "delivered", "failed", "skipped"]
@@ -168,9 +169,20 @@ class SentNotice:
 
 
 class NoticeRepository(Protocol):
-    # The applicant's contact, kept from dossier.received.
-    async def contact(self, dossier_id: UUID) -> DossierContact | None: ...
-    async def add_contact(self, dossier_id: UUID, dossier: DossierContact) -> bool: ...  # False: one was kept already
+    # The applicant's contact (dossier.contact_given) and the dossier's receipt (dossier.received).
+    async def contact(self, dossier_id: UUID) -> DossierContact | None:
+        """None before the contact was read; `complete` once the receipt was read too."""
+        ...
+
+    async def add_contact(self, dossier_id: UUID, contact: Contact, lookup_secret: str | None) -> bool:
+        """False: a contact was kept for the dossier already (the first stands)."""
+        ...
+
+    async def add_receipt(self, dossier_id: UUID, code: str, procedure_name: str, receiving_unit: str | None) -> None: ...
+    async def forget_lookup_secret(self, dossier_id: UUID) -> None: ...
+    async def mark_ended(self, dossier_id: UUID, at: datetime) -> bool:
+        """The dossier ended (result returned, withdrawn, refused); False when no contact is kept yet."""
+        ...
 
     # Recording notices (a repeat of the same notice is ignored).
     async def add_notices(self, notices: Sequence[NewNotice]) -> None: ...
@@ -192,6 +204,10 @@ class NoticeRepository(Protocol):
     async def mark_delivered(self, notice_id: UUID, at: datetime) -> None: ...
     async def mark_undelivered(self, notice_id: UUID, error: str, at: datetime) -> None: ...
     async def status_for_update(self, notice_id: UUID) -> NoticeStatus | None: ...
+    async def erased(self, notice_id: UUID) -> bool:
+        """Its recipient and texts were erased (retention, or the citizen's request)."""
+        ...
+
     async def send_again(self, notice_id: UUID, at: datetime) -> dict[str, Any]: ...
 
     # Reading.
@@ -217,7 +233,9 @@ NotifyUnitOfWork = UnitOfWork[NotifyWork]
 
 @dataclass(frozen=True)
 class Handling:
-    """What a consumer's handler is given: the unit bound to the consumer's transaction, and how notices are drafted."""
+    """What a consumer's handler is given: the unit bound to the consumer's transaction, how notices
+    are drafted, and the ring the contacts on intake's private stream open with (`contact_ring`)."""
 
     work: NotifyWork
     drafting: Drafting
+    contact_keys: KeyRing

@@ -65,13 +65,21 @@ def recipients(contact: Contact) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DossierContact:
-    """What notify keeps of a dossier from its receipt: the code and procedure a notice names,
-    the applicant to reach, and the unit that received it (whose officers may read its notices)."""
+    """What notify keeps of a dossier: from its receipt, the code and procedure a notice names and
+    the unit that received it (whose officers may read its notices); from intake's private stream,
+    the applicant to reach and, until the receipt notice is drafted, the look-up secret. The two
+    come on different topics in either order: `code` is None until the receipt is read."""
 
-    code: str
-    procedure_name: str
+    code: str | None
+    procedure_name: str | None
     contact: Contact
     receiving_unit: str | None = None
+    lookup_secret: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Both the receipt and the contact were read: notices can be drafted."""
+        return self.code is not None
 
 
 def suppressed(trigger: Trigger, contact: Contact) -> bool:
