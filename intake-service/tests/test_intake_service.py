@@ -864,7 +864,11 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     assert await named(intake, client, "Võ Thị Hồng Nhung") == 1
     received = [e for e in await intake.produced(answer["id"], 2, timeout=5) if e.type == "dossier.received"]
     assert len(received) == 1 and received[0].payload["channel"] == 2 and received[0].payload["fully_online"]
-    assert received[0].payload["lookup_secret"] == answer["lookup_secret"]  # for the notice of receipt's link
+    (given,) = await intake.produced(answer["id"], 1, stream="contacts")  # for the notice of receipt's link, sealed for notify
+    contact = ev.SealedContact.model_validate_json(
+        contact_ring("intake").open(given.payload["contact"], purpose=CONTACT_PURPOSE) or ""
+    )
+    assert contact.lookup_secret == answer["lookup_secret"] and received[0].payload.get("lookup_secret") is None
 
 
 async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(
@@ -1107,7 +1111,8 @@ async def test_the_officers_who_received_asked_and_refused_are_on_the_dossier_it
     ]
 
     trail = [(row["action"], row["actor_name"], row["detail"]) for row in await audit_trail(intake, client, did)]
-    assert trail[:8] == [
+    assert trail[:9] == [
+        ("dossier.contact_given", "Nguyễn Thị Tiếp", {}),  # the contact, sealed, for notify alone
         ("dossier.received", "Nguyễn Thị Tiếp", {}),
         ("read:dossier", "Hoàng Văn Lãnh", {}),
         ("read:receipt", "Nguyễn Thị Tiếp", {"form": "json"}),
