@@ -30,7 +30,7 @@ class SearchFilters:
     received_from: datetime | None = None
     received_to: datetime | None = None
     overdue: bool | None = None
-    q: str | None = None
+    q: str | None = None  # part of a dossier code, or the exact citizen id, phone or full name (blind index)
 
 
 @dataclass(frozen=True)
