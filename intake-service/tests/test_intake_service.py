@@ -1367,6 +1367,13 @@ async def test_retention_erases_the_applicant_of_a_dossier_ended_past_its_cutoff
     assert old_ended["id"] not in await found_ids(intake, client, people[0][2])
     form1 = (await client.get(f"{intake.url()}/dossiers/{old_ended['id']}/receipt")).json()
     assert (form1["applicant_name"], form1["applicant_phone"], form1["applicant_email"]) == ("[đã xoá]", None, None)
+    looked_up = await client.post(
+        f"{intake.url()}/lookup",
+        json={"code": old_ended["code"], "secret": old_ended["lookup_secret"]},
+        headers={"X-Forwarded-For": "203.0.113.77"},
+        auth=None,
+    )
+    assert looked_up.json()["applicant"] == "[đã xoá]"  # the dossier itself stays, its status and timeline
     # ended recently, or long ago but still in progress: kept whole
     for dossier, person in ((new_ended, people[1]), (old_open, people[2])):
         assert dossier["id"] in await found_ids(intake, client, person[2])

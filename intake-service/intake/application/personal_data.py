@@ -66,7 +66,10 @@ async def request_personal_data(
             kept=kept,
             answers=answers,
         )
-        return await _public(work, request_id)
+        public = await _public(work, request_id)
+        if public.held:  # intake's part is answered opened: a read of personal data
+            await work.audit.read("personal_data_export", list(public.held), request_id=request_id)
+    return public
 
 
 async def read_personal_data_request(uow: IntakeUnitOfWork, request_id: str) -> PersonalDataRequestPublic:
