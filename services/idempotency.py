@@ -37,7 +37,10 @@ class Claims:
         created_column: str = "created_at",
         answers: bool = True,
         answer_columns: Sequence[str] = (),
+        text_response: bool = False,
     ) -> None:
+        """`text_response`: `response` is a text column (the caller stores the answer sealed, say),
+        not JSON."""
         self.table = table
         self.answers = answers
         name = f"{table.schema}.{table.name}"
@@ -52,7 +55,8 @@ class Claims:
             )
             self._first = f"SELECT request_hash, response::text FROM {name} WHERE {where}"
             extra = "".join(f', "{c}" = ${i}' for i, c in enumerate(answer_columns, start=n + 2))
-            self._answer = f"UPDATE {name} SET response = ${n + 1}::jsonb{extra} WHERE {where}"
+            cast = "" if text_response else "::jsonb"
+            self._answer = f"UPDATE {name} SET response = ${n + 1}{cast}{extra} WHERE {where}"
         else:
             self._claim = f"INSERT INTO {name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING RETURNING 1"
         self._purge = f'DELETE FROM {name} WHERE "{created_column}" < $1'

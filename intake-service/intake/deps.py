@@ -32,3 +32,5 @@ ReadingCaller = role_caller(Role.COUNTER, Role.LEADER, Role.PROVINCE_ADMIN)
 CounterCaller = role_caller(Role.COUNTER, Role.PROVINCE_ADMIN)
 # Dossiers filed elsewhere, posted through the LGSP (signed besides).
 LgspCaller = role_caller(Role.LGSP)
+# A citizen's personal-data requests (export, erasure): the system's operator.
+OperatorCaller = role_caller(Role.OPERATOR)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -411,3 +411,35 @@ class LgspDossierAnswer(BaseModel):
         "gives it to the citizen (the notice of receipt carries it too)."
     )
     replayed: bool = Field(False, description="True when this delivery was received before (same nonce, same body).")
+
+
+# ---------------------------------------------------------------- a citizen's personal data (Decree 13/2023)
+
+
+class PersonalDataRequestCreate(BaseModel):
+    citizen_id: str = Field(max_length=20, description="Số định danh cá nhân (CCCD), 12 digits. Only its blind index is kept.")
+    kind: Literal["export", "erasure"] = Field(description="Export everything held about the citizen, or erase it.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"citizen_id": "079190001234", "kind": "export"}]})
+
+
+class KeptDossier(BaseModel):
+    dossier_id: str
+    code: str
+    reason: str = Field(description="Why it was not erased: the procedure has not ended.")
+
+
+class PersonalDataRequestPublic(BaseModel):
+    id: str = Field(description="`pdr-<hex>`.")
+    kind: Literal["export", "erasure"]
+    requested_at: datetime
+    requested_by: str | None = Field(None, description="The operator who asked.")
+    dossiers: list[str] = Field(description="The citizen's dossiers acted on (each sent `personal_data.requested`).")
+    kept: list[KeptDossier] = Field(description="Dossiers not erased (still in progress), with the reason.")
+    answers: dict[str, dict[str, int]] = Field(
+        description="Per dossier, the services that did their part and how many records they exported or erased."
+    )
+    complete: bool = Field(description="Routing, deadline and notify have answered for every dossier.")
+    held: dict[str, dict[str, list[dict[str, Any]]]] = Field(
+        default_factory=dict, description="Intake's own part of an export, per dossier, by data class (opened)."
+    )

@@ -33,3 +33,15 @@ class IntakeSettings(ServiceSettings):
         validation_alias="INBOUND_MAX_SKEW_SECONDS",
         description="How far a signed request's timestamp may be from now.",
     )
+    retention_applicant_days: int = Field(
+        183,
+        ge=1,
+        validation_alias="RETENTION_APPLICANT_DAYS",
+        description="Days an applicant's personal data is kept after the procedure ended (result returned, withdrawn, refused).",
+    )
+    retention_idempotency_days: int = Field(
+        2,
+        ge=1,
+        validation_alias="RETENTION_IDEMPOTENCY_DAYS",
+        description="Days the first answer of an Idempotency-Key or LGSP nonce is kept (a later retry is refused, not replayed).",
+    )

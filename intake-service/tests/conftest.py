@@ -11,6 +11,7 @@ import pytest
 
 from intake.application.ports import ClaimStore, IntakeWork, SearchFilters, SearchResult
 from services.events import Actor, current_actor
+from services.events.schemas import SealedContact
 from services.idempotency import KeyReused
 from services.identity import Scope
 from services.testing import FakeUnitOfWork, MemoryAudit, RecordedEvents
@@ -172,14 +173,25 @@ class ReadersAudit(MemoryAudit):
             self.readers.append(current_actor.get())
 
 
+class RecordedContacts:
+    """The contacts given for notify, in order, as (dossier id, contact)."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[str, SealedContact]] = []
+
+    async def give(self, contact: SealedContact, *, dossier_id: str) -> None:
+        self.given.append((dossier_id, contact))
+
+
 class MemoryIntake(NamedTuple):
     uow: FakeUnitOfWork[IntakeWork]
     dossiers: MemoryDossiers
     events: RecordedEvents
     audit: ReadersAudit
+    contacts: RecordedContacts
 
 
 @pytest.fixture
 def memory() -> MemoryIntake:
-    dossiers, events, audit = MemoryDossiers(), RecordedEvents(), ReadersAudit()
-    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events, audit)), dossiers, events, audit)
+    dossiers, events, audit, contacts = MemoryDossiers(), RecordedEvents(), ReadersAudit(), RecordedContacts()
+    return MemoryIntake(FakeUnitOfWork(IntakeWork(dossiers, events, audit, contacts)), dossiers, events, audit, contacts)

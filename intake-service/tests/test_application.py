@@ -88,7 +88,11 @@ async def test_a_complete_dossier_gets_its_code_appointment_and_receipt_event(me
     expected = CALENDAR.add_working_hours(CALENDAR.clock_start(MONDAY_9AM, procedure.cutoff), procedure.budget_hours)
     assert datetime.fromisoformat(answer["appointment_at"]) == expected
     [received] = memory.events.of(DossierReceived)
-    assert received.dossier_code == answer["code"] and received.applicant.phone == "0912345678"
+    assert received.dossier_code == answer["code"] and received.applicant_name == "Nguyễn Thị Lan"
+    # the contact and the look-up secret go to notify alone, apart from what every service reads
+    assert received.applicant is None and received.lookup_secret is None
+    [(dossier_id, contact)] = memory.contacts.given
+    assert dossier_id == answer["id"] and contact.phone == "0912345678" and contact.lookup_secret == answer["lookup_secret"]
     assert [s.step_id for s in received.route] == [s.step_id for s in procedure.route]
     assert [e["label"] for e in memory.dossiers.entries] == ["Đã tiếp nhận"]
     assert memory.uow.commits == 1

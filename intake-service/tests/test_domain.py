@@ -181,10 +181,16 @@ def test_budgets_may_be_written_in_working_days() -> None:
     assert sum(s.budget_hours for s in land.steps) == land.budget_hours
 
 
-def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary() -> None:
+def test_openapi_gives_every_request_body_an_example_and_every_route_a_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     from intake.service import definition
     from intake.settings import IntakeSettings
+    from services.personal_data.keys import new_key
     from services.runtime import build_app
+
+    # the runtime refuses to start without its key rings: personal data is never stored in clear
+    monkeypatch.setenv("PERSONAL_DATA_KEYS", f"i1:{new_key()}")
+    monkeypatch.setenv("PERSONAL_DATA_INDEX_KEY", new_key())
+    monkeypatch.setenv("CONTACT_KEYS", f"c1:{new_key()}")
 
     settings = IntakeSettings(service_name="intake", OIDC_ISSUER="http://127.0.0.1:9/realms/motcua")
     document = build_app(definition, settings).openapi()

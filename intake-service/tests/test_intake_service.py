@@ -6,6 +6,7 @@ test officer holding every staff role; the tests about access sign in as each ro
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ from services.events import Envelope, Event
 from services.events import schemas as ev
 from services.events.topics import stage_topic
 from services.kafka import create_producer
+from services.personal_data.rings import CONTACT_PURPOSE, contact_ring
 from services.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -87,10 +89,10 @@ class Intake:
         finally:
             await producer.stop()
 
-    async def produced(self, dossier_id: str, count: int, timeout: float = 30) -> list[Envelope]:
-        """Intake's own events about a dossier, read from its topic."""
+    async def produced(self, dossier_id: str, count: int, timeout: float = 30, stream: str = "intake") -> list[Envelope]:
+        """Intake's own events about a dossier, read from its topic (or its private `contacts` stream)."""
         consumer = AIOKafkaConsumer(
-            stage_topic(self.prefix, "intake"),
+            stage_topic(self.prefix, stream),
             **kafka_options(self.env),
             auto_offset_reset="earliest",
             group_id=None,
@@ -298,9 +300,11 @@ async def test_receipt_is_form_1_with_appointment_secret_and_qr_code(intake: Int
 async def test_the_applicants_language_goes_with_the_receipt_to_the_notices(intake: Intake, client: httpx.AsyncClient) -> None:
     english = await intake.submit(client, {**BODY, "applicant": {**BODY["applicant"], "language": "en"}})
     vietnamese = await intake.submit(client, BODY)
+    contacts = contact_ring("intake")
     for dossier, language in ((english, "en"), (vietnamese, "vi")):
-        (received,) = [e for e in await intake.produced(dossier["id"], 1) if e.type == "dossier.received"]
-        assert received.payload["applicant"]["language"] == language
+        (given,) = [e for e in await intake.produced(dossier["id"], 1, stream="contacts") if e.type == "dossier.contact_given"]
+        contact = ev.SealedContact.model_validate_json(contacts.open(given.payload["contact"], purpose=CONTACT_PURPOSE) or "")
+        assert contact.language == language
     french = await client.post(f"{intake.url()}/dossiers", json={**BODY, "applicant": {**BODY["applicant"], "language": "fr"}})
     assert french.status_code == 422 and [e["field"] for e in french.json()["errors"]] == ["applicant.language"]
 
@@ -650,8 +654,9 @@ async def test_citizen_look_up_needs_the_secret_masks_the_name_and_is_rate_limit
 
 async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intake, client: httpx.AsyncClient) -> None:
     tag = uuid.uuid4().hex[:6]
-    made = [await intake.submit(client, body_for(f"Đỗ Văn {tag} {i}"), replica=i % 2) for i in range(5)]
-    made.append(await intake.submit(client, {**LAND, "channel": 3, "applicant": {**LAND["applicant"], "name": f"Võ Thị {tag}"}}))
+    name = f"Đỗ Văn {tag}"  # the applicant's full name: names are sealed, found only whole
+    made = [await intake.submit(client, body_for(name), replica=i % 2) for i in range(5)]
+    made.append(await intake.submit(client, {**LAND, "channel": 3, "applicant": {**LAND["applicant"], "name": name}}))
     await client.post(f"{intake.url()}/dossiers/{made[0]['id']}/refusal", json={"reason": "Hồ sơ giả mạo"})
     await intake.publish("deadline", made[1]["id"], ev.DeadlineOverdue(scope="dossier", due_at=now(), detected_at=now()))
 
@@ -659,7 +664,7 @@ async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intak
     cursor: str | None = None
     pages = 0
     while True:
-        params: dict[str, Any] = {"q": tag, "limit": 2} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"q": name, "limit": 2} | ({"cursor": cursor} if cursor else {})
         page = (await client.get(f"{intake.url(pages % 2)}/dossiers", params=params)).json()
         assert page["counts"]["total"] == 6
         seen += [item["id"] for item in page["items"]]
@@ -671,14 +676,14 @@ async def test_staff_search_filters_pages_with_a_cursor_and_counts(intake: Intak
     assert page["counts"]["by_status"] == {"2": 5, "3": 1}
 
     async def overdue_one() -> dict[str, Any] | None:
-        r = (await client.get(f"{intake.url()}/dossiers", params={"q": tag, "overdue": "true"})).json()
+        r = (await client.get(f"{intake.url()}/dossiers", params={"q": name, "overdue": "true"})).json()
         return r if r["counts"]["total"] == 1 else None
 
     overdue = await eventually(overdue_one, "the overdue flag")
     assert overdue["items"][0]["id"] == made[1]["id"] and overdue["items"][0]["overdue"] is True
 
     async def search(**params: Any) -> set[str]:
-        r = await client.get(f"{intake.url()}/dossiers", params={"q": tag, **params})
+        r = await client.get(f"{intake.url()}/dossiers", params={"q": name, **params})
         assert r.status_code == 200, r.text
         return {i["id"] for i in r.json()["items"]}
 
@@ -741,7 +746,7 @@ async def test_killing_a_replica_mid_submission_loses_nothing_and_duplicates_not
 
     async def submit(i: int) -> dict[str, Any]:
         await asyncio.sleep(i * 0.03)
-        body, headers = body_for(f"Crash {tag} {i}"), {"Idempotency-Key": f"{tag}-{i}"}
+        body, headers = body_for(f"Crash {tag}"), {"Idempotency-Key": f"{tag}-{i}"}
         for attempt in range(40):
             try:
                 response = await client.post(f"{intake.url(0 if attempt == 0 else 1)}/dossiers", json=body, headers=headers)
@@ -859,7 +864,11 @@ async def test_a_dossier_posted_through_the_lgsp_is_received_once_across_retries
     assert await named(intake, client, "Võ Thị Hồng Nhung") == 1
     received = [e for e in await intake.produced(answer["id"], 2, timeout=5) if e.type == "dossier.received"]
     assert len(received) == 1 and received[0].payload["channel"] == 2 and received[0].payload["fully_online"]
-    assert received[0].payload["lookup_secret"] == answer["lookup_secret"]  # for the notice of receipt's link
+    (given,) = await intake.produced(answer["id"], 1, stream="contacts")  # for the notice of receipt's link, sealed for notify
+    contact = ev.SealedContact.model_validate_json(
+        contact_ring("intake").open(given.payload["contact"], purpose=CONTACT_PURPOSE) or ""
+    )
+    assert contact.lookup_secret == answer["lookup_secret"] and received[0].payload.get("lookup_secret") is None
 
 
 async def test_lgsp_requests_badly_signed_stale_replayed_unknown_or_invalid_are_refused_and_create_nothing(
@@ -1102,7 +1111,8 @@ async def test_the_officers_who_received_asked_and_refused_are_on_the_dossier_it
     ]
 
     trail = [(row["action"], row["actor_name"], row["detail"]) for row in await audit_trail(intake, client, did)]
-    assert trail[:8] == [
+    assert trail[:9] == [
+        ("dossier.contact_given", "Nguyễn Thị Tiếp", {}),  # the contact, sealed, for notify alone
         ("dossier.received", "Nguyễn Thị Tiếp", {}),
         ("read:dossier", "Hoàng Văn Lãnh", {}),
         ("read:receipt", "Nguyễn Thị Tiếp", {"form": "json"}),
@@ -1165,3 +1175,279 @@ async def test_the_citizen_rates_with_the_code_and_secret_of_the_receipt(
         trail["dossier.rated"]["actor_kind"] == "citizen" and trail["dossier.result_returned"]["actor_name"] == "Nguyễn Thị Tiếp"
     )
     assert trail["read:lookup"]["actor_kind"] == "citizen" and trail["read:lookup"]["actor_subject"] == dossier["code"]
+
+
+# ---------------------------------------------------------------- personal data (Decree 13/2023)
+
+
+def a_citizen() -> tuple[str, str, str]:
+    """A citizen id, a mobile number and an e-mail address no other test uses."""
+    n = uuid.uuid4().int
+    return f"0791{n % 10**8:08d}", f"09{(n // 10**8) % 10**8:08d}", f"pd-{n % 10**6:06d}@example.vn"
+
+
+def applicant_body(name: str, citizen_id: str, phone: str, email: str, **overrides: Any) -> dict[str, Any]:
+    applicant = {"name": name, "citizen_id": citizen_id, "phone": phone, "email": email, "notify_channels": ["sms", "email"]}
+    return {**BODY, **overrides, "applicant": applicant}
+
+
+async def raw_rows(intake: Intake, query: str, *args: Any) -> list[str]:
+    """Rows as PostgreSQL prints them (every column's stored text), as a dump would show them."""
+    import asyncpg
+
+    connection = await asyncpg.connect(intake.env["DATABASE_URL"].replace("+asyncpg", ""))
+    try:
+        return [r[0] for r in await connection.fetch(query, *args)]
+    finally:
+        await connection.close()
+
+
+async def found_ids(intake: Intake, client: httpx.AsyncClient, q: str) -> set[str]:
+    response = await client.get(f"{intake.url()}/dossiers", params={"q": q, "limit": 200})
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def test_the_applicant_is_sealed_at_rest_and_staff_find_it_by_exact_citizen_id_phone_or_full_name(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    citizen_id, phone, email = a_citizen()
+    name = f"Hoàng Thị Kín {uuid.uuid4().hex[:6]}"
+    key = f"pd-{uuid.uuid4()}"
+    response = await client.post(
+        f"{intake.url()}/dossiers", json=applicant_body(name, citizen_id, phone, email), headers={"Idempotency-Key": key}
+    )
+    assert response.status_code == 201, response.text
+    dossier = response.json()
+    did = dossier["id"]
+
+    stored = await raw_rows(intake, "SELECT d::text FROM intake.dossiers d WHERE id = $1", uuid.UUID(did))
+    stored += await raw_rows(intake, "SELECT t::text FROM intake.timeline t WHERE dossier_id = $1", uuid.UUID(did))
+    stored += await raw_rows(intake, "SELECT k::text FROM intake.idempotency_keys k WHERE key = $1", key)
+    assert len(stored) == 3 and "pd1." in stored[0] and "pd1." in stored[2]
+    for value in (citizen_id, phone, email, name, "Hoàng Thị Kín"):
+        assert not any(value in row for row in stored), f"{value} in clear in intake's tables"
+
+    # What crosses the backbone: routing and deadline read dossier.received, which names the
+    # applicant only; the contact goes sealed on the private stream that notify alone reads.
+    (received,) = [e for e in await intake.produced(did, 1) if e.type == "dossier.received"]
+    assert received.payload["applicant_name"] == name
+    assert received.payload.get("applicant") is None and received.payload.get("lookup_secret") is None
+    assert not any(v in received.to_bytes().decode() for v in (citizen_id, phone, email))
+    (given,) = await intake.produced(did, 1, stream="contacts")
+    assert given.type == "dossier.contact_given" and phone not in given.to_bytes().decode()
+    contact = ev.SealedContact.model_validate_json(
+        contact_ring("intake").open(given.payload["contact"], purpose=CONTACT_PURPOSE) or ""
+    )
+    assert (contact.phone, contact.email, contact.lookup_secret) == (phone, email, dossier["lookup_secret"])
+
+    # Staff search still finds it, by the whole citizen id, the phone as typed or the full name.
+    assert did in await found_ids(intake, client, citizen_id)
+    assert did in await found_ids(intake, client, f"+84 {phone[1:4]} {phone[4:7]} {phone[7:]}")
+    assert did in await found_ids(intake, client, f"  {name.upper()} ")
+    assert did not in await found_ids(intake, client, name[:-3])  # a part of a name finds nothing any more
+    assert did not in await found_ids(intake, client, citizen_id[:-1] + str((int(citizen_id[-1]) + 1) % 10))
+
+    # Every read opens what was sealed: the list, the receipt (form 1), the look-up's masked name, a retry's answer.
+    (item,) = (await client.get(f"{intake.url()}/dossiers", params={"q": citizen_id})).json()["items"]
+    assert item["applicant_name"] == name
+    form1 = (await client.get(f"{intake.url(1)}/dossiers/{did}/receipt")).json()
+    assert (form1["applicant_name"], form1["applicant_phone"], form1["applicant_email"]) == (name, phone, email)
+    again = await client.post(
+        f"{intake.url(1)}/dossiers", json=applicant_body(name, citizen_id, phone, email), headers={"Idempotency-Key": key}
+    )
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == dossier
+
+
+async def test_after_a_new_key_is_put_first_a_reseal_round_moves_the_rows_and_old_and_new_rows_open(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    import os
+    from pathlib import Path
+
+    from intake.adapters.repository import IntakeRepository
+    from intake.service import definition
+    from intake.settings import IntakeSettings
+    from services.identity import EVERYTHING
+    from services.personal_data.keys import KeyRing, new_key, parse_ring
+    from services.personal_data.rings import KEYRINGS_FILE
+    from services.personal_data.rotation import reseal_round
+    from services.runtime import Runtime
+
+    citizen_id, phone, email = a_citizen()
+    name = f"Đinh Văn Xoay {uuid.uuid4().hex[:6]}"
+    old_row = await intake.submit(client, applicant_body(name, citizen_id, phone, email))
+    rings = json.loads(Path(os.environ[KEYRINGS_FILE]).read_text())
+    old = parse_ring(rings["intake"])
+    index_key, fresh_key = base64.b64decode(rings["index"]), base64.b64decode(new_key())
+    rotated = KeyRing({"i-new": fresh_key, **old}, index_key)  # a new key first, the old ones still open: as rings.rotate does
+
+    runtime = Runtime(definition, IntakeSettings(service_name="intake"))
+    try:
+
+        async def key_ids(dossier_id: str) -> set[str]:
+            rows = await raw_rows(
+                intake,
+                "SELECT split_part(applicant_sealed, '.', 2) || ' ' || split_part(applicant_name, '.', 2) FROM intake.dossiers WHERE id = $1",
+                uuid.UUID(dossier_id),
+            )
+            return set(rows[0].split())
+
+        async def opened(keys: KeyRing, dossier_id: str) -> dict[str, Any]:
+            async with runtime.sessionmaker() as session:
+                row = await IntakeRepository(session, keys).get(uuid.UUID(dossier_id), EVERYTHING)
+            assert row is not None
+            return row
+
+        assert await key_ids(old_row["id"]) == {next(iter(old))}
+        assert (await opened(rotated, old_row["id"]))["applicant"]["phone"] == phone  # an old row opens under the new ring
+        async with runtime.sessionmaker() as session, session.begin():  # a row written after the rotation
+            new_id = uuid.uuid4()
+            fresh = await opened(rotated, old_row["id"])
+            fresh.update(id=new_id, code=f"{fresh['code']}-R", applicant={**fresh["applicant"], "name": name + " Mới"})
+            fresh["applicant_name"] = name + " Mới"
+            fresh.pop("applicant_erased_at", None)
+            await IntakeRepository(session, rotated).add_dossier(fresh)
+        assert await key_ids(str(new_id)) == {"i-new"}
+
+        while await reseal_round(runtime.sessionmaker, rotated, runtime.sealed_columns, batch=1000):
+            pass
+        assert await key_ids(old_row["id"]) == {"i-new"}
+        assert await raw_rows(
+            intake, "SELECT count(*)::text FROM intake.dossiers WHERE applicant_sealed NOT LIKE 'pd1.i-new.%'"
+        ) == ["0"]
+        assert await raw_rows(
+            intake, "SELECT count(*)::text FROM intake.idempotency_keys WHERE response NOT LIKE 'pd1.i-new.%'"
+        ) == ["0"]
+        assert (await opened(rotated, old_row["id"]))["applicant"]["phone"] == phone
+        assert (await opened(rotated, str(new_id)))["applicant_name"] == name + " Mới"
+    finally:
+        # The replicas hold the old ring only: move everything back under it (the old key first again).
+        restore = KeyRing({**old, "i-new": fresh_key}, index_key)
+        while await reseal_round(runtime.sessionmaker, restore, runtime.sealed_columns, batch=1000):
+            pass
+        await runtime.engine.dispose()
+    form1 = (await client.get(f"{intake.url()}/dossiers/{old_row['id']}/receipt")).json()
+    assert form1["applicant_phone"] == phone
+    assert {old_row["id"], str(new_id)} <= await found_ids(intake, client, citizen_id)  # the blind index never rotates
+
+
+async def test_retention_erases_the_applicant_of_a_dossier_ended_past_its_cutoff_and_nothing_else(
+    intake: Intake, client: httpx.AsyncClient
+) -> None:
+    from intake.service import definition
+    from intake.settings import IntakeSettings
+    from services.runtime import Runtime
+
+    people = [(f"Lưu Trữ {i} {uuid.uuid4().hex[:6]}", *a_citizen()) for i in range(3)]
+    old_ended, new_ended, old_open = [await intake.submit(client, applicant_body(*p)) for p in people]
+    for dossier in (old_ended, new_ended):
+        withdrawn = await client.post(f"{intake.url()}/dossiers/{dossier['id']}/withdrawal", json={"reason": "Nộp nhầm"})
+        assert withdrawn.status_code == 200, withdrawn.text
+    long_ago = now() - timedelta(days=184)  # RETENTION_APPLICANT_DAYS is 183 by default
+    for dossier in (old_ended, old_open):
+        await raw_rows(
+            intake, "UPDATE intake.dossiers SET updated_at = $2 WHERE id = $1 RETURNING ''", uuid.UUID(dossier["id"]), long_ago
+        )
+
+    runtime = Runtime(definition, IntakeSettings(service_name="intake"))
+    try:
+        erased = await runtime.enforce_retention()
+    finally:
+        await runtime.engine.dispose()
+    assert erased["applicants"] >= 1
+
+    (row,) = await raw_rows(
+        intake,
+        "SELECT concat_ws('|', applicant_sealed IS NULL, applicant_name, citizen_id_index IS NULL, phone_index IS NULL, "
+        "name_index IS NULL, applicant_erased_at IS NOT NULL) FROM intake.dossiers WHERE id = $1",
+        uuid.UUID(old_ended["id"]),
+    )
+    assert row == "t|[đã xoá]|t|t|t|t"
+    assert old_ended["id"] not in await found_ids(intake, client, people[0][2])
+    form1 = (await client.get(f"{intake.url()}/dossiers/{old_ended['id']}/receipt")).json()
+    assert (form1["applicant_name"], form1["applicant_phone"], form1["applicant_email"]) == ("[đã xoá]", None, None)
+    looked_up = await client.post(
+        f"{intake.url()}/lookup",
+        json={"code": old_ended["code"], "secret": old_ended["lookup_secret"]},
+        headers={"X-Forwarded-For": "203.0.113.77"},
+        auth=None,
+    )
+    assert looked_up.json()["applicant"] == "[đã xoá]"  # the dossier itself stays, its status and timeline
+    # ended recently, or long ago but still in progress: kept whole
+    for dossier, person in ((new_ended, people[1]), (old_open, people[2])):
+        assert dossier["id"] in await found_ids(intake, client, person[2])
+        assert (await client.get(f"{intake.url()}/dossiers/{dossier['id']}/receipt")).json()["applicant_name"] == person[0]
+    audit = (await client.get(f"{intake.url()}/audit-trail", params={"dossier_id": old_ended["id"]})).json()
+    assert any(e["action"] == "retention:erased" and e["detail"]["data_class"] == "applicants" for e in audit)
+
+
+async def test_an_operator_exports_then_erases_what_intake_holds_about_a_citizen(
+    intake: Intake, client: httpx.AsyncClient, identities: Identities
+) -> None:
+    citizen_id, phone, email = a_citizen()
+    name = f"Quyền Công Dân {uuid.uuid4().hex[:6]}"
+    ended = await intake.submit(client, applicant_body(name, citizen_id, phone, email))
+    in_progress = await intake.submit(client, applicant_body(name, citizen_id, phone, email))
+    other = await intake.submit(client, applicant_body(name, *a_citizen()[:1], phone, email))  # another citizen, same name
+    await client.post(f"{intake.url()}/dossiers/{ended['id']}/withdrawal", json={"reason": "Không cần nữa"})
+    url = f"{intake.url()}/personal-data/requests"
+
+    bad = await client.post(url, json={"citizen_id": "07919", "kind": "export"})
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["citizen_id"]
+    assert "07919" not in bad.text
+    refused = await client.post(url, json={"citizen_id": citizen_id, "kind": "export"}, auth=identities.auth("leader"))
+    assert refused.status_code == 403
+
+    export = await client.post(url, json={"citizen_id": citizen_id, "kind": "export"})
+    assert export.status_code == 201, export.text
+    request = export.json()
+    assert request["id"].startswith("pdr-") and request["kind"] == "export" and request["kept"] == []
+    assert set(request["dossiers"]) == {ended["id"], in_progress["id"]}  # not the other citizen's
+    for dossier in (ended, in_progress):
+        (held,) = request["held"][dossier["id"]]["applicant"]
+        assert (held["name"], held["citizen_id"], held["phone"], held["email"]) == (name, citizen_id, phone, email)
+        assert held["dossier_code"] == dossier["code"]
+        assert request["answers"][dossier["id"]] == {"intake": 1}  # its applicant
+    assert request["complete"] is False
+    stored = await raw_rows(intake, "SELECT r::text FROM intake.personal_data_requests r WHERE id = $1", request["id"])
+    stored += await raw_rows(intake, "SELECT p::text FROM intake.personal_data_parts p WHERE request_id = $1", request["id"])
+    assert stored and not any(v in row for row in stored for v in (citizen_id, phone, email, name))
+
+    # Each dossier asked of routing, deadline and notify; their answers complete the request.
+    for dossier in (ended, in_progress):
+        asked = [e for e in await intake.produced(dossier["id"], 2) if e.type == "personal_data.requested"]
+        assert [(e.payload["request_id"], e.payload["kind"]) for e in asked] == [(request["id"], "export")]
+        for service in ("routing", "deadline", "notify"):
+            answer = ev.PersonalDataAnswered(request_id=request["id"], kind="export", service=service, records=1)
+            await intake.publish(service, dossier["id"], answer)
+
+    async def completed() -> dict[str, Any] | None:
+        read = (await client.get(f"{url}/{request['id']}")).json()
+        return read if read["complete"] else None
+
+    done = await eventually(completed, "every service's answer")
+    assert done["answers"][ended["id"]].keys() == {"intake", "routing", "deadline", "notify"}
+    assert done["held"][ended["id"]]["applicant"][0]["phone"] == phone
+    assert (await client.get(f"{url}/{request['id']}", auth=identities.auth("leader"))).status_code == 403
+    assert (await client.get(f"{url}/pdr-{uuid.uuid4().hex}")).status_code == 404
+
+    erasure = await client.post(url, json={"citizen_id": citizen_id, "kind": "erasure"})
+    assert erasure.status_code == 201, erasure.text
+    erased = erasure.json()
+    assert erased["dossiers"] == [ended["id"]] and erased["held"] == {}
+    (kept,) = erased["kept"]
+    assert kept["dossier_id"] == in_progress["id"] and kept["code"] == in_progress["code"] and "ended" in kept["reason"]
+    assert erased["answers"][ended["id"]]["intake"] >= 1
+    (row,) = await raw_rows(intake, "SELECT d::text FROM intake.dossiers d WHERE id = $1", uuid.UUID(ended["id"]))
+    assert "pd1." not in row and "[đã xoá]" in row
+    assert await found_ids(intake, client, citizen_id) >= {in_progress["id"]}
+    assert ended["id"] not in await found_ids(intake, client, citizen_id)
+    assert other["id"] in await found_ids(intake, client, name)  # another citizen's dossier untouched
+    asked = [e for e in await intake.produced(ended["id"], 3) if e.type == "personal_data.requested"]
+    assert [e.payload["kind"] for e in asked] == ["export", "erasure"]
+    assert not [e for e in await intake.produced(in_progress["id"], 3, timeout=3) if e.payload.get("kind") == "erasure"]
+
+    again = (await client.post(url, json={"citizen_id": citizen_id, "kind": "export"})).json()
+    assert again["dossiers"] == [in_progress["id"]]  # nothing left to find the erased one by
+    assert again["held"][in_progress["id"]]["applicant"][0]["name"] == name

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.messaging import messaging_tables
+from services.personal_data.requests import parts_table
 
 metadata = MetaData(schema="intake")
 messaging = messaging_tables(metadata)
@@ -38,7 +39,9 @@ dossiers = Table(
     Column("receiving_unit", String(64), nullable=False),
     Column("channel", SmallInteger, nullable=False),
     Column("status", SmallInteger, nullable=False),
-    Column("applicant", JSONB, nullable=False),
+    # 0008: the applicant (name, citizen id, tax code, phone, e-mail, address, choices) sealed as
+    # JSON (`APPLICANT_PURPOSE`); NULL once erased (`applicant_erased_at` says when)
+    Column("applicant_sealed", Text),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("appointment_at", DateTime(timezone=True), nullable=False),
     Column("budget_hours", Float, nullable=False),
@@ -48,7 +51,7 @@ dossiers = Table(
     Column("agency_code", String(64), nullable=False, server_default=""),
     Column("current_agency_code", String(64)),
     Column("current_agency_name", Text),
-    Column("applicant_name", Text, nullable=False, server_default=""),
+    Column("applicant_name", Text, nullable=False, server_default=""),  # sealed since 0008 (`NAME_PURPOSE`)
     Column("lookup_secret", String(16), nullable=False, server_default=""),
     Column("procedure_snapshot", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("documents", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
@@ -65,7 +68,15 @@ dossiers = Table(
     Column("received_by_subject", String(200)),
     Column("received_by_name", String(200)),
     Column("received_by_unit", String(100)),
+    # 0008: blind indexes (HMAC) for staff search by exact citizen id, phone or full name
+    Column("citizen_id_index", String(64)),
+    Column("phone_index", String(64)),
+    Column("name_index", String(64)),
+    Column("applicant_erased_at", DateTime(timezone=True)),
     Index("ix_intake_dossiers_received", "received_at", "id"),
+    Index("ix_intake_dossiers_citizen_id_index", "citizen_id_index"),
+    Index("ix_intake_dossiers_phone_index", "phone_index"),
+    Index("ix_intake_dossiers_name_index", "name_index"),
     Index("ix_intake_dossiers_status", "status"),
     Index("ix_intake_dossiers_unit_received", "receiving_unit", "received_at", "id"),
 )
@@ -98,7 +109,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("dossier_id", UUID(as_uuid=True)),
-    Column("response", JSONB),
+    Column("response", Text),  # sealed since 0008 (`RESPONSE_PURPOSE`): the first answer, with the look-up secret
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -135,6 +146,28 @@ inbound_nonces = Table(
     Column("nonce", String(128), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("dossier_id", UUID(as_uuid=True)),
-    Column("response", JSONB),
+    Column("response", Text),  # sealed since 0008 (`NONCE_RESPONSE_PURPOSE`)
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
+
+# 0008: a citizen's export or erasure requests (Decree 13/2023 art. 14–16). The citizen id itself is
+# never kept: its blind index finds the dossiers again.
+personal_data_requests = Table(
+    "personal_data_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("citizen_id_index", String(64), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("requester", JSONB, nullable=False),  # the operator's actor
+    Column("dossier_ids", JSONB, nullable=False),  # the dossiers acted on
+    Column("kept", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # [{dossier_id, code, reason}]
+    Column("answers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # {dossier_id: {service: records}}
+)
+parts = parts_table(metadata)
+
+# Sealed values are bound to their column (associated data), so one copied elsewhere does not open.
+APPLICANT_PURPOSE = "intake.dossiers.applicant"
+NAME_PURPOSE = "intake.dossiers.applicant_name"
+RESPONSE_PURPOSE = "intake.idempotency_keys.response"
+NONCE_RESPONSE_PURPOSE = "intake.inbound_nonces.response"

@@ -11,6 +11,7 @@ from typing import Any
 from intake.application.acting import acting_as, citizen
 from intake.application.ports import IntakeUnitOfWork, IntakeWork
 from intake.domain.dossier import mask_name, secret_matches, told_time, vietnam_time
+from intake.domain.personal_data import ERASED_NAME
 from intake.schemas import LookupEntry, LookupResult
 from services.problems import Problem, not_found
 from services.vocabulary import PortalStatus
@@ -67,7 +68,7 @@ async def look_up(uow: IntakeUnitOfWork, limit: LookupLimit, client: str, code: 
     return LookupResult(
         code=row["code"],
         procedure_name=row["procedure_name"],
-        applicant=mask_name(row["applicant_name"]),
+        applicant=ERASED_NAME if row["applicant"].get("erased") else mask_name(row["applicant_name"]),
         status=current,
         status_label=current.label,
         received_at=row["received_at"],

@@ -11,6 +11,8 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from services.audit import AuditTrail
+from services.events import Actor
+from services.events.schemas import SealedContact
 from services.identity import Scope
 from services.messaging.outbox import EventSink
 from services.unit_of_work import UnitOfWork
@@ -28,7 +30,7 @@ class SearchFilters:
     received_from: datetime | None = None
     received_to: datetime | None = None
     overdue: bool | None = None
-    q: str | None = None
+    q: str | None = None  # part of a dossier code, or the exact citizen id, phone or full name (blind index)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,34 @@ class DossierRepository(Protocol):
     async def count_lookup(self, client: str, window_start: datetime) -> int: ...
     async def purge(self, *, lookups_before: datetime, claims_before: datetime) -> tuple[int, int]: ...
 
+    # A citizen's personal-data requests (Decree 13/2023).
+    def citizen_index(self, citizen_id: str) -> str: ...
+    async def of_citizen(self, citizen_index: str) -> list[dict[str, Any]]: ...
+    async def held(self, dossier_id: UUID) -> Mapping[str, Any]: ...
+    async def erase_applicant(self, dossier_id: UUID) -> int: ...
+    async def add_personal_data_request(
+        self,
+        request_id: str,
+        *,
+        kind: str,
+        citizen_index: str,
+        requested_at: datetime,
+        requester: Actor,
+        dossier_ids: list[str],
+        kept: list[dict[str, Any]],
+        answers: dict[str, dict[str, int]],
+    ) -> None: ...
+    async def personal_data_request(self, request_id: str) -> dict[str, Any] | None: ...
+    async def record_answer(self, request_id: str, dossier_id: str, service: str, records: int) -> bool: ...
+    async def record_part(self, request_id: str, kind: str, dossier_id: str, held: Any, records: int) -> bool: ...
+    async def parts(self, request_id: str) -> list[Any]: ...
+
+
+class ContactStream(Protocol):
+    """Where the applicant's contact goes, sealed, for notify alone (`dossier.contact_given`)."""
+
+    async def give(self, contact: SealedContact, *, dossier_id: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class IntakeWork:
@@ -90,6 +120,7 @@ class IntakeWork:
     dossiers: DossierRepository
     events: EventSink
     audit: AuditTrail
+    contacts: ContactStream
 
 
 IntakeUnitOfWork = UnitOfWork[IntakeWork]

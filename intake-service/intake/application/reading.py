@@ -1,5 +1,7 @@
 """What staff read: a dossier with its supplements and timeline, its receipt (form 1), and the
-search over the dossiers of their units with filters, cursor pagination and counts. Each read of
+search over the dossiers of their units with filters, cursor pagination and counts (`q`: part of
+a dossier code, or the exact citizen id, phone or full name of the applicant — a partial name is
+no longer searchable, names being sealed at rest). The repository opens the sealed applicant. Each read of
 a dossier's personal data is written to the audit trail with the reader, one row per dossier."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Receiving a dossier (tiếp nhận hồ sơ): check it against its procedure and against who receives
 it, give it its code and appointment, record it with who received it and its first timeline
-entry and announce `dossier.received`, all in one transaction. The counter's and the portal's
+entry and announce `dossier.received` (the applicant's name only) and, sealed for notify alone,
+`dossier.contact_given`, all in one transaction. The applicant is stored sealed by the repository. The counter's and the portal's
 `POST /dossiers` and the LGSP's `POST /lgsp/dossiers` all come here."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from intake.domain.timeline import received_note
 from intake.schemas import DossierCreate, DossierPublic, TimelineEntry
 from services.calendar import WorkingCalendar
 from services.events import Actor
-from services.events.schemas import ApplicantContact, DossierReceived
+from services.events.schemas import DossierReceived, SealedContact
 from services.identity import Principal, Role
 from services.problems import Problem, invalid
 from services.vocabulary import VN_TZ, PortalStatus
@@ -170,6 +171,20 @@ async def _record(
             received_by_unit=by.unit,
         )
     )
+    # The contact goes to notify alone, sealed, on intake's private stream, before the dossier.received
+    # every service reads (which names the applicant only, as the national portal's sync needs).
+    await work.contacts.give(
+        SealedContact(
+            name=applicant.name,
+            phone=applicant.phone,
+            email=applicant.email,
+            notify_channels=applicant.notify_channels or ["console"],
+            language=applicant.language,
+            opt_out_non_essential=applicant.opt_out_non_essential,
+            lookup_secret=secret,  # for the receipt notice's look-up link: an online applicant holds no paper receipt
+        ),
+        dossier_id=str(dossier_id),
+    )
     envelope = await work.events.emit(
         DossierReceived(
             dossier_code=code,
@@ -186,15 +201,7 @@ async def _record(
             budget_hours=procedure.budget_hours,
             resume_rule=procedure.resume_rule,
             route=procedure.route,
-            applicant=ApplicantContact(
-                name=applicant.name,
-                phone=applicant.phone,
-                email=applicant.email,
-                notify_channels=applicant.notify_channels or ["console"],
-                language=applicant.language,
-                opt_out_non_essential=applicant.opt_out_non_essential,
-            ),
-            lookup_secret=secret,  # for the receipt notice's look-up link: an online applicant holds no paper receipt
+            applicant_name=applicant.name,
         ),
         dossier_id=str(dossier_id),
     )

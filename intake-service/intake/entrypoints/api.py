@@ -88,7 +88,15 @@ async def search(
     received_from: Annotated[datetime | None, Query(description="Inclusive, with offset.")] = None,
     received_to: Annotated[datetime | None, Query(description="Exclusive, with offset.")] = None,
     overdue: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Text in the applicant's name or the dossier code.")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Part of a dossier code; or, exactly, the applicant's citizen id (12 digits), phone number or full "
+            "name (case and spacing aside). Personal data is sealed at rest and found through blind indexes only: "
+            "a part of a name finds nothing.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> SearchPage:
