@@ -91,6 +91,7 @@ def guarded(
         "NOTIFY_SMS_USERNAME": "motcua",
         "NOTIFY_SMS_PASSWORD": "pw",
         "ROTATION_INTERVAL_SECONDS": "1",
+        "NOTIFY_QUIET_HOURS": "",  # the SMS go out whatever the hour the test runs at
     }
     system = System(env, tmp_path_factory.mktemp("logs"), identities)
     try:
@@ -198,6 +199,8 @@ def test_a_full_run_leaves_no_personal_data_in_clear_text_outside_where_the_desi
     records = asyncio.run(kafka_records(system.env))
     assert {r.topic for r in records} >= {stage_topic(system.env["TOPIC_PREFIX"], "contacts")}
     for record in records:
+        if record.key == b"poison":
+            continue  # the bad producer's own message, as it wrote it: the system's copies are what count
         seen = record.value + b" ".join(v for _, v in record.headers)
         for secret in SECRETS:
             assert secret.encode() not in seen, f"{secret} on {record.topic}: {seen[:300]!r}"
