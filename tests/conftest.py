@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -106,15 +107,22 @@ def eventually(probe: Callable[[], T | None], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
 
 
-@pytest.fixture(scope="module")
-def system(migrated: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    system = System(migrated, tmp_path_factory.mktemp("logs"), identities)
+@contextmanager
+def running(env: dict[str, str], logs: Path, identities: Identities) -> Iterator[System]:
+    """The four services started with `env`, logging under `logs`, and stopped afterwards."""
+    system = System(env, logs, identities)
     try:
         for name in SERVICES:
             system.start(name)
         yield system
     finally:
         system.stop_all()
+
+
+@pytest.fixture(scope="module")
+def system(migrated: dict[str, str], identities: Identities, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with running(migrated, tmp_path_factory.mktemp("logs"), identities) as system:
+        yield system
 
 
 BIRTH_GROUP = {

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from conftest import H30, Identities
 from infra.processes import SERVICES
-from tests.conftest import BIRTH_GROUP, System, eventually
+from tests.conftest import BIRTH_GROUP, System, eventually, running
 
 RECEIPT_TOKEN = "sms-gateway-callback-token"
 CA_XA_SIGNING_KEY = "ca-xa-hmac-key"
@@ -67,13 +67,8 @@ def hardened(migrated: dict[str, str], identities: Identities, tmp_path_factory:
         "INTAKE_LOOKUP_RATE_LIMIT": "100000",
         "MAX_IN_FLIGHT": "0",
     }
-    system = System(env, folder / "logs", identities)
-    try:
-        for name in SERVICES:
-            system.start(name)
+    with running(env, folder / "logs", identities) as system:
         yield system
-    finally:
-        system.stop_all()
 
 
 def lgsp_headers(raw: bytes, *, key: str = CA_XA_SIGNING_KEY, client_id: str = "ca-xa") -> dict[str, str]:

@@ -29,7 +29,7 @@ from conftest import Identities, kafka_options
 from infra.processes import SERVICES
 from services.events.topics import stage_topic
 from services.personal_data.rings import KEYRINGS_FILE, rotate
-from tests.conftest import System, eventually, kafka_records
+from tests.conftest import System, eventually, kafka_records, running
 
 # The test citizen, whose data is followed everywhere; another citizen, whom an erasure must not touch;
 # and a third, whose number the SMS gateway refuses.
@@ -93,13 +93,8 @@ def guarded(
         "ROTATION_INTERVAL_SECONDS": "1",
         "NOTIFY_QUIET_HOURS": "",  # the SMS go out whatever the hour the test runs at
     }
-    system = System(env, tmp_path_factory.mktemp("logs"), identities)
-    try:
-        for name in SERVICES:
-            system.start(name)
+    with running(env, tmp_path_factory.mktemp("logs"), identities) as system:
         yield system
-    finally:
-        system.stop_all()
 
 
 def dossier_body(citizen_id: str, phone: str, email: str | None, name: str = NAME) -> dict[str, Any]:

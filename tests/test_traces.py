@@ -16,7 +16,7 @@ from playwright.sync_api import Browser
 
 from conftest import Identities, free_port
 from infra.processes import SERVICES, console_env, start_console
-from tests.conftest import BIRTH_GROUP, Console, Screenshots, System, eventually
+from tests.conftest import BIRTH_GROUP, Console, Screenshots, System, eventually, running
 from tests.test_web_counter import receive_through_the_form
 
 # Every process appends to the one file; the SDK's batches leave every fifth of a second.
@@ -33,13 +33,8 @@ def traced(
     migrated: dict[str, str], identities: Identities, spans_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     env = {**migrated, **TRACED, "OTEL_TRACES_FILE": str(spans_file)}
-    system = System(env, tmp_path_factory.mktemp("logs"), identities)
-    try:
-        for name in SERVICES:
-            system.start(name)
+    with running(env, tmp_path_factory.mktemp("logs"), identities) as system:
         yield system
-    finally:
-        system.stop_all()
 
 
 @pytest.fixture(scope="module")
