@@ -365,6 +365,7 @@ OPERATIONS = {
     "GET /admin/dead-letters": Rule(only(operator=200)),
     "POST /admin/dead-letters/{dead_letter_id}/replay": Rule(only(operator=404)),
     "GET /audit-trail": Rule(only(operator=200, admin=200)),
+    "GET /personal-data/requests/{request_id}/held": Rule(only(operator=200, admin=200)),  # nothing held for it: []
 }
 STEP_ACTIONS = ("accept", "complete", "return", "supplement", "fee", "fee-payment", "refuse", "stop", "resume", "transfer")
 READERS = only(counter=200, counter_b=404, leader=200, admin=200)  # counter_b serves Phú Lộc, not H30
@@ -387,6 +388,9 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET /catalogue": Rule(PUBLIC),
         "GET /catalogue/procedures/{code}": Rule(PUBLIC),
         "POST /lgsp/dossiers": Rule(only(lgsp=201)),  # a dossier filed online elsewhere: the LGSP's token and signature
+        # A citizen's export or erasure: the operator's alone (the example asks an export for the module's citizen).
+        "POST /personal-data/requests": Rule(only(operator=201)),
+        "GET /personal-data/requests/{request_id}": Rule(only(operator=404)),
     },
     "routing": {
         **OPERATIONS,
@@ -474,6 +478,7 @@ class Caller:
             delivery_id=999999,
             notice_id=UNKNOWN,
             code="1.001193",
+            request_id="pdr-00000000",
         )
         body = example_body(spec, operation) if rule.body == "example" else rule.body
         secret = self.dossier.secret if caller == "citizen" else "WRONG123"
