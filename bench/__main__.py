@@ -128,6 +128,7 @@ def plan(quick: bool, rates: list[float], sustain_rate: float, step_seconds: int
         Phase(f"sustained at {sustain_rate:.0f}/s for {sustain_seconds} s", sustain_seconds + 10),
         Phase(f"the web console's pages, {10 if quick else 50} times each", 15 if quick else 45),
         Phase("calendar arithmetic", 5 if quick else 15),
+        Phase("sealing personal data", 2 if quick else 8),
         Phase("the deadline tick with open timers", 15 if quick else 60),
     ]
 
@@ -187,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         with progress.next_phase():
             results["calendar"] = run_script(
                 REPO / "bench" / "calendar_bench.py", *(["--n", "20000", "--runs", "3"] if args.quick else [])
+            )
+        with progress.next_phase():
+            results["sealing"] = run_script(
+                REPO / "bench" / "sealing_bench.py", *(["--n", "10000", "--runs", "3"] if args.quick else [])
             )
         with progress.next_phase():
             results["deadline_tick"] = run_script(
