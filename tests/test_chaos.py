@@ -55,11 +55,12 @@ def cluster(stack: Stack) -> Iterator[Kafka]:
 
 
 @pytest.fixture(scope="module")
-def chaos_env(stack: Stack, cluster: Kafka, service_env: dict[str, str], session_id: str) -> Iterator[dict[str, str]]:
-    """A database of its own, every service's migrations applied, and the cluster: each topic on
-    three brokers, a write acknowledged once two have it."""
+def chaos_env(stack: Stack, cluster: Kafka, apply_env: dict[str, str], session_id: str) -> Iterator[dict[str, str]]:
+    """A database of its own, every service's migrations applied (in this process, which has the
+    session's environment and so each service's key ring), and the cluster: each topic on three
+    brokers, a write acknowledged once two have it."""
     with own_database(stack, f"motcua_t_{session_id}_chaos") as url:
-        env = {**service_env, "DATABASE_URL": url, **cluster.profile.kafka_env()}
+        env = {**apply_env, "DATABASE_URL": url, **cluster.profile.kafka_env()}
         for name in SERVICES:
             upgrade(REPO / f"{name}-service" / "migrations", owner_url(env, name))
         cluster.provision(env["TOPIC_PREFIX"])
