@@ -391,6 +391,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         # A citizen's export or erasure: the operator's alone (the example asks an export for the module's citizen).
         "POST /personal-data/requests": Rule(only(operator=201)),
         "GET /personal-data/requests/{request_id}": Rule(only(operator=404)),
+        "GET /personal-data/requests": Rule(only(operator=200)),
     },
     "routing": {
         **OPERATIONS,

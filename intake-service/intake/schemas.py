@@ -429,12 +429,25 @@ class KeptDossier(BaseModel):
     reason: str = Field(description="Why it was not erased: the procedure has not ended.")
 
 
+class PersonalDataRequestSummary(BaseModel):
+    """A request as listed: what was asked, when and by whom; never the citizen it was about."""
+
+    id: str
+    kind: Literal["export", "erasure"]
+    requested_at: datetime
+    requested_by: str | None = None
+    dossiers: int = Field(description="How many of the citizen's dossiers were acted on.")
+    kept: int = Field(description="How many were kept (still in progress).")
+    complete: bool
+
+
 class PersonalDataRequestPublic(BaseModel):
     id: str = Field(description="`pdr-<hex>`.")
     kind: Literal["export", "erasure"]
     requested_at: datetime
     requested_by: str | None = Field(None, description="The operator who asked.")
     dossiers: list[str] = Field(description="The citizen's dossiers acted on (each sent `personal_data.requested`).")
+    codes: dict[str, str] = Field(default_factory=dict, description="Each dossier's code (mã hồ sơ), by id, kept ones too.")
     kept: list[KeptDossier] = Field(description="Dossiers not erased (still in progress), with the reason.")
     answers: dict[str, dict[str, int]] = Field(
         description="Per dossier, the services that did their part and how many records they exported or erased."

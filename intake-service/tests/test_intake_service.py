@@ -1410,6 +1410,7 @@ async def test_an_operator_exports_then_erases_what_intake_holds_about_a_citizen
         assert held["dossier_code"] == dossier["code"]
         assert request["answers"][dossier["id"]] == {"intake": 1}  # its applicant
     assert request["complete"] is False
+    assert request["codes"] == {d["id"]: d["code"] for d in (ended, in_progress)}
     stored = await raw_rows(intake, "SELECT r::text FROM intake.personal_data_requests r WHERE id = $1", request["id"])
     stored += await raw_rows(intake, "SELECT p::text FROM intake.personal_data_parts p WHERE request_id = $1", request["id"])
     assert stored and not any(v in row for row in stored for v in (citizen_id, phone, email, name))
@@ -1451,3 +1452,16 @@ async def test_an_operator_exports_then_erases_what_intake_holds_about_a_citizen
     again = (await client.post(url, json={"citizen_id": citizen_id, "kind": "export"})).json()
     assert again["dossiers"] == [in_progress["id"]]  # nothing left to find the erased one by
     assert again["held"][in_progress["id"]]["applicant"][0]["name"] == name
+
+    # The list, newest first, says what was asked and by whom, and names no citizen.
+    listed = await client.get(url, params={"limit": 200})
+    assert listed.status_code == 200
+    mine = [r for r in listed.json() if r["id"] in {request["id"], erased["id"], again["id"]}]
+    assert [(r["id"], r["kind"], r["dossiers"], r["kept"]) for r in mine] == [
+        (again["id"], "export", 1, 0),
+        (erased["id"], "erasure", 1, 1),
+        (request["id"], "export", 2, 0),
+    ]
+    assert mine[2]["complete"] is True and not any(v in listed.text for v in (citizen_id, phone, email, name))
+    assert (await client.get(url, auth=identities.auth("leader"))).status_code == 403
+    assert (await client.get(url, params={"limit": 0})).status_code == 422

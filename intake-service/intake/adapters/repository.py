@@ -403,6 +403,23 @@ class IntakeRepository:
         )
         return dict(row) if row else None
 
+    async def recent_personal_data_requests(self, limit: int) -> list[dict[str, Any]]:
+        """The newest requests first; what was asked and by whom, never about whom."""
+        rows = await (await driver_connection(self.session)).fetch(
+            "SELECT id, kind, requested_at, requester, dossier_ids, kept, answers FROM intake.personal_data_requests "
+            "ORDER BY requested_at DESC, id LIMIT $1",
+            limit,
+        )
+        return [dict(row) for row in rows]
+
+    async def codes_of(self, dossier_ids: list[str]) -> dict[str, str]:
+        """Each dossier's code (mã hồ sơ), by id."""
+        if not dossier_ids:
+            return {}
+        ids = [UUID(d) for d in dossier_ids]
+        rows = await self.session.execute(select(dossiers.c.id, dossiers.c.code).where(dossiers.c.id.in_(ids)))
+        return {str(row.id): row.code for row in rows}
+
     async def record_answer(self, request_id: str, dossier_id: str, service: str, records: int) -> bool:
         """A service's answer for one dossier of a request; False when the request does not ask it."""
         return (

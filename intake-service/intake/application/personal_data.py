@@ -15,7 +15,7 @@ from typing import Any, Literal
 from intake.application.ports import IntakeUnitOfWork, IntakeWork
 from intake.domain.personal_data import complete as all_answered
 from intake.domain.personal_data import erasable, new_request_id, valid_citizen_id
-from intake.schemas import KeptDossier, PersonalDataRequestPublic
+from intake.schemas import KeptDossier, PersonalDataRequestPublic, PersonalDataRequestSummary
 from services.events import Envelope, parse
 from services.events.envelope import current_actor
 from services.events.schemas import PersonalDataAnswered, PersonalDataRequested
@@ -81,6 +81,24 @@ async def read_personal_data_request(uow: IntakeUnitOfWork, request_id: str) -> 
     return public
 
 
+async def list_personal_data_requests(uow: IntakeUnitOfWork, limit: int = 50) -> list[PersonalDataRequestSummary]:
+    """The newest requests first, with counts only: the list names no citizen and opens nothing."""
+    async with uow() as work:
+        rows = await work.dossiers.recent_personal_data_requests(limit)
+    return [
+        PersonalDataRequestSummary(
+            id=row["id"],
+            kind=row["kind"],
+            requested_at=row["requested_at"],
+            requested_by=(row["requester"] or {}).get("name"),
+            dossiers=len(row["dossier_ids"]),
+            kept=len(row["kept"]),
+            complete=all_answered(row["answers"]),
+        )
+        for row in rows
+    ]
+
+
 async def _public(work: IntakeWork, request_id: str) -> PersonalDataRequestPublic:
     row = await work.dossiers.personal_data_request(request_id)
     if row is None:
@@ -92,6 +110,7 @@ async def _public(work: IntakeWork, request_id: str) -> PersonalDataRequestPubli
         requested_at=row["requested_at"],
         requested_by=(row["requester"] or {}).get("name"),
         dossiers=row["dossier_ids"],
+        codes=await work.dossiers.codes_of([*row["dossier_ids"], *(k["dossier_id"] for k in row["kept"])]),
         kept=[KeptDossier.model_validate(k) for k in row["kept"]],
         answers=row["answers"],
         complete=all_answered(row["answers"]),

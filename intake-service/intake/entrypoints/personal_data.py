@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
-from intake.application.personal_data import read_personal_data_request, request_personal_data
+from intake.application.personal_data import list_personal_data_requests, read_personal_data_request, request_personal_data
 from intake.deps import OperatorCaller, UnitOfWorkDep
-from intake.schemas import PersonalDataRequestCreate, PersonalDataRequestPublic
+from intake.schemas import PersonalDataRequestCreate, PersonalDataRequestPublic, PersonalDataRequestSummary
 
 router = APIRouter(prefix="/personal-data", tags=["personal data"])
 
@@ -42,3 +42,14 @@ async def read_request(
     request_id: Annotated[str, Path(max_length=64, pattern=r"^pdr-[0-9a-f]+$")], uow: UnitOfWorkDep, principal: OperatorCaller
 ) -> PersonalDataRequestPublic:
     return await read_personal_data_request(uow, request_id)
+
+
+@router.get(
+    "/requests",
+    response_model=list[PersonalDataRequestSummary],
+    summary="The newest personal-data requests: what was asked, when and by whom (no citizen is named)",
+)
+async def list_requests(
+    uow: UnitOfWorkDep, principal: OperatorCaller, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[PersonalDataRequestSummary]:
+    return await list_personal_data_requests(uow, limit)
