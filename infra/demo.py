@@ -53,7 +53,7 @@ ROLE_LABELS = {
     "specialist_insurance": "specialist, Bảo hiểm xã hội",
     "leader": "unit leader, provincial centre",
     "admin": "province administrator",
-    "operator": "operator (/admin)",
+    "operator": "operator (/du-lieu-ca-nhan, /admin)",
 }
 PORTAL_CLIENT = "cong-dvc-tinh"
 LOOKUP_PATH = "/tra-cuu?ma={code}&ms={secret}"

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from services import tracing
 from web.adapters.backend import ApiError, ServiceUnavailable
 from web.adapters.sessions import COOKIE, Session, SessionExpired
-from web.entrypoints import agency, auth, citizen, counter, home, reports
+from web.entrypoints import agency, auth, citizen, counter, home, personal_data, reports
 from web.entrypoints.pages import NotAllowed, SignInNeeded, render
 from web.settings import WebSettings
 from web.wiring import Wiring
@@ -28,7 +28,7 @@ STATIC = Path(__file__).resolve().parent / "adapters" / "static"
 VENDOR = Path(__file__).resolve().parent.parent / ".vendor" / "node_modules" / "htmx.org" / "dist"
 
 # Each area of the console adds its router here.
-ROUTERS = [home.router, auth.router, counter.router, agency.router, citizen.router, reports.router]
+ROUTERS = [home.router, auth.router, counter.router, agency.router, citizen.router, reports.router, personal_data.router]
 
 
 def _same_origin(request: Request, public_url: str) -> bool:

@@ -20,6 +20,7 @@ SECTIONS = (
     Section("/ho-so", "Hồ sơ của đơn vị", frozenset({Role.COUNTER, Role.LEADER, Role.PROVINCE_ADMIN})),
     Section("/xu-ly", "Hồ sơ cần xử lý", frozenset({Role.SPECIALIST})),
     Section("/thong-ke", "Thống kê đúng hạn", frozenset({Role.LEADER, Role.PROVINCE_ADMIN})),
+    Section("/du-lieu-ca-nhan", "Dữ liệu cá nhân", frozenset({Role.OPERATOR})),
 )
 
 
