@@ -1,13 +1,16 @@
 """The words every service uses for a dossier, defined once: the national portal's status codes
-(TrangThaiHoSo) with their Vietnamese labels, the channels a dossier comes through (HinhThuc) and
-Vietnam's time zone. Pure: no I/O."""
+(TrangThaiHoSo) with their Vietnamese labels, the channels a dossier comes through (HinhThuc),
+Vietnam's time zone and the shape of a citizen's identification number. Pure: no I/O."""
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# A personal identification number (số định danh cá nhân, on the CCCD card): 12 digits.
+CITIZEN_ID = re.compile(r"^\d{12}$")
 
 
 class PortalStatus(IntEnum):

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from intake.domain.catalogue import Unit
 from services.events import Actor
+from services.vocabulary import CITIZEN_ID
 
-CitizenId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+CitizenId = Annotated[str, StringConstraints(pattern=CITIZEN_ID.pattern)]
 VnMobile = Annotated[str, StringConstraints(pattern=r"^(0|\+84)(3|5|7|8|9)\d{8}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 TaxCode = Annotated[str, StringConstraints(pattern=r"^\d{10}(-\d{3})?$")]

@@ -385,7 +385,7 @@ def test_every_text_of_the_counter_pages_has_its_english() -> None:
     for page in templates.rglob("*.html"):
         source = page.read_text(encoding="utf-8")
         texts |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.*?)\1\s*\)""", source)}
-        texts |= set(re.findall(r'm\.field\("[^"]+", "([^"]+)"', source)) | set(re.findall(r'hint="([^"]+)"', source))
+        texts |= set(re.findall(r'm\.field\("[^"]+", "([^"]+)"', source)) | set(re.findall(r'(?:hint|heading)="([^"]+)"', source))
     for table in (counter.ACTION_LABELS, counter.FLASHES, counter.RETURN_METHODS, counter.STEP_STATES, counter.NOTICE_STATES):
         texts |= set(table.values())
     texts |= set(counter.FIELD_MESSAGES.values()) | {counter.CONFLICT}

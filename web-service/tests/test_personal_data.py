@@ -115,7 +115,7 @@ def test_every_text_of_the_personal_data_pages_has_its_english() -> None:
     for page in templates.rglob("*.html"):
         source = page.read_text(encoding="utf-8")
         texts |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.*?)\1\s*\)""", source)}
-        texts |= set(re.findall(r'm\.field\("[^"]+", "([^"]+)"', source)) | set(re.findall(r'hint="([^"]+)"', source))
+        texts |= set(re.findall(r'm\.field\("[^"]+", "([^"]+)"', source)) | set(re.findall(r'(?:hint|heading)="([^"]+)"', source))
     for table in (personal_data.KINDS, personal_data.SERVICES, personal_data.DATA_CLASSES, personal_data.FIELDS):
         texts |= set(table.values())
     texts |= {*personal_data.MESSAGES, personal_data.WAITING, personal_data.UNAVAILABLE, personal_data.SENT}

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Literal
 
-from services.vocabulary import PortalStatus
+from services.vocabulary import CITIZEN_ID, PortalStatus
 
 SearchKind = Literal["citizen_id", "phone", "name"]
 
@@ -25,7 +25,6 @@ ERASED_APPLICANT = {"erased": True, "name": ERASED_NAME}
 # then may its applicant's data go (before, the agencies still need the contact).
 ENDED_STATUSES = frozenset({PortalStatus.DELIVERED, PortalStatus.WITHDRAWN, PortalStatus.REFUSED})
 
-CITIZEN_ID = re.compile(r"^\d{12}$")
 # A Vietnamese phone number as typed: 0 and 9–10 digits, or +84 / 84 and 9 digits; spaces, dots, dashes allowed.
 _PHONE = re.compile(r"^(?:\+?84|0)\d{9,10}$")
 

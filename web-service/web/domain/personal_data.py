@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.vocabulary import CITIZEN_ID
+
 KINDS = {"export": "Trích xuất dữ liệu", "erasure": "Xoá dữ liệu"}
 SERVICES = {
     "intake": "Tiếp nhận hồ sơ",
@@ -65,7 +67,6 @@ FIELDS = {
 }
 YES, NO, NOTHING = "Có", "Không", "—"
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
-CITIZEN_ID = re.compile(r"^\d{12}$")
 CITIZEN_ID_MISSING = "Cần số định danh cá nhân (12 chữ số) của công dân."
 CITIZEN_ID_INVALID = "Số định danh cá nhân gồm đúng 12 chữ số."
 KIND_INVALID = "Chọn trích xuất hay xoá dữ liệu."
@@ -176,45 +177,45 @@ def _held_classes(service: str, held: Mapping[str, Any]) -> list[HeldClass]:
     ]
 
 
-def request_view(request: Mapping[str, Any], parts: Mapping[str, Sequence[Mapping[str, Any]] | None]) -> RequestView:
-    """The request from intake with the parts routing, deadline and notify say they held (`None` for
-    a service that did not answer the page), as one row per dossier."""
+Parts = Mapping[str, Sequence[Mapping[str, Any]] | None]  # service → its parts; None when it did not answer
+
+
+def held_by_dossier(request: Mapping[str, Any], parts: Parts) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """What each service held per dossier of the request: intake's own part (in the request) and
+    each other service's parts, `{dossier_id: {service: {data_class: records}}}`, empty parts left out."""
+    held: dict[str, dict[str, Mapping[str, Any]]] = {d: {} for d in request.get("dossiers") or []}
+    given = [("intake", dossier_id, part) for dossier_id, part in (request.get("held") or {}).items()]
+    given += [(service, p["dossier_id"], p.get("held")) for service, ps in parts.items() for p in ps or []]
+    for service, dossier_id, part in given:
+        if dossier_id in held and part:
+            held[dossier_id][service] = part
+    return held
+
+
+def request_view(request: Mapping[str, Any], parts: Parts) -> RequestView:
+    """The request from intake with the parts routing, deadline and notify say they held, as one row
+    per dossier."""
     codes: Mapping[str, str] = request.get("codes") or {}
     answers: Mapping[str, Mapping[str, int]] = request.get("answers") or {}
     unavailable = sorted(name for name, part in parts.items() if part is None)
-    held_by_dossier: dict[str, list[HeldClass]] = {}
-    for dossier_id, held in (request.get("held") or {}).items():
-        held_by_dossier.setdefault(dossier_id, []).extend(_held_classes("intake", held))
-    for service, service_parts in parts.items():
-        for part in service_parts or []:
-            held_by_dossier.setdefault(part["dossier_id"], []).extend(_held_classes(service, part.get("held") or {}))
     rows = []
-    for dossier_id in request.get("dossiers") or []:
+    for dossier_id, by_service in held_by_dossier(request, parts).items():
         given = answers.get(dossier_id, {})
         counts = {
             service: str(given[service]) if service in given else (UNAVAILABLE if service in unavailable else WAITING)
             for service in SERVICES
         }
-        rows.append(DossierRow(dossier_id, codes.get(dossier_id, dossier_id), counts, held_by_dossier.get(dossier_id, [])))
+        classes = [c for service, held in by_service.items() for c in _held_classes(service, held)]
+        rows.append(DossierRow(dossier_id, codes.get(dossier_id, dossier_id), counts, classes))
     return RequestView(request, rows, list(request.get("kept") or []), unavailable)
 
 
-def export_document(request: Mapping[str, Any], parts: Mapping[str, Sequence[Mapping[str, Any]] | None]) -> dict[str, Any]:
+def export_document(request: Mapping[str, Any], parts: Parts) -> dict[str, Any]:
     """The export as the citizen is given it: per dossier, what each service held, by data class."""
     codes: Mapping[str, str] = request.get("codes") or {}
-    dossiers: dict[str, dict[str, Any]] = {
-        d: {"dossier_code": codes.get(d, ""), "held": {}} for d in request.get("dossiers") or []
-    }
-    for dossier_id, held in (request.get("held") or {}).items():
-        if dossier_id in dossiers and held:
-            dossiers[dossier_id]["held"]["intake"] = held
-    for service, service_parts in parts.items():
-        for part in service_parts or []:
-            if part["dossier_id"] in dossiers and part.get("held"):
-                dossiers[part["dossier_id"]]["held"][service] = part["held"]
     return {
         "request_id": request["id"],
         "requested_at": request["requested_at"],
         "complete": bool(request.get("complete")) and all(p is not None for p in parts.values()),
-        "dossiers": list(dossiers.values()),
+        "dossiers": [{"dossier_code": codes.get(d, ""), "held": held} for d, held in held_by_dossier(request, parts).items()],
     }
